@@ -1,0 +1,4 @@
+"""Pure modelling library: PD model, scorecard, grading, policy, metrics and explanations.
+
+Estimators follow scikit-learn conventions; nothing here reads files, DVC or MLflow.
+"""

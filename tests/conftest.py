@@ -1,0 +1,40 @@
+"""Shared fixtures: tiny generated data, built once per session."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.synthetic import SyntheticConfig, SyntheticGenerator
+
+TINY = SyntheticConfig(n_applicants=600, chunk_size=250, seed=7, bad_row_fraction=0.0)
+
+
+@pytest.fixture(scope="session")
+def tiny_config() -> SyntheticConfig:
+    return TINY
+
+
+@pytest.fixture(scope="session")
+def _tiny_tables() -> dict[str, pd.DataFrame]:
+    return SyntheticGenerator(TINY).generate()
+
+
+@pytest.fixture
+def tiny_tables(_tiny_tables) -> dict[str, pd.DataFrame]:
+    """A fresh copy per test (tests may corrupt it)."""
+    return {k: v.copy() for k, v in _tiny_tables.items()}
+
+
+@pytest.fixture(scope="session")
+def medium_tables() -> dict[str, pd.DataFrame]:
+    """5,000 applicants: enough for default-rate and AUC bands."""
+    return SyntheticGenerator(replace(TINY, n_applicants=5000, chunk_size=5000, seed=11)).generate()
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
