@@ -76,6 +76,14 @@ def validate() -> None:
 
 
 @app.command()
+def features() -> None:
+    """Build point-in-time features into data/processed/features.parquet (+ a profile)."""
+    from pipeline import build_features as stage
+
+    stage.run(state.params(), state.layout)
+
+
+@app.command()
 def docs() -> None:
     """Regenerate the generated documentation (docs/data.md)."""
     from pipeline.docs import write_docs

@@ -1,9 +1,11 @@
-"""Generated documentation: ``docs/data.md`` from the table contract and validation rules."""
+"""Generated documentation: ``docs/data.md`` (table contract and validation rules) and
+``docs/features.md`` (feature catalogue)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from features.catalogue import Catalogue, load_catalogue
 from features.schemas import ValidationConfig, table_rules
 from features.tables import TABLES
 
@@ -48,8 +50,40 @@ def render_data_doc(cfg: ValidationConfig | None = None) -> str:
     return "\n".join(lines)
 
 
+def render_features_doc(catalogue: Catalogue | None = None) -> str:
+    catalogue = catalogue or load_catalogue()
+    lines = [
+        HEADER.replace("features/tables.py and features/schemas.py", "features/catalogue.yaml"),
+        "# Feature catalogue",
+        "",
+        "Every model input, computed point-in-time as of the application date (see "
+        "`features/assemble.py`). *Direction* is the expected effect of a higher value on risk; "
+        "it sets LightGBM's monotone constraints and the scorecard's monotonic trend. "
+        "*Reason* is the adverse-reason text used in reason codes. Windowed features are "
+        "expanded once per window set in `params.yaml` (`features`).",
+        "",
+    ]
+    titles = {"financial": "Financial statements", "payments": "Payment behaviour",
+              "compliance": "Compliance and external ratings", "firmographics": "Firmographics"}
+    for group, title in titles.items():
+        names = catalogue.group(group)
+        lines += [f"## {title} ({len(names)})", "",
+                  "| feature | unit | direction | description | 说明 | missing means | "
+                  "reason / 原因 |", "|---|---|---|---|---|---|---|"]
+        for name in names:
+            f = catalogue[name]
+            cells = [f"`{f.name}`", f.unit, f.direction, f.en, f.zh, f.missing,
+                     f"{f.reason_en} / {f.reason_zh}"]
+            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def write_docs(root: Path) -> list[Path]:
-    path = root / "docs" / "data.md"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_data_doc(), encoding="utf-8")
-    return [path]
+    docs = root / "docs"
+    docs.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in (("data.md", render_data_doc()), ("features.md", render_features_doc())):
+        (docs / name).write_text(text, encoding="utf-8")
+        written.append(docs / name)
+    return written

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from features.assemble import FeatureConfig
 from features.errors import DataError
 from features.schemas import ValidationConfig
 from features.synthetic import SyntheticConfig
@@ -41,6 +42,7 @@ class Params:
     seed: int
     generate: GenerateParams
     validate: ValidationConfig = field(default_factory=ValidationConfig)
+    features: FeatureConfig = field(default_factory=FeatureConfig)
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
@@ -117,6 +119,7 @@ def parse(raw: dict) -> Params:
         seed=seed,
         generate=build(GenerateParams, {"synthetic": synthetic, **outer}, "generate"),
         validate=build(ValidationConfig, dict(raw.get("validate") or {}), "validate"),
+        features=build(FeatureConfig, dict(raw.get("features") or {}), "features"),
         raw=raw,
     )
 
