@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export MPLBACKEND := Agg
 
-.PHONY: install repro test test-all lint bench clean
+.PHONY: install repro test test-all lint bench mlflow-ui clean
 
 install: $(VENV)/.installed
 
@@ -30,6 +30,11 @@ lint: install
 
 bench: install
 	python -m benchmarks.generate
+	python -m benchmarks.features
+	python -m benchmarks.train
+
+mlflow-ui: install  ## browse runs in the local store (light server: 1 worker, no job runner)
+	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false mlflow ui --backend-store-uri sqlite:///mlflow.db --workers 1
 
 clean:
 	rm -rf data/raw data/interim data/processed data/models data/reports data/scores

@@ -84,6 +84,30 @@ def features() -> None:
 
 
 @app.command()
+def split() -> None:
+    """Out-of-time test set (latest labelled months), stratified train/validation split."""
+    from pipeline import split as stage
+
+    stage.run(state.params(), state.layout)
+
+
+@app.command()
+def train() -> None:
+    """Train the calibrated LightGBM PD model and the WoE scorecard (MLflow run)."""
+    from pipeline import train as stage
+
+    stage.run(state.params(), state.layout)
+
+
+@app.command()
+def evaluate() -> None:
+    """Metrics, calibration and stability on train/valid/OOT for both models; plots."""
+    from pipeline import evaluate as stage
+
+    stage.run(state.params(), state.layout)
+
+
+@app.command()
 def docs() -> None:
     """Regenerate the generated documentation (docs/data.md)."""
     from pipeline.docs import write_docs

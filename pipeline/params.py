@@ -20,6 +20,10 @@ from features.assemble import FeatureConfig
 from features.errors import DataError
 from features.schemas import ValidationConfig
 from features.synthetic import SyntheticConfig
+from models.grading import MasterScale
+from models.pd_model import PDModelConfig
+from models.scorecard import ScorecardConfig
+from models.split import SplitConfig
 
 
 @dataclass(frozen=True)
@@ -38,11 +42,32 @@ class GenerateParams:
 
 
 @dataclass(frozen=True)
+class TrainParams:
+    """Section ``train``: the two models."""
+
+    pd_model: PDModelConfig = field(default_factory=PDModelConfig)
+    scorecard: ScorecardConfig = field(default_factory=ScorecardConfig)
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    """Section ``evaluate``."""
+
+    n_bins: int = 10
+    n_bootstrap: int = 500
+    top_csi: int = 10
+
+
+@dataclass(frozen=True)
 class Params:
     seed: int
     generate: GenerateParams
     validate: ValidationConfig = field(default_factory=ValidationConfig)
     features: FeatureConfig = field(default_factory=FeatureConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
+    train: TrainParams = field(default_factory=TrainParams)
+    grading: MasterScale = field(default_factory=MasterScale)
+    evaluate: EvaluateParams = field(default_factory=EvaluateParams)
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
@@ -120,6 +145,10 @@ def parse(raw: dict) -> Params:
         generate=build(GenerateParams, {"synthetic": synthetic, **outer}, "generate"),
         validate=build(ValidationConfig, dict(raw.get("validate") or {}), "validate"),
         features=build(FeatureConfig, dict(raw.get("features") or {}), "features"),
+        split=build(SplitConfig, dict(raw.get("split") or {}), "split"),
+        train=build(TrainParams, dict(raw.get("train") or {}), "train"),
+        grading=build(MasterScale, dict(raw.get("grading") or {}), "grading"),
+        evaluate=build(EvaluateParams, dict(raw.get("evaluate") or {}), "evaluate"),
         raw=raw,
     )
 

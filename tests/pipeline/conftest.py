@@ -12,6 +12,7 @@ def tiny_params(**generate) -> dict:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["generate"].update({"n_applicants": 400, "chunk_size": 200, "bad_row_fraction": 0.005,
                                **generate})
+    params["evaluate"]["n_bootstrap"] = 50
     return params
 
 

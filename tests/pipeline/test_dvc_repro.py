@@ -1,4 +1,5 @@
-"""End to end: `dvc repro` of a tiny configuration in a temporary copy of the repository."""
+"""End to end: `dvc repro` of a tiny configuration in a temporary copy of the repository, then
+the MLflow run it recorded and the review notebook executed against its outputs."""
 
 from __future__ import annotations
 
@@ -9,18 +10,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 import yaml
+from nbclient import NotebookClient
 
 from tests.pipeline.conftest import REPO, tiny_params
 
-COPY = ["pipeline", "features", "models", "dvc.yaml", ".dvc/config", ".dvcignore",
+COPY = ["pipeline", "features", "models", "notebooks", "dvc.yaml", ".dvc/config", ".dvcignore",
         "data/external"]
 
 
 def _sh(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=1200)
 
 
 @pytest.fixture(scope="module")
@@ -36,22 +40,74 @@ def repo_copy(tmp_path_factory) -> Path:
             shutil.copytree(src, target, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(src, target)
-    (dst / "params.yaml").write_text(yaml.safe_dump(tiny_params(), sort_keys=False))
+    (dst / "params.yaml").write_text(yaml.safe_dump(tiny_params(n_applicants=1500),
+                                                    sort_keys=False))
     assert _sh(["git", "init", "-q"], dst).returncode == 0
+    first = _sh(["dvc", "repro"], dst)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     return dst
 
 
-def test_dvc_repro_runs_and_then_skips(repo_copy: Path):
-    first = _sh(["dvc", "repro"], repo_copy)
-    assert first.returncode == 0, first.stdout + first.stderr
+def test_validation_accounts_for_every_row(repo_copy: Path):
     report = json.loads((repo_copy / "data/reports/validation.json").read_text())
     assert report["balanced"] is True
-    assert report["tables"]["applicants"]["input_rows"] >= 400
     for table in report["tables"]:
         assert (repo_copy / f"data/interim/{table}.parquet").exists()
         assert (repo_copy / f"data/interim/rejects/{table}.parquet").exists()
+
+
+def test_evaluation_outputs_and_metrics(repo_copy: Path):
+    metrics = json.loads((repo_copy / "data/reports/metrics.json").read_text())
+    for model in ("pd_model", "scorecard"):
+        for split in ("train", "valid", "oot"):
+            assert 0.5 < metrics[model][split]["auc"] <= 1.0
+    assert metrics["oot_summary"]["true_pd_auc_ceiling"] > 0.5
+    for name in ("roc_oot", "ks_oot", "calibration_oot", "score_distribution_oot", "grades_oot"):
+        assert (repo_copy / f"data/reports/evaluation/{name}.png").stat().st_size > 5000
+    shown = _sh(["dvc", "metrics", "show", "--json"], repo_copy)
+    assert shown.returncode == 0 and "pd_model" in shown.stdout and "scorecard" in shown.stdout
+
+
+def test_mlflow_run_in_the_local_store(repo_copy: Path):
+    import mlflow
+
+    assert (repo_copy / "mlflow.db").exists()
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{repo_copy / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("credit-admission")
+    assert exp.artifact_location == (repo_copy / "mlruns").resolve().as_uri()
+    runs = client.search_runs([exp.experiment_id])
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.info.status == "FINISHED"
+    for key in ("pd_model.oot.auc", "scorecard.oot.auc", "oot_summary.true_pd_auc_ceiling",
+                "pd_model.train.brier", "sizes.oot.rows"):
+        assert key in run.data.metrics, key
+    assert "train.pd_model.learning_rate" in run.data.params
+    assert any(k.startswith("data_sha256.") for k in run.data.params)
+    assert run.data.tags["dataset"] == "synthetic"
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"scorecard", "evaluation", "metrics.json"} <= artifacts
+
+
+def test_second_repro_skips_everything(repo_copy: Path):
     second = _sh(["dvc", "repro"], repo_copy)
     assert second.returncode == 0, second.stderr
     out = second.stdout + second.stderr
     assert "Running stage" not in out
     assert "up to date" in out or "didn't change" in out
+
+
+def test_review_notebook_executes(repo_copy: Path):
+    path = repo_copy / "notebooks" / "1.0-model-review.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    os.environ["PROJECT_ROOT"] = str(repo_copy)
+    try:
+        NotebookClient(nb, timeout=300, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+    finally:
+        os.environ.pop("PROJECT_ROOT")
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if o.output_type == "error"]
+    assert not errors
+    assert any("run" in o.get("text", "") for c in nb.cells if c.cell_type == "code"
+               for o in c.outputs)

@@ -1,0 +1,147 @@
+"""Validation metrics: discrimination, calibration, stability, and a bootstrap comparison."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.stats import chi2
+from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score, roc_curve
+
+EPS = 1e-6
+
+
+def ks_statistic(y: np.ndarray, score: np.ndarray) -> float:
+    """Kolmogorov-Smirnov: max distance between the score CDFs of defaults and non-defaults."""
+    fpr, tpr, _ = roc_curve(y, score)
+    return float(np.max(np.abs(tpr - fpr)))
+
+
+def calibration_table(y: np.ndarray, pd_: np.ndarray, groups: np.ndarray | None = None,
+                      n_bins: int = 10) -> pd.DataFrame:
+    """Observed vs predicted default rate per group (default: PD deciles, lowest PD first)."""
+    y = np.asarray(y, dtype="float64")
+    pd_ = np.asarray(pd_, dtype="float64")
+    if groups is None:
+        ranks = pd.Series(pd_).rank(method="first").to_numpy()
+        groups = np.ceil(ranks / len(pd_) * n_bins).astype(int)
+    frame = pd.DataFrame({"group": groups, "y": y, "pd": pd_})
+    out = frame.groupby("group", sort=True).agg(n=("y", "size"), defaults=("y", "sum"),
+                                                 observed_dr=("y", "mean"),
+                                                 mean_pd=("pd", "mean"),
+                                                 min_pd=("pd", "min"), max_pd=("pd", "max"))
+    return out.reset_index()
+
+
+def expected_calibration_error(y: np.ndarray, pd_: np.ndarray, n_bins: int = 10) -> float:
+    """Count-weighted mean |observed - predicted| over PD deciles."""
+    table = calibration_table(y, pd_, n_bins=n_bins)
+    return float(np.sum(table["n"] * (table["observed_dr"] - table["mean_pd"]).abs())
+                 / table["n"].sum())
+
+
+def hosmer_lemeshow(y: np.ndarray, pd_: np.ndarray, n_bins: int = 10) -> tuple[float, float]:
+    """Hosmer-Lemeshow statistic over PD deciles and its p-value (chi2, bins - 2 df)."""
+    t = calibration_table(y, pd_, n_bins=n_bins)
+    expected = t["n"] * t["mean_pd"]
+    var = np.maximum(expected * (1 - t["mean_pd"]), EPS)
+    stat = float((((t["defaults"] - expected) ** 2) / var).sum())
+    dof = max(len(t) - 2, 1)
+    return stat, float(chi2.sf(stat, dof))
+
+
+def classification_metrics(y: np.ndarray, pd_: np.ndarray, n_bins: int = 10) -> dict[str, float]:
+    """AUC, Gini, KS, Brier, log loss, ECE, Hosmer-Lemeshow, mean PD vs default rate."""
+    y = np.asarray(y, dtype="int64")
+    pd_ = np.clip(np.asarray(pd_, dtype="float64"), EPS, 1 - EPS)
+    both = len(np.unique(y)) == 2
+    auc = float(roc_auc_score(y, pd_)) if both else float("nan")
+    hl, hl_p = hosmer_lemeshow(y, pd_, n_bins)
+    return {
+        "n": int(len(y)),
+        "defaults": int(y.sum()),
+        "default_rate": float(y.mean()),
+        "mean_pd": float(pd_.mean()),
+        "auc": auc,
+        "gini": 2 * auc - 1,
+        "ks": ks_statistic(y, pd_) if both else float("nan"),
+        "brier": float(brier_score_loss(y, pd_)),
+        "log_loss": float(log_loss(y, pd_, labels=[0, 1])),
+        "ece": expected_calibration_error(y, pd_, n_bins),
+        "hosmer_lemeshow": hl,
+        "hosmer_lemeshow_p": hl_p,
+    }
+
+
+def psi(expected: np.ndarray, actual: np.ndarray, n_bins: int = 10) -> float:
+    """Population stability index of ``actual`` against ``expected`` (quantile bins of the
+    expected distribution; a separate bin for missing values)."""
+    table = psi_table(expected, actual, n_bins)
+    return float(table["psi"].sum())
+
+
+def psi_table(expected, actual, n_bins: int = 10) -> pd.DataFrame:
+    """Bin shares and PSI terms. Numeric: quantile bins of ``expected``; else by category."""
+    e = pd.Series(expected)
+    a = pd.Series(actual)
+    if isinstance(e.dtype, pd.CategoricalDtype) or e.dtype == object or \
+            pd.api.types.is_string_dtype(e.dtype):
+        e_bins = e.astype(object).where(e.notna(), "Missing")
+        a_bins = a.astype(object).where(a.notna(), "Missing")
+    else:
+        ev = e.astype("float64")
+        av = a.astype("float64")
+        edges = np.unique(np.nanquantile(ev.dropna(), np.linspace(0, 1, n_bins + 1)[1:-1])) \
+            if ev.notna().any() else np.array([])
+        e_bins = pd.Series(np.searchsorted(edges, ev, side="right"), dtype=object).where(
+            ev.notna().to_numpy(), "Missing")
+        a_bins = pd.Series(np.searchsorted(edges, av, side="right"), dtype=object).where(
+            av.notna().to_numpy(), "Missing")
+    e_share = e_bins.value_counts(normalize=True)
+    a_share = a_bins.value_counts(normalize=True)
+    idx = e_share.index.union(a_share.index)
+    es = e_share.reindex(idx).fillna(0.0).clip(lower=EPS)
+    as_ = a_share.reindex(idx).fillna(0.0).clip(lower=EPS)
+    out = pd.DataFrame({"bin": idx.astype(str), "expected": es.to_numpy(),
+                        "actual": as_.to_numpy()})
+    out["psi"] = (out["actual"] - out["expected"]) * np.log(out["actual"] / out["expected"])
+    return out
+
+
+def csi(train: pd.DataFrame, other: pd.DataFrame, features: list[str],
+        n_bins: int = 10) -> pd.Series:
+    """Characteristic stability index (PSI per feature), highest first."""
+    values = {f: psi(train[f], other[f], n_bins) for f in features}
+    return pd.Series(values, name="csi").sort_values(ascending=False)
+
+
+def bootstrap_auc_difference(y: np.ndarray, score_a: np.ndarray, score_b: np.ndarray,
+                             n_boot: int = 500, seed: int = 0) -> dict[str, float]:
+    """Paired bootstrap of AUC(a) - AUC(b): point estimate and 95% percentile interval."""
+    y = np.asarray(y, dtype="int64")
+    rng = np.random.default_rng(seed)
+    diffs = []
+    n = len(y)
+    for _ in range(n_boot):
+        idx = rng.integers(0, n, n)
+        if y[idx].min() == y[idx].max():
+            continue
+        diffs.append(roc_auc_score(y[idx], score_a[idx]) - roc_auc_score(y[idx], score_b[idx]))
+    diffs = np.asarray(diffs)
+    point = roc_auc_score(y, score_a) - roc_auc_score(y, score_b)
+    return {"auc_diff": float(point), "ci_low": float(np.percentile(diffs, 2.5)),
+            "ci_high": float(np.percentile(diffs, 97.5)), "n_boot": int(len(diffs))}
+
+
+def bootstrap_ci(y: np.ndarray, score: np.ndarray, metric, n_boot: int = 500,
+                 seed: int = 0) -> tuple[float, float]:
+    """95% percentile bootstrap interval of ``metric(y, score)``."""
+    y = np.asarray(y)
+    score = np.asarray(score)
+    rng = np.random.default_rng(seed)
+    vals = []
+    for _ in range(n_boot):
+        idx = rng.integers(0, len(y), len(y))
+        if y[idx].min() == y[idx].max():
+            continue
+        vals.append(metric(y[idx], score[idx]))
+    return float(np.percentile(vals, 2.5)), float(np.percentile(vals, 97.5))

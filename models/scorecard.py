@@ -1,0 +1,341 @@
+"""The transparent scorecard: optbinning WoE bins + logistic regression, integer points.
+
+Fitting uses optbinning (``BinningProcess`` for screening by information value, then
+``Scorecard`` with PDO scaling). The fitted scorecard is exported as a plain *spec* (bins, WoE,
+points) from which anyone can compute a score by hand; :class:`ScorecardSpec` scores from that
+spec and is what the rest of the pipeline uses, and tests check it equals optbinning's
+``Scorecard.score`` exactly.
+
+Bin rules in the spec: a numeric value ``x`` falls in the bin with ``lower <= x < upper``
+(``lower`` empty = minus infinity, ``upper`` empty = plus infinity); an empty value gets the
+``missing`` points; a categorical value gets the points of the bin listing it, and a category
+never seen in training gets ``unseen`` points (WoE 0, as optbinning does).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from optbinning import BinningProcess, Scorecard
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils.validation import check_is_fitted
+
+SPEC_FORMAT = "woe-scorecard/1"
+
+
+@dataclass(frozen=True)
+class ScorecardConfig:
+    """Section ``train.scorecard`` of params.yaml."""
+
+    min_iv: float = 0.02
+    max_features: int = 20
+    max_correlation: float = 0.7
+    max_n_bins: int = 6
+    min_bin_size: float = 0.05
+    pdo: float = 20.0
+    odds: float = 50.0
+    points: float = 600.0
+    C: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.pdo <= 0 or self.odds <= 0:
+            raise ValueError(f"pdo and odds must be > 0; got {self.pdo}, {self.odds}")
+        if not 0 < self.max_correlation <= 1:
+            raise ValueError(f"max_correlation must be in (0, 1]; got {self.max_correlation}")
+
+    def build(self, directions: dict[str, str], categorical: tuple[str, ...]) -> WoEScorecard:
+        return WoEScorecard(directions=directions, categorical=categorical, **asdict(self))
+_TREND = {"increasing": "ascending", "decreasing": "descending", "none": "auto"}
+
+
+class WoEScorecard(ClassifierMixin, BaseEstimator):
+    """WoE/logistic scorecard with IV and correlation selection and PDO scaling.
+
+    ``directions`` maps feature -> increasing/decreasing/none (catalogue risk direction), used as
+    the monotonic event-rate trend of each numeric feature's bins.
+    """
+
+    def __init__(self, directions: dict[str, str] | None = None,
+                 categorical: tuple[str, ...] = (), min_iv: float = 0.02,
+                 max_features: int = 20, max_correlation: float = 0.7, max_n_bins: int = 6,
+                 min_bin_size: float = 0.05, pdo: float = 20.0, odds: float = 50.0,
+                 points: float = 600.0, C: float = 1.0):
+        self.directions = directions
+        self.categorical = categorical
+        self.min_iv = min_iv
+        self.max_features = max_features
+        self.max_correlation = max_correlation
+        self.max_n_bins = max_n_bins
+        self.min_bin_size = min_bin_size
+        self.pdo = pdo
+        self.odds = odds
+        self.points = points
+        self.C = C
+
+    # ------------------------------------------------------------------ fitting
+    def _binning(self, names: list[str]) -> BinningProcess:
+        directions = self.directions or {}
+        cats = [n for n in names if n in set(self.categorical)]
+        fit_params = {n: {"monotonic_trend": _TREND[directions.get(n, "none")]}
+                      for n in names if n not in cats}
+        transform = {n: {"metric_missing": "empirical", "metric_special": "empirical"}
+                     for n in names}
+        return BinningProcess(variable_names=names, categorical_variables=cats or None,
+                              max_n_bins=self.max_n_bins, min_bin_size=self.min_bin_size,
+                              binning_fit_params=fit_params,
+                              binning_transform_params=transform, n_jobs=1)
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> WoEScorecard:
+        if not isinstance(X, pd.DataFrame):
+            raise TypeError(f"X must be a pandas DataFrame; got {type(X).__name__}")
+        y = np.asarray(y, dtype="int64")
+        X = _as_binnable(X, self.categorical)
+        names = list(X.columns)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            screen = self._binning(names).fit(X, y)
+            summary = screen.summary().set_index("name")
+            self.iv_ = summary["iv"].astype(float).sort_values(ascending=False)
+            candidates = [n for n in self.iv_.index if self.iv_[n] >= self.min_iv]
+            woe = screen.transform(X, metric="woe")[candidates]
+            selected = _decorrelate(woe, candidates, self.max_correlation, self.max_features)
+            if not selected:  # nothing reaches min_iv: keep the single strongest variable
+                selected = [str(self.iv_.index[0])]
+            while True:
+                card = self._scorecard(selected).fit(X[selected], y)
+                coef = card.estimator_.coef_[0]
+                # WoE = ln(non-events/events): every coefficient should be negative. A positive
+                # one means the variable works against its own bins; drop the weakest such one.
+                wrong = [n for n, c in zip(selected, coef, strict=True) if c > 0]
+                if not wrong or len(selected) == 1:
+                    break
+                selected.remove(min(wrong, key=lambda n: self.iv_[n]))
+        self.selected_ = selected
+        self.scorecard_ = card
+        self.spec_ = ScorecardSpec(self._spec(card, selected))
+        self.classes_ = np.array([0, 1])
+        self.feature_names_in_ = np.array(names, dtype=object)
+        self.n_features_in_ = len(names)
+        return self
+
+    def _scorecard(self, names: list[str]) -> Scorecard:
+        return Scorecard(
+            binning_process=self._binning(names),
+            estimator=LogisticRegression(C=self.C, max_iter=2000),
+            scaling_method="pdo_odds",
+            scaling_method_params={"pdo": self.pdo, "odds": self.odds,
+                                   "scorecard_points": self.points},
+            intercept_based=False,
+            rounding=True,
+        )
+
+    def _spec(self, card: Scorecard, names: list[str]) -> dict:
+        factor = self.pdo / math.log(2)
+        offset = self.points - factor * math.log(self.odds)
+        table = card.table(style="detailed")
+        chars = []
+        for name in names:
+            rows = table.loc[table["Variable"] == name]
+            optb = card.binning_process_.get_binned_variable(name)
+            is_cat = optb.dtype == "categorical"
+            bins, missing, special = [], None, None
+            regular = rows.loc[~rows["Bin"].astype(str).isin(["Special", "Missing"])]
+            splits = list(optb.splits) if not is_cat else None
+            for i, (_, row) in enumerate(regular.iterrows()):
+                entry = {"woe": float(row["WoE"]), "points": int(round(row["Points"])),
+                         "count": int(row["Count"]), "event_rate": float(row["Event rate"])}
+                if is_cat:
+                    entry["categories"] = [str(c) for c in row["Bin"]]
+                else:
+                    entry["lower"] = float(splits[i - 1]) if i > 0 else None
+                    entry["upper"] = float(splits[i]) if i < len(splits) else None
+                entry["label"] = str(row["Bin"]) if not is_cat else ", ".join(entry[
+                    "categories"])
+                bins.append(entry)
+            for label in ("Missing", "Special"):
+                row = rows.loc[rows["Bin"].astype(str) == label].iloc[0]
+                item = {"woe": float(row["WoE"]), "points": int(round(row["Points"])),
+                        "count": int(row["Count"])}
+                if label == "Missing":
+                    missing = item
+                else:
+                    special = item
+            chars.append({"name": name, "type": "categorical" if is_cat else "numerical",
+                          "bins": bins, "missing": missing, "special": special,
+                          "unseen": {"points": _unseen_points(card, name)} if is_cat else None})
+        return {"format": SPEC_FORMAT,
+                "scaling": {"method": "pdo_odds", "pdo": self.pdo, "odds": self.odds,
+                            "points": self.points, "factor": factor, "offset": offset},
+                "characteristics": chars}
+
+    # ----------------------------------------------------------------- scoring
+    def score(self, X: pd.DataFrame) -> np.ndarray:
+        check_is_fitted(self, "spec_")
+        return self.spec_.score(X)
+
+    def points_breakdown(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Points per characteristic (columns) for each applicant."""
+        check_is_fitted(self, "spec_")
+        return self.spec_.points(X)
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        check_is_fitted(self, "spec_")
+        p = self.spec_.pd_from_score(self.spec_.score(X))
+        return np.column_stack([1.0 - p, p])
+
+    def optbinning_score(self, X: pd.DataFrame) -> np.ndarray:
+        """optbinning's own ``Scorecard.score`` (the reference the spec must match)."""
+        check_is_fitted(self, "scorecard_")
+        Xb = _as_binnable(X[self.selected_], self.categorical)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return self.scorecard_.score(Xb)
+
+    def table(self) -> pd.DataFrame:
+        check_is_fitted(self, "spec_")
+        return self.spec_.table()
+
+
+def _as_binnable(X: pd.DataFrame, categorical: tuple[str, ...]) -> pd.DataFrame:
+    """optbinning wants categorical values as plain objects, numbers as float."""
+    out = X.copy()
+    for c in out.columns:
+        if c in set(categorical):
+            out[c] = out[c].astype(object).where(out[c].notna(), np.nan)
+        else:
+            out[c] = out[c].astype("float64")
+    return out
+
+
+def _unseen_points(card: Scorecard, name: str) -> int:
+    """Points optbinning gives an unseen category (WoE 0): probe the fitted scorecard."""
+    names = card.binning_process_.variable_names
+    probe = {n: [np.nan] for n in names}
+    probe[name] = ["__unseen_category__"]
+    frame = pd.DataFrame(probe)
+    for n in names:
+        if card.binning_process_.get_binned_variable(n).dtype == "categorical":
+            frame[n] = frame[n].astype(object)
+    base = {n: [np.nan] for n in names}
+    base_frame = pd.DataFrame(base).astype({n: object for n in frame.columns
+                                            if frame[n].dtype == object})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        diff = card.score(frame)[0] - card.score(base_frame)[0]
+    missing_pts = _missing_points(card, name)
+    return int(round(diff + missing_pts))
+
+
+def _missing_points(card: Scorecard, name: str) -> float:
+    table = card.table(style="detailed")
+    rows = table.loc[(table["Variable"] == name) & (table["Bin"].astype(str) == "Missing")]
+    return float(rows["Points"].iloc[0])
+
+
+def _decorrelate(woe: pd.DataFrame, ranked: list[str], max_corr: float,
+                 max_features: int) -> list[str]:
+    """Greedy: keep features in IV order unless |corr| with a kept one exceeds ``max_corr``."""
+    corr = woe.corr().abs()
+    kept: list[str] = []
+    for name in ranked:
+        if len(kept) >= max_features:
+            break
+        if woe[name].std() == 0:
+            continue
+        if all(corr.loc[name, k] <= max_corr for k in kept):
+            kept.append(name)
+    return kept
+
+
+class ScorecardSpec:
+    """Scores applicants from the exported spec alone (the auditor's arithmetic)."""
+
+    def __init__(self, spec: dict):
+        if spec.get("format") != SPEC_FORMAT:
+            raise ValueError(f"spec format must be {SPEC_FORMAT!r}; got {spec.get('format')!r}")
+        self.spec = spec
+
+    @property
+    def names(self) -> list[str]:
+        return [c["name"] for c in self.spec["characteristics"]]
+
+    def points(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Points per characteristic (columns) for each applicant (rows)."""
+        out = {}
+        for char in self.spec["characteristics"]:
+            values = X[char["name"]]
+            missing = values.isna().to_numpy()
+            pts = np.full(len(values), char["missing"]["points"], dtype="int64")
+            if char["type"] == "categorical":
+                text = values.astype(object).to_numpy()
+                pts[~missing] = char["unseen"]["points"]
+                for b in char["bins"]:
+                    hit = np.isin(text, b["categories"]) & ~missing
+                    pts[hit] = b["points"]
+            else:
+                x = values.to_numpy(dtype="float64", na_value=np.nan)
+                uppers = [b["upper"] for b in char["bins"][:-1]]
+                idx = np.searchsorted(np.asarray(uppers, dtype="float64"), x, side="right")
+                bin_pts = np.array([b["points"] for b in char["bins"]], dtype="int64")
+                pts[~missing] = bin_pts[idx[~missing]]
+            out[char["name"]] = pts
+        return pd.DataFrame(out, index=X.index)
+
+    def score(self, X: pd.DataFrame) -> np.ndarray:
+        return self.points(X).sum(axis=1).to_numpy(dtype="int64")
+
+    def max_points(self) -> dict[str, int]:
+        """The best points each characteristic can give (for points-below-maximum reasons)."""
+        out = {}
+        for c in self.spec["characteristics"]:
+            pts = [b["points"] for b in c["bins"]] + [c["missing"]["points"]]
+            out[c["name"]] = int(max(pts))
+        return out
+
+    def pd_from_score(self, score: np.ndarray) -> np.ndarray:
+        """PD implied by the PDO scaling: score = offset + factor * ln(good:bad odds)."""
+        s = self.spec["scaling"]
+        log_odds_good = (np.asarray(score, dtype="float64") - s["offset"]) / s["factor"]
+        return 1.0 / (1.0 + np.exp(log_odds_good))
+
+    def bin_labels(self, X: pd.DataFrame) -> pd.DataFrame:
+        """The bin each applicant falls in, per characteristic (for reports)."""
+        out = {}
+        for char in self.spec["characteristics"]:
+            values = X[char["name"]]
+            labels = np.full(len(values), "Missing", dtype=object)
+            ok = values.notna().to_numpy()
+            if char["type"] == "categorical":
+                text = values.astype(object).to_numpy()
+                labels[ok] = "Unseen category"
+                for b in char["bins"]:
+                    labels[np.isin(text, b["categories"]) & ok] = b["label"]
+            else:
+                x = values.to_numpy(dtype="float64", na_value=np.nan)
+                uppers = np.asarray([b["upper"] for b in char["bins"][:-1]], dtype="float64")
+                idx = np.searchsorted(uppers, x, side="right")
+                names = np.array([b["label"] for b in char["bins"]], dtype=object)
+                labels[ok] = names[idx[ok]]
+            out[char["name"]] = labels
+        return pd.DataFrame(out, index=X.index)
+
+    def table(self) -> pd.DataFrame:
+        rows = []
+        for c in self.spec["characteristics"]:
+            for b in c["bins"]:
+                rows.append({"characteristic": c["name"], "bin": b["label"], "woe": b["woe"],
+                             "points": b["points"], "count": b["count"],
+                             "event_rate": b["event_rate"]})
+            rows.append({"characteristic": c["name"], "bin": "Missing",
+                         "woe": c["missing"]["woe"], "points": c["missing"]["points"],
+                         "count": c["missing"]["count"], "event_rate": np.nan})
+            if c["type"] == "categorical":
+                rows.append({"characteristic": c["name"], "bin": "Unseen category",
+                             "woe": 0.0, "points": c["unseen"]["points"], "count": 0,
+                             "event_rate": np.nan})
+        return pd.DataFrame(rows)

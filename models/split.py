@@ -1,0 +1,48 @@
+"""Development split: out-of-time test on the latest labelled months, stratified train/valid."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    """Section ``split`` of params.yaml."""
+
+    oot_months: int = 12
+    valid_share: float = 0.25
+
+    def __post_init__(self) -> None:
+        if self.oot_months < 1:
+            raise ValueError(f"oot_months must be >= 1; got {self.oot_months}")
+        if not 0 < self.valid_share < 1:
+            raise ValueError(f"valid_share must be in (0, 1); got {self.valid_share}")
+
+
+def assign_split(frame: pd.DataFrame, cfg: SplitConfig, seed: int,
+                 date_col: str = "application_date", label_col: str = "default_12m") -> pd.Series:
+    """'train' / 'valid' / 'oot' for labelled rows, 'score' for unlabelled ones.
+
+    OOT holds the applications of the last ``oot_months`` months of labelled applications
+    (application date after the latest labelled date minus ``oot_months``); the rest is split
+    into train and validation, stratified by the label with ``seed``.
+    """
+    split = pd.Series("score", index=frame.index, dtype=object)
+    labelled = frame[label_col].notna()
+    if not labelled.any():
+        return split
+    dates = frame.loc[labelled, date_col]
+    cutoff = dates.max() - pd.DateOffset(months=cfg.oot_months)
+    oot = labelled & (frame[date_col] > cutoff)
+    dev = frame.index[labelled & ~oot]
+    y = frame.loc[dev, label_col].astype(int)
+    stratify = y if y.nunique() > 1 and y.value_counts().min() >= 2 else None
+    train_idx, valid_idx = train_test_split(dev, test_size=cfg.valid_share, random_state=seed,
+                                            stratify=stratify)
+    split[oot] = "oot"
+    split.loc[train_idx] = "train"
+    split.loc[valid_idx] = "valid"
+    return split

@@ -1,0 +1,90 @@
+"""Review plots (matplotlib, PNG): ROC, KS, calibration, score distributions, grades."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score, roc_curve
+
+from pipeline.io import atomic_path
+
+
+def save(fig: plt.Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def roc(y: np.ndarray, scores: dict[str, np.ndarray], title: str) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    for label, s in scores.items():
+        fpr, tpr, _ = roc_curve(y, s)
+        ax.plot(fpr, tpr, label=f"{label} (AUC {roc_auc_score(y, s):.3f})")
+    ax.plot([0, 1], [0, 1], ls=":", c="grey")
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title=title)
+    ax.legend(loc="lower right", fontsize=8)
+    return fig
+
+
+def ks(y: np.ndarray, scores: dict[str, np.ndarray], title: str) -> plt.Figure:
+    fig, axes = plt.subplots(1, len(scores), figsize=(5 * len(scores), 4), squeeze=False)
+    for ax, (label, s) in zip(axes[0], scores.items(), strict=True):
+        grid = np.quantile(s, np.linspace(0, 1, 201))
+        bad = np.searchsorted(np.sort(s[y == 1]), grid, side="right") / max((y == 1).sum(), 1)
+        good = np.searchsorted(np.sort(s[y == 0]), grid, side="right") / max((y == 0).sum(), 1)
+        i = int(np.argmax(np.abs(good - bad)))
+        ax.plot(grid, good, label="non-defaults")
+        ax.plot(grid, bad, label="defaults")
+        ax.vlines(grid[i], min(good[i], bad[i]), max(good[i], bad[i]), colors="k", ls="--",
+                  label=f"KS {abs(good[i] - bad[i]):.3f}")
+        ax.set(title=f"{label}: {title}", xlabel="risk score (higher = riskier)",
+               ylabel="cumulative share")
+        ax.legend(fontsize=8)
+    return fig
+
+
+def calibration(tables: dict[str, pd.DataFrame], title: str) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    top = 0.0
+    for label, t in tables.items():
+        ax.plot(t["mean_pd"], t["observed_dr"], marker="o", label=label)
+        top = max(top, t["mean_pd"].max(), t["observed_dr"].max())
+    ax.plot([0, top], [0, top], ls=":", c="grey", label="perfect calibration")
+    ax.set(xlabel="mean predicted PD (decile)", ylabel="observed default rate", title=title)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def score_distribution(y: np.ndarray, scores: dict[str, np.ndarray], title: str) -> plt.Figure:
+    fig, axes = plt.subplots(1, len(scores), figsize=(5 * len(scores), 4), squeeze=False)
+    for ax, (label, s) in zip(axes[0], scores.items(), strict=True):
+        bins = np.histogram_bin_edges(s, bins=40)
+        ax.hist(s[y == 0], bins=bins, alpha=0.6, density=True, label="non-defaults")
+        ax.hist(s[y == 1], bins=bins, alpha=0.6, density=True, label="defaults")
+        ax.set(title=f"{label}: {title}", xlabel=label, ylabel="density")
+        ax.legend(fontsize=8)
+    return fig
+
+
+def grades(table: pd.DataFrame, title: str) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(7, 4))
+    x = np.arange(len(table))
+    ax.bar(x, table["n"], color="#c7d7e8", label="applicants")
+    ax.set_ylabel("applicants")
+    ax.set_xticks(x, table["grade"].astype(str))
+    ax.set_xlabel("grade (1 = best)")
+    ax2 = ax.twinx()
+    ax2.plot(x, table["observed_dr"], marker="o", c="#c0392b", label="observed default rate")
+    ax2.plot(x, table["mean_pd"], marker="s", ls="--", c="#2c3e50", label="mean PD")
+    ax2.set_ylabel("rate")
+    ax2.legend(loc="upper left", fontsize=8)
+    ax.set_title(title)
+    return fig

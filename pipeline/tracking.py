@@ -1,0 +1,98 @@
+"""MLflow tracking: one run per training, resumed by evaluate/explain/export; local by default.
+
+The default store is embedded: ``sqlite:///<project>/mlflow.db`` with artifacts under
+``<project>/mlruns`` (absolute location); ``MLFLOW_TRACKING_URI`` points at a team server.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pipeline.io import read_json, sha256, write_json
+from pipeline.layout import Layout
+
+EXPERIMENT = "credit-admission"
+RUN_FILE = "mlflow_run.json"
+
+
+def tracking_uri(layout: Layout) -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{layout.root / 'mlflow.db'}"
+
+
+def _mlflow(layout: Layout):
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri(layout))
+    client = mlflow.MlflowClient()
+    exp = client.get_experiment_by_name(EXPERIMENT)
+    if exp is None:
+        client.create_experiment(EXPERIMENT,
+                                 artifact_location=(layout.root / "mlruns").resolve().as_uri())
+    mlflow.set_experiment(EXPERIMENT)
+    return mlflow
+
+
+def git_commit(root: Path) -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                             text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    if out.returncode != 0:
+        return "unknown"
+    return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def data_hashes(paths: dict[str, Path]) -> dict[str, str]:
+    return {name: sha256(path) for name, path in paths.items() if path.is_file()}
+
+
+def flatten(data: dict, prefix: str = "", sep: str = ".") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{sep}{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            out.update(flatten(value, name, sep))
+        else:
+            out[name] = value
+    return out
+
+
+@contextmanager
+def training_run(layout: Layout, tags: dict[str, str]) -> Iterator[Any]:
+    """Start a new run for a training; remember its id for the later stages."""
+    mlflow = _mlflow(layout)
+    with mlflow.start_run(run_name=f"train-{tags.get('dataset', 'data')}",
+                          tags={"git_commit": git_commit(layout.root), **tags}) as run:
+        write_json({"run_id": run.info.run_id, "experiment": EXPERIMENT,
+                    "tracking_uri": tracking_uri(layout)}, layout.models / RUN_FILE)
+        yield mlflow
+
+
+@contextmanager
+def resume_run(layout: Layout) -> Iterator[Any]:
+    """Re-open the training run (evaluate, explain and export log into it)."""
+    mlflow = _mlflow(layout)
+    info = read_json(layout.models / RUN_FILE)
+    with mlflow.start_run(run_id=info["run_id"]):
+        yield mlflow
+
+
+def log_metrics(mlflow: Any, metrics: dict, prefix: str = "") -> None:
+    flat = {k.replace("/", "_"): float(v) for k, v in flatten(metrics, prefix).items()
+            if isinstance(v, int | float) and v == v}  # drops NaN
+    mlflow.log_metrics(flat)
+
+
+def log_params(mlflow: Any, params: dict, prefix: str = "") -> None:
+    flat = {k: str(v)[:6000] for k, v in flatten(params, prefix).items()}
+    items = list(flat.items())
+    for i in range(0, len(items), 90):
+        mlflow.log_params(dict(items[i:i + 90]))

@@ -1,0 +1,85 @@
+"""Stage ``train``: the calibrated LightGBM PD model and the WoE scorecard, tracked in MLflow."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+
+import numpy as np
+
+from pipeline import tracking
+from pipeline.artifacts import save_models, split_frame
+from pipeline.console import console, log
+from pipeline.layout import Layout
+from pipeline.params import Params
+from pipeline.split import split_summary
+
+
+def run(params: Params, layout: Layout) -> dict:
+    frame = split_frame(layout)
+    catalogue = params.features.catalogue()
+    names = catalogue.names
+    train = frame.loc[frame["split"] == "train"]
+    valid = frame.loc[frame["split"] == "valid"]
+    y_train = train["default_12m"].astype(int).to_numpy()
+    y_valid = valid["default_12m"].astype(int).to_numpy()
+
+    start = time.perf_counter()
+    pd_model = params.train.pd_model.build({f.name: f.sign for f in catalogue}, params.seed)
+    pd_model.fit(train[names], y_train, valid[names], y_valid)
+    pd_seconds = time.perf_counter() - start
+    log.info("PD model: %d trees (early stopping) in %.1f s", pd_model.best_iteration_, pd_seconds)
+
+    start = time.perf_counter()
+    card = params.train.scorecard.build({f.name: f.direction for f in catalogue},
+                                        tuple(catalogue.categorical))
+    card.fit(train[names], y_train)
+    card_seconds = time.perf_counter() - start
+    log.info("scorecard: %d characteristics in %.1f s", len(card.selected_), card_seconds)
+
+    importance = pd_model.feature_importance()
+    meta = {
+        "features": names,
+        "categorical": catalogue.categorical,
+        "pd_model": {"best_iteration": pd_model.best_iteration_,
+                     "params": asdict(params.train.pd_model)},
+        "scorecard": {"selected": card.selected_,
+                      "iv": {k: round(float(v), 6) for k, v in card.iv_.items()},
+                      "params": asdict(params.train.scorecard)},
+        "seed": params.seed,
+    }
+    descriptions = {f.name: f.en for f in catalogue}
+    save_models(layout, pd_model, card.spec_, meta, descriptions)
+    importance.to_csv(layout.models / "feature_importance.csv", index=False)
+
+    hashes = tracking.data_hashes({
+        "features": layout.processed / "features.parquet",
+        "split": layout.processed / "split.parquet",
+        **{f"interim_{p.stem}": p for p in sorted(layout.interim.glob("*.parquet"))},
+    })
+    sizes = split_summary(frame)
+    with tracking.training_run(layout, {"dataset": params.generate.source,
+                                        "model_type": "lightgbm+scorecard",
+                                        "stage": "train"}) as mlflow:
+        tracking.log_params(mlflow, {"seed": params.seed,
+                                     "split": asdict(params.split),
+                                     "features": asdict(params.features),
+                                     "train": asdict(params.train),
+                                     "generate.n_applicants":
+                                         params.generate.synthetic.n_applicants})
+        tracking.log_params(mlflow, hashes, "data_sha256")
+        tracking.log_metrics(mlflow, {
+            "train_seconds": {"pd_model": pd_seconds, "scorecard": card_seconds},
+            "pd_model": {"best_iteration": pd_model.best_iteration_},
+            "scorecard": {"n_characteristics": len(card.selected_)},
+            "sizes": {k: {"rows": v["rows"], "defaults": v["defaults"],
+                          "default_rate": v["default_rate"] or np.nan}
+                      for k, v in sizes.items()},
+        })
+        mlflow.log_artifacts(str(layout.models / "scorecard"), "scorecard")
+        mlflow.log_artifact(str(layout.models / "feature_importance.csv"))
+        mlflow.log_artifact(str(layout.models / "training.json"))
+        mlflow.log_artifact(str(layout.models / "pd_model.txt"), "pd_model")
+    console.print(f"trained: PD model ({pd_model.best_iteration_} trees) and scorecard "
+                  f"({len(card.selected_)} characteristics) -> data/models/")
+    return meta

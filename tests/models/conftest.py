@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from features.assemble import FeatureConfig, feature_table
+from models.pd_model import PDModelConfig
+from models.scorecard import ScorecardConfig
+from models.split import SplitConfig, assign_split
+
+CFG = FeatureConfig()
+
+
+@pytest.fixture(scope="session")
+def dev_frame(medium_tables) -> pd.DataFrame:
+    frame = feature_table(medium_tables, CFG)
+    frame["split"] = assign_split(frame, SplitConfig(oot_months=12, valid_share=0.3), seed=1)
+    return frame
+
+
+@pytest.fixture(scope="session")
+def catalogue():
+    return CFG.catalogue()
+
+
+@pytest.fixture(scope="session")
+def parts(dev_frame, catalogue):
+    names = catalogue.names
+    out = {}
+    for s in ("train", "valid", "oot"):
+        part = dev_frame.loc[dev_frame["split"] == s]
+        out[s] = (part[names], part["default_12m"].astype(int).to_numpy())
+    return out
+
+
+@pytest.fixture(scope="session")
+def pd_model(parts, catalogue):
+    (X, y), (Xv, yv) = parts["train"], parts["valid"]
+    model = PDModelConfig(n_estimators=300, early_stopping_rounds=50).build(
+        {f.name: f.sign for f in catalogue}, seed=3)
+    return model.fit(X, y, Xv, yv)
+
+
+@pytest.fixture(scope="session")
+def scorecard(parts, catalogue):
+    X, y = parts["train"]
+    card = ScorecardConfig(max_features=10).build({f.name: f.direction for f in catalogue},
+                                                  tuple(catalogue.categorical))
+    return card.fit(X, y)
