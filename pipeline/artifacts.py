@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from features.catalogue import Catalogue
 from models.pd_model import PDModel
 from models.scorecard import ScorecardSpec
 from pipeline.io import atomic_path, read_json, write_json
@@ -72,6 +73,11 @@ def load_models(layout: Layout) -> TrainedModels:
     pd_model = PDModel.from_parts(model_str, read_json(models / "calibrator.json"))
     spec = ScorecardSpec(read_json(models / "scorecard" / "scorecard.json"))
     return TrainedModels(pd_model, spec, read_json(models / "training.json"))
+
+
+def load_catalogue(layout: Layout) -> Catalogue:
+    """The catalogue of the features actually built (written by the features stage)."""
+    return Catalogue.from_records(read_json(layout.processed / "catalogue.json"))
 
 
 def split_frame(layout: Layout) -> pd.DataFrame:

@@ -17,8 +17,10 @@ def run(params: Params, layout: Layout) -> None:
     start = time.perf_counter()
     tables = {t: read_parquet(layout.interim / f"{t}.parquet") for t in VALIDATION_ORDER}
     frame = feature_table(tables, params.features)
+    catalogue = params.features.catalogue()
     write_parquet(frame, layout.processed / "features.parquet")
-    profile = profile_features(frame, params.features.catalogue())
+    write_json(catalogue.to_records(), layout.processed / "catalogue.json")
+    profile = profile_features(frame, catalogue)
     layout.reports.mkdir(parents=True, exist_ok=True)
     profile.to_csv(layout.reports / "feature_profile.csv", index=False)
     labelled = frame["default_12m"].notna()

@@ -8,7 +8,7 @@ from dataclasses import asdict
 import numpy as np
 
 from pipeline import tracking
-from pipeline.artifacts import save_models, split_frame
+from pipeline.artifacts import load_catalogue, save_models, split_frame
 from pipeline.console import console, log
 from pipeline.layout import Layout
 from pipeline.params import Params
@@ -17,7 +17,7 @@ from pipeline.split import split_summary
 
 def run(params: Params, layout: Layout) -> dict:
     frame = split_frame(layout)
-    catalogue = params.features.catalogue()
+    catalogue = load_catalogue(layout)
     names = catalogue.names
     train = frame.loc[frame["split"] == "train"]
     valid = frame.loc[frame["split"] == "valid"]

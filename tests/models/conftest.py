@@ -36,7 +36,7 @@ def parts(dev_frame, catalogue):
 @pytest.fixture(scope="session")
 def pd_model(parts, catalogue):
     (X, y), (Xv, yv) = parts["train"], parts["valid"]
-    model = PDModelConfig(n_estimators=300, early_stopping_rounds=50).build(
+    model = PDModelConfig(n_estimators=300, early_stopping_rounds=50, n_jobs=1).build(
         {f.name: f.sign for f in catalogue}, seed=3)
     return model.fit(X, y, Xv, yv)
 
