@@ -20,7 +20,8 @@ from features.firmographics import firmographic_features
 from features.payments import payment_features
 
 ID_COLUMNS = ["applicant_id", "as_of"]
-META_COLUMNS = ["applicant_id", "application_date", "default_12m", "true_pd"]
+META_COLUMNS = ["applicant_id", "application_date", "default_12m", "true_pd", "company_name",
+                "requested_limit", "requested_terms_days"]
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,8 @@ def build_features(tables: dict[str, pd.DataFrame], cfg: FeatureConfig,
 
 
 def feature_table(tables: dict[str, pd.DataFrame], cfg: FeatureConfig) -> pd.DataFrame:
-    """Admission features with the label: id, application date, label (or empty), features."""
+    """Admission features with the label: ``META_COLUMNS`` (id, application date, label or
+    empty, true PD when known, the request), then the catalogue's features."""
     feats = build_features(tables, cfg)
     outcomes = tables["outcomes"].drop_duplicates("applicant_id").set_index("applicant_id")
     out = feats.rename(columns={"as_of": "application_date"})
@@ -106,4 +108,10 @@ def feature_table(tables: dict[str, pd.DataFrame], cfg: FeatureConfig) -> pd.Dat
     true_pd = outcomes["true_pd"].reindex(out["applicant_id"].to_numpy()) if \
         "true_pd" in outcomes else pd.Series(float("nan"), index=out.index)
     out.insert(3, "true_pd", true_pd.to_numpy(dtype="float64", na_value=float("nan")))
+    apps = tables["applicants"].drop_duplicates("applicant_id").set_index("applicant_id")
+    request = apps.reindex(out["applicant_id"].to_numpy())
+    out.insert(4, "company_name", request["company_name"].to_numpy())
+    out.insert(5, "requested_limit", request["requested_limit"].to_numpy(dtype="float64"))
+    out.insert(6, "requested_terms_days",
+               request["requested_terms_days"].to_numpy(dtype="float64", na_value=float("nan")))
     return out

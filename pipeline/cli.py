@@ -108,6 +108,76 @@ def evaluate() -> None:
 
 
 @app.command()
+def explain() -> None:
+    """Global SHAP of the PD model: importance, beeswarm, dependence plots."""
+    from pipeline import explain as stage
+
+    stage.run(state.params(), state.layout)
+
+
+@app.command()
+def export() -> None:
+    """Write the versioned model bundle; register it in MLflow as @champion if gates pass."""
+    from pipeline import export as stage
+
+    stage.run(state.params(), state.layout)
+
+
+@app.command()
+def score(
+    features: Path | None = typer.Option(None, "--features", help="Features file to score "
+                                         "(default: data/processed/features.parquet)."),
+    raw: Path | None = typer.Option(None, "--raw", help="Folder of raw tables (data/raw "
+                                    "schemas) to validate, featurise and score instead."),
+    out: Path | None = typer.Option(None, "--out", help="Output Parquet (default: "
+                                    "data/scores/scores.parquet)."),
+    bundle: Path | None = typer.Option(None, "--bundle", help="Model bundle directory "
+                                       "(default: data/models/bundle)."),
+    lang: str | None = typer.Option(None, "--lang", help="Reason text language: en | zh."),
+    all_reasons: bool = typer.Option(False, "--all-reasons", help="Reason codes for every "
+                                     "decision, not only declines and referrals."),
+    all_rows: bool = typer.Option(False, "--all-rows", help="Also score rows that already "
+                                  "have an outcome (default: unlabelled rows only)."),
+) -> None:
+    """Score new applicants: PD, score, grade, decision, limit, terms, reason codes."""
+    from pipeline import score as stage
+
+    if lang is not None and lang not in ("en", "zh"):
+        raise DataError(f"--lang must be en or zh; got {lang!r}")
+    if features is not None and raw is not None:
+        raise DataError("give either --features or --raw, not both")
+    stage.run(state.params(), state.layout, features=features, raw=raw, output=out,
+              bundle=bundle, lang=lang, all_reasons=all_reasons, labelled_too=all_rows)
+
+
+@app.command()
+def report(
+    ids: list[str] = typer.Option([], "--id", help="Applicant id (repeatable)."),
+    ids_file: Path | None = typer.Option(None, "--ids-file", help="File with one id per line."),
+    features: Path | None = typer.Option(None, "--features", help="Features file holding the "
+                                         "applicants (default: data/processed/features.parquet)."),
+    out: Path | None = typer.Option(None, "--out", help="Output folder (default: "
+                                    "data/reports/applicants)."),
+    lang: str | None = typer.Option(None, "--lang", help="Report language: en | zh."),
+    batch: bool = typer.Option(False, "--batch", help="Reports for the scored batch's "
+                               "decisions listed in params (the DVC stage)."),
+) -> None:
+    """Self-contained HTML auditor report per applicant: decision, scorecard, SHAP, lineage."""
+    from pipeline import report as stage
+
+    if batch:
+        stage.run_batch(state.params(), state.layout)
+        return
+    if ids_file is not None:
+        if not ids_file.is_file():
+            raise DataError(f"{ids_file}: missing file")
+        ids = [*ids, *(x.strip() for x in ids_file.read_text(encoding="utf-8").splitlines()
+                       if x.strip())]
+    stage.run(state.params(), state.layout, list(dict.fromkeys(ids)), features=features,
+              out_dir=out, lang=lang)
+
+
+@app.command()
 def docs() -> None:
     """Regenerate the generated documentation (docs/data.md)."""
     from pipeline.docs import write_docs

@@ -22,6 +22,7 @@ from features.schemas import ValidationConfig
 from features.synthetic import SyntheticConfig
 from models.grading import MasterScale
 from models.pd_model import PDModelConfig
+from models.policy import CreditPolicy
 from models.scorecard import ScorecardConfig
 from models.split import SplitConfig
 
@@ -59,6 +60,43 @@ class EvaluateParams:
 
 
 @dataclass(frozen=True)
+class Gates:
+    """OOT thresholds a model must meet to become the registered ``champion``."""
+
+    min_auc: float = 0.70
+    max_ece: float = 0.03
+    max_score_psi: float = 0.25
+
+
+@dataclass(frozen=True)
+class ExportParams:
+    model_name: str = "credit-admission"
+    version: str = "1.0"
+    gates: Gates = field(default_factory=Gates)
+
+
+@dataclass(frozen=True)
+class ScoreParams:
+    batch_size: int = 100_000
+    reasons_for: tuple[str, ...] = ("decline", "refer")
+    n_reasons: int = 4
+    lang: str = "en"
+
+    def __post_init__(self) -> None:
+        if self.lang not in ("en", "zh"):
+            raise ValueError(f"lang must be 'en' or 'zh'; got {self.lang!r}")
+        if self.batch_size < 1 or not 1 <= self.n_reasons <= 10:
+            raise ValueError("batch_size must be >= 1 and n_reasons between 1 and 10")
+
+
+@dataclass(frozen=True)
+class ReportParams:
+    decisions: tuple[str, ...] = ("decline", "refer")
+    max_reports: int = 500
+    lang: str = "en"
+
+
+@dataclass(frozen=True)
 class Params:
     seed: int
     generate: GenerateParams
@@ -68,6 +106,10 @@ class Params:
     train: TrainParams = field(default_factory=TrainParams)
     grading: MasterScale = field(default_factory=MasterScale)
     evaluate: EvaluateParams = field(default_factory=EvaluateParams)
+    policy: CreditPolicy = field(default_factory=CreditPolicy)
+    export: ExportParams = field(default_factory=ExportParams)
+    score: ScoreParams = field(default_factory=ScoreParams)
+    report: ReportParams = field(default_factory=ReportParams)
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
@@ -149,6 +191,10 @@ def parse(raw: dict) -> Params:
         train=build(TrainParams, dict(raw.get("train") or {}), "train"),
         grading=build(MasterScale, dict(raw.get("grading") or {}), "grading"),
         evaluate=build(EvaluateParams, dict(raw.get("evaluate") or {}), "evaluate"),
+        policy=build(CreditPolicy, dict(raw.get("policy") or {}), "policy"),
+        export=build(ExportParams, dict(raw.get("export") or {}), "export"),
+        score=build(ScoreParams, dict(raw.get("score") or {}), "score"),
+        report=build(ReportParams, dict(raw.get("report") or {}), "report"),
         raw=raw,
     )
 
@@ -162,4 +208,9 @@ def load(path: Path | str = "params.yaml") -> Params:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise DataError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    return parse(raw)
+    params = parse(raw)
+    try:
+        params.policy.check(params.grading.labels + (params.grading.default_label,))
+    except ValueError as exc:
+        raise DataError(f"{path}: {exc}") from None
+    return params

@@ -25,6 +25,7 @@ def tracking_uri(layout: Layout) -> str:
 
 
 def _mlflow(layout: Layout):
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
 
     mlflow.set_tracking_uri(tracking_uri(layout))

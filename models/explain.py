@@ -1,0 +1,62 @@
+"""Reason codes: the factors that pushed an applicant's risk up, most important first.
+
+PD model: exact TreeSHAP contributions on the log-odds scale (LightGBM ``pred_contrib``); a factor
+qualifies only with a positive contribution (it raised the PD). Scorecard: points below the
+characteristic's maximum; a factor qualifies only when it cost points. At most ``k`` per
+applicant (adverse-action practice: four specific reasons).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.catalogue import Catalogue
+
+
+def top_reasons(impact: pd.DataFrame, k: int = 4, min_impact: float = 1e-9) -> pd.DataFrame:
+    """Top-``k`` columns by positive impact per row: ``reason_i`` (name) and ``impact_i``.
+
+    Rows with fewer than ``k`` positive impacts get empty (None / NaN) trailing reasons.
+    """
+    values = impact.to_numpy(dtype="float64")
+    names = np.asarray(impact.columns, dtype=object)
+    k_eff = min(k, values.shape[1])
+    # argsort on the negated values: largest first; stable so ties keep catalogue order.
+    order = np.argsort(-values, axis=1, kind="stable")[:, :k_eff]
+    top = np.take_along_axis(values, order, axis=1)
+    keep = top > min_impact
+    out = {}
+    for i in range(k):
+        if i < k_eff:
+            out[f"reason_{i + 1}"] = np.where(keep[:, i], names[order[:, i]], None)
+            out[f"impact_{i + 1}"] = np.where(keep[:, i], top[:, i], np.nan)
+        else:
+            out[f"reason_{i + 1}"] = np.full(len(impact), None, dtype=object)
+            out[f"impact_{i + 1}"] = np.full(len(impact), np.nan)
+    return pd.DataFrame(out, index=impact.index)
+
+
+def shap_reasons(contributions: pd.DataFrame, k: int = 4) -> pd.DataFrame:
+    """Reasons from PD-model contributions (columns: features and ``bias``)."""
+    return top_reasons(contributions.drop(columns=["bias"], errors="ignore"), k)
+
+
+def scorecard_reasons(points: pd.DataFrame, max_points: dict[str, int], k: int = 4) -> pd.DataFrame:
+    """Reasons from scorecard points: impact = maximum points - points obtained."""
+    below = pd.DataFrame({c: max_points[c] - points[c] for c in points.columns},
+                         index=points.index)
+    return top_reasons(below, k, min_impact=0.5)
+
+
+def reason_texts(reasons: pd.DataFrame, catalogue: Catalogue, lang: str = "en",
+                 k: int = 4) -> pd.DataFrame:
+    """``reason_i_text`` from the catalogue's adverse-reason text (``en`` or ``zh``)."""
+    if lang not in ("en", "zh"):
+        raise ValueError(f"lang must be 'en' or 'zh'; got {lang!r}")
+    lookup = {f.name: f.reason(lang) for f in catalogue}
+    out = {}
+    for i in range(1, k + 1):
+        col = reasons[f"reason_{i}"]
+        out[f"reason_{i}_text"] = col.map(lambda n: lookup.get(n, n) if n is not None else None)
+    return pd.DataFrame(out, index=reasons.index)

@@ -1,0 +1,115 @@
+"""Credit policy: knock-out rules before any model, then grade -> decision, limit, terms."""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+DECISIONS = ("approve", "refer", "decline")
+SECURITY = ("none", "guarantee", "prepayment")
+_OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt,
+        "==": operator.eq}
+
+
+@dataclass(frozen=True)
+class KnockOut:
+    """Decline when ``feature <op> value`` (missing never triggers)."""
+
+    name: str
+    feature: str
+    op: str
+    value: float
+    reason_en: str
+    reason_zh: str
+    in_default: bool = False  # e.g. an open insolvency: the obligor is graded D
+
+    def __post_init__(self) -> None:
+        if self.op not in _OPS:
+            raise ValueError(f"knock-out {self.name}: op must be one of {sorted(_OPS)}; got "
+                             f"{self.op!r}")
+
+    def hits(self, frame: pd.DataFrame) -> np.ndarray:
+        values = frame[self.feature].astype("float64")
+        return _OPS[self.op](values, self.value).fillna(False).to_numpy(dtype=bool)
+
+    def describe(self) -> str:
+        return f"{self.feature} {self.op} {self.value:g}"
+
+
+@dataclass(frozen=True)
+class GradeTerms:
+    """What a grade gets: decision, limit caps, payment terms and security."""
+
+    decision: str
+    max_limit: float = 0.0
+    revenue_share: float = 0.0
+    no_financials_limit: float = 0.0
+    max_terms_days: int = 0
+    security: str = "none"
+
+    def __post_init__(self) -> None:
+        if self.decision not in DECISIONS:
+            raise ValueError(f"decision must be one of {DECISIONS}; got {self.decision!r}")
+        if self.security not in SECURITY:
+            raise ValueError(f"security must be one of {SECURITY}; got {self.security!r}")
+
+
+@dataclass(frozen=True)
+class CreditPolicy:
+    """Section ``policy`` of params.yaml."""
+
+    knockouts: tuple[KnockOut, ...] = ()
+    grades: dict[str, GradeTerms] = field(default_factory=dict)
+
+    def check(self, grade_labels: tuple[str, ...]) -> None:
+        missing = [g for g in grade_labels if g not in self.grades]
+        if missing:
+            raise ValueError(f"policy.grades lacks terms for grade(s) {missing}")
+
+    def decide(self, frame: pd.DataFrame, grade: np.ndarray, revenue: np.ndarray,
+               default_label: str = "D") -> pd.DataFrame:
+        """Decision, knock-out rule, grade (D when a default knock-out hit), limit, terms.
+
+        ``frame`` holds the knock-out features and ``requested_limit`` /
+        ``requested_terms_days``; ``revenue`` is the latest revenue (NaN when unknown).
+        """
+        n = len(frame)
+        knocked = np.full(n, None, dtype=object)
+        in_default = np.zeros(n, dtype=bool)
+        for rule in self.knockouts:  # the first matching rule is reported
+            hit = rule.hits(frame)
+            knocked[hit & (knocked == None)] = rule.name  # noqa: E711
+            in_default |= hit & rule.in_default  # in default whichever rule is reported
+        grade = np.where(in_default, default_label, np.asarray(grade, dtype=object))
+        terms = [self.grades[g] for g in grade]
+        decision = np.array([t.decision for t in terms], dtype=object)
+        decision[knocked != None] = "decline"  # noqa: E711
+        request = frame["requested_limit"].to_numpy(dtype="float64")
+        cap = np.array([t.max_limit for t in terms])
+        share = np.array([t.revenue_share for t in terms])
+        no_fin = np.array([t.no_financials_limit for t in terms])
+        by_revenue = np.where(np.isfinite(revenue) & (revenue > 0), share * revenue, no_fin)
+        limit = np.minimum.reduce([request, cap, by_revenue])
+        limit_rule = np.where(limit == request, "requested amount",
+                              np.where(limit == cap, "grade cap",
+                                       np.where(np.isfinite(revenue) & (revenue > 0),
+                                                "share of revenue", "no-financials cap")))
+        limit = np.floor(np.maximum(limit, 0.0) / 100.0) * 100.0
+        approved = decision == "approve"
+        limit = np.where(approved, limit, 0.0)
+        req_terms = frame["requested_terms_days"].to_numpy(dtype="float64")
+        max_terms = np.array([t.max_terms_days for t in terms], dtype="float64")
+        pay_terms = np.where(approved, np.minimum(req_terms, max_terms), 0).astype("int64")
+        security = np.where(approved, np.array([t.security for t in terms], dtype=object), None)
+        return pd.DataFrame({
+            "grade": grade,
+            "decision": decision,
+            "knockout_rule": knocked,
+            "credit_limit": limit,
+            "limit_rule": np.where(approved, limit_rule, None),
+            "payment_terms_days": pay_terms,
+            "security": security,
+        }, index=frame.index)

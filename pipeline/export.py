@@ -1,0 +1,128 @@
+"""Stage ``export``: the versioned bundle, and its MLflow registration as ``champion``.
+
+The bundle is always written (for inspection); it is registered and given the ``champion``
+alias only when the out-of-time gates of params ``export.gates`` pass. Otherwise the stage
+says which gate failed and exits non-zero.
+"""
+
+from __future__ import annotations
+
+import warnings
+from importlib.metadata import version
+from pathlib import Path
+
+from features.errors import DataError
+from models.scoring import ScoringModel
+from pipeline import tracking
+from pipeline.artifacts import load_catalogue, load_models
+from pipeline.bundle import find_pickles, input_schema, load_bundle, write_bundle
+from pipeline.console import console
+from pipeline.io import read_json, read_parquet, write_json
+from pipeline.layout import Layout
+from pipeline.params import Gates, Params
+
+PACKAGES = Path(__file__).resolve().parents[1]
+RUNTIME_REQUIREMENTS = ("pandas", "numpy", "pyarrow", "scikit-learn", "lightgbm", "optbinning",
+                        "scipy", "pyyaml", "mlflow", "pandera", "rich", "typer", "jinja2",
+                        "matplotlib")
+
+
+def check_gates(metrics: dict, gates: Gates) -> list[str]:
+    """The failed gates, as sentences (empty list: all passed)."""
+    oot = metrics["pd_model"]["oot"]
+    psi = metrics["pd_model"]["score_psi_train_oot"]
+    failed = []
+    if not oot["auc"] >= gates.min_auc:
+        failed.append(f"OOT AUC {oot['auc']:.3f} < min_auc {gates.min_auc}")
+    if not oot["ece"] <= gates.max_ece:
+        failed.append(f"OOT ECE {oot['ece']:.4f} > max_ece {gates.max_ece}")
+    if not psi <= gates.max_score_psi:
+        failed.append(f"score PSI train vs OOT {psi:.3f} > max_score_psi {gates.max_score_psi}")
+    return failed
+
+
+def _signature(schema: dict):
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    cols = [ColSpec("string", schema["id"]), ColSpec("double", "requested_limit"),
+            ColSpec("double", "requested_terms_days")]
+    for f in schema["features"]:
+        cols.append(ColSpec("string" if f["kind"] == "categorical" else "double", f["name"],
+                            required=False))
+    return ModelSignature(inputs=Schema(cols))
+
+
+def run(params: Params, layout: Layout) -> dict:
+    trained = load_models(layout)
+    catalogue = load_catalogue(layout)
+    metrics = read_json(layout.reports / "metrics.json")
+    failed = check_gates(metrics, params.export.gates)
+    model = ScoringModel(trained.pd_model, trained.scorecard, catalogue, params.grading,
+                         params.policy)
+    sample = read_parquet(layout.processed / "features.parquet", columns=catalogue.categorical)
+    schema = input_schema(catalogue, sample)
+    run_info = read_json(layout.models / tracking.RUN_FILE)
+    info = {
+        "version_prefix": params.export.version,
+        "model_name": params.export.model_name,
+        "git_commit": tracking.git_commit(layout.root),
+        "mlflow_run_id": run_info["run_id"],
+        "input_data_sha256": tracking.data_hashes({
+            "features": layout.processed / "features.parquet",
+            "split": layout.processed / "split.parquet"}),
+        "oot_metrics": {m: {k: metrics[m]["oot"][k] for k in ("auc", "gini", "ks", "brier",
+                                                              "ece", "n", "defaults")}
+                        for m in ("pd_model", "scorecard")},
+        "gates": {"thresholds": {"min_auc": params.export.gates.min_auc,
+                                 "max_ece": params.export.gates.max_ece,
+                                 "max_score_psi": params.export.gates.max_score_psi},
+                  "passed": not failed, "failed": failed},
+        "features": catalogue.names,
+    }
+    bundle_dir = layout.models / "bundle"
+    manifest = write_bundle(bundle_dir, model, schema, info)
+    load_bundle(bundle_dir)  # what we wrote must verify
+    if find_pickles(bundle_dir):
+        raise DataError(f"{bundle_dir}: contains a pickle; refusing to export")
+    registration = _log_and_register(layout, params, bundle_dir, schema, manifest, failed)
+    write_json(registration, layout.models / "registration.json")
+    console.print(f"bundle {manifest['version']} -> {bundle_dir.relative_to(layout.root)}")
+    if failed:
+        raise DataError("model not registered as champion: " + "; ".join(failed))
+    console.print(f"registered {registration['model_name']} version {registration['version']} "
+                  f"as @champion (serve: mlflow models serve -m "
+                  f"models:/{registration['model_name']}@champion --env-manager local)")
+    return registration
+
+
+def _log_and_register(layout: Layout, params: Params, bundle_dir: Path, schema: dict,
+                      manifest: dict, failed: list[str]) -> dict:
+    name = params.export.model_name
+    with tracking.resume_run(layout) as mlflow, warnings.catch_warnings():
+        # The signature is explicit; an input example would make MLflow run the model now.
+        warnings.filterwarnings("ignore", message=".*An input example was not provided")
+        warnings.filterwarnings("ignore", message=".*Any type hint is inferred as AnyType")
+        warnings.filterwarnings("ignore", message=".*Add type hints to the `predict` method")
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(PACKAGES / "pipeline" / "mlflow_model.py"),
+            artifacts={"bundle": str(bundle_dir)},
+            code_paths=[str(PACKAGES / p) for p in ("pipeline", "features", "models")],
+            signature=_signature(schema),
+            pip_requirements=[f"{p}=={version(p)}" for p in RUNTIME_REQUIREMENTS],
+        )
+        mlflow.log_dict(manifest, "bundle_manifest.json")
+        mlflow.set_tag("bundle_version", manifest["version"])
+        mlflow.set_tag("gates_passed", str(not failed))
+        out = {"model_name": name, "model_uri": info.model_uri, "bundle_version":
+               manifest["version"], "gates_passed": not failed, "failed_gates": failed,
+               "version": None, "alias": None}
+        if failed:
+            return out
+        client = mlflow.MlflowClient()
+        registered = mlflow.register_model(info.model_uri, name,
+                                           tags={"bundle_version": manifest["version"]})
+        client.set_registered_model_alias(name, "champion", registered.version)
+        out.update(version=int(registered.version), alias="champion")
+    return out

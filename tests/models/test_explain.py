@@ -1,0 +1,56 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.catalogue import load_catalogue
+from models.explain import reason_texts, scorecard_reasons, shap_reasons, top_reasons
+
+
+def test_only_factors_that_raised_risk_are_listed_in_order():
+    contrib = pd.DataFrame({"a": [0.5, -0.1], "b": [0.2, -0.3], "c": [-0.4, 0.0],
+                            "d": [0.9, 0.05], "e": [0.1, -1.0], "bias": [-3.0, -3.0]})
+    out = shap_reasons(contrib, k=4)
+    assert out.loc[0, ["reason_1", "reason_2", "reason_3", "reason_4"]].tolist() == \
+        ["d", "a", "b", "e"]
+    assert out.loc[0, "impact_1"] == 0.9
+    assert out.loc[1, "reason_1"] == "d"
+    assert out.loc[1, ["reason_2", "reason_3", "reason_4"]].isna().all()  # nothing else hurt
+
+
+def test_k_larger_than_the_number_of_factors():
+    out = top_reasons(pd.DataFrame({"a": [1.0]}), k=4)
+    assert out.loc[0, "reason_1"] == "a" and out.loc[0, ["reason_2", "reason_4"]].isna().all()
+
+
+def test_scorecard_points_below_maximum():
+    points = pd.DataFrame({"x": [10, 30], "y": [5, 5], "z": [20, 20]})
+    out = scorecard_reasons(points, {"x": 30, "y": 25, "z": 20}, k=4)
+    assert out.loc[0, ["reason_1", "reason_2"]].tolist() == ["x", "y"]  # 20 lost, then 20 tie
+    assert out.loc[0, "impact_1"] == 20
+    assert out.loc[1, "reason_1"] == "y" and pd.isna(out.loc[1, "reason_2"])
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_texts_come_from_the_catalogue(lang):
+    cat = load_catalogue()
+    reasons = pd.DataFrame({"reason_1": ["fin_current_ratio"], "reason_2": [None]})
+    texts = reason_texts(reasons, cat, lang, k=2)
+    assert texts.loc[0, "reason_1_text"] == cat["fin_current_ratio"].reason(lang)
+    assert texts.loc[0, "reason_2_text"] is None
+    with pytest.raises(ValueError, match="lang"):
+        reason_texts(reasons, cat, "fr", k=2)
+
+
+def test_pd_model_reasons_are_factor_accurate(pd_model, parts):
+    """Each listed reason has a positive exact contribution and none is missed."""
+    Xo, _ = parts["oot"]
+    X = Xo.head(300)
+    contrib = pd_model.contributions(X)
+    out = shap_reasons(contrib, k=4)
+    values = contrib.drop(columns="bias")
+    for i in range(len(X)):
+        listed = [r for r in out.iloc[i][["reason_1", "reason_2", "reason_3", "reason_4"]]
+                  if isinstance(r, str)]
+        positive = values.iloc[i][values.iloc[i] > 1e-9].sort_values(ascending=False)
+        assert listed == list(positive.index[:4])
+    assert np.isfinite(out["impact_1"].dropna()).all()

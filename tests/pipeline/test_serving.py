@@ -1,0 +1,256 @@
+"""Export, bundle integrity, MLflow registry, batch scoring and auditor reports, on a small
+project trained in-process (local MLflow store inside the project folder)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from features.errors import DataError
+from pipeline import build_features, evaluate, export, generate, report, score, split, train
+from pipeline import validate as validate_stage
+from pipeline.bundle import BundleError, find_pickles, load_bundle
+from pipeline.layout import Layout
+from pipeline.params import load
+from tests.pipeline.conftest import tiny_params
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("project")
+    params = tiny_params(n_applicants=2000)
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    try:
+        p, layout = load(root / "params.yaml"), Layout.at(root)
+        for stage in (generate, validate_stage, build_features, split, train, evaluate, export,
+                      score):
+            stage.run(p, layout)
+    finally:
+        if saved is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = saved
+    return root
+
+
+@pytest.fixture
+def layout(project) -> Layout:
+    return Layout.at(project)
+
+
+@pytest.fixture
+def params(project):
+    return load(project / "params.yaml")
+
+
+@pytest.fixture
+def bundle_copy(project, tmp_path) -> Path:
+    dst = tmp_path / "bundle"
+    shutil.copytree(project / "data/models/bundle", dst)
+    return dst
+
+
+def test_bundle_is_complete_versioned_and_pickle_free(layout):
+    bundle = layout.models / "bundle"
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["version"].startswith("1.0+")
+    assert set(manifest["files"]) == {p.name for p in bundle.iterdir()} - {"manifest.json"}
+    for key in ("created_at", "git_commit", "input_data_sha256", "oot_metrics", "gates"):
+        assert key in manifest
+    assert manifest["gates"]["passed"] is True
+    assert find_pickles(bundle) == []
+    model, _ = load_bundle(bundle)
+    assert model.version == manifest["version"]
+
+
+@pytest.mark.parametrize("damage", ["edit", "delete", "extra", "manifest"])
+def test_tampered_or_incomplete_bundle_is_refused(bundle_copy, damage):
+    target = bundle_copy / "scorecard.json"
+    if damage == "edit":
+        target.write_text(target.read_text().replace('"points": 4', '"points": 9', 1))
+        match = r"scorecard.json: sha256 mismatch"
+    elif damage == "delete":
+        target.unlink()
+        match = r"scorecard.json: missing bundle file"
+    elif damage == "extra":
+        (bundle_copy / "backdoor.py").write_text("print('hi')")
+        match = r"backdoor.py: unexpected file"
+    else:
+        (bundle_copy / "manifest.json").unlink()
+        match = r"missing manifest"
+    with pytest.raises(BundleError, match=match):
+        load_bundle(bundle_copy)
+
+
+def test_find_pickles_detects_pickles_by_content(tmp_path):
+    import pickle
+
+    (tmp_path / "innocent.json").write_bytes(pickle.dumps({"a": 1}))
+    (tmp_path / "model.pkl").write_bytes(b"x")
+    assert {p.name for p in find_pickles(tmp_path)} == {"innocent.json", "model.pkl"}
+
+
+def test_registered_champion_loads_with_pyfunc_and_agrees_with_batch(project, layout):
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
+    client = mlflow.MlflowClient()
+    version = client.get_model_version_by_alias("credit-admission", "champion")
+    local = Path(mlflow.artifacts.download_artifacts("models:/credit-admission@champion"))
+    assert find_pickles(local) == [], "the MLflow model directory must hold no pickle"
+    assert not list(local.rglob("python_model.pkl"))
+    model = mlflow.pyfunc.load_model("models:/credit-admission@champion")
+    frame = pd.read_parquet(layout.processed / "features.parquet")
+    batch = pd.read_parquet(layout.scores / "scores.parquet")
+    rows = frame.loc[frame["applicant_id"].isin(batch["applicant_id"].head(20))]
+    request = rows.drop(columns=["application_date", "default_12m", "true_pd", "company_name"])
+    for c in ("firm_industry", "firm_region", "firm_legal_form"):
+        request[c] = request[c].astype(str)
+    out = model.predict(request)
+    expected = batch.set_index("applicant_id").loc[out["applicant_id"]]
+    np.testing.assert_allclose(out["pd"].to_numpy(), expected["pd"].to_numpy(), rtol=1e-12)
+    assert (out["score"].to_numpy() == expected["score"].to_numpy()).all()
+    assert (out["decision"].to_numpy() == expected["decision"].to_numpy()).all()
+    assert version.tags.get("bundle_version", "").startswith("1.0+")
+
+
+def test_failing_gate_exits_non_zero_and_keeps_the_champion(project, params, layout):
+    import dataclasses
+
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
+    before = mlflow.MlflowClient().get_model_version_by_alias("credit-admission", "champion")
+    strict = dataclasses.replace(params, export=dataclasses.replace(
+        params.export, gates=dataclasses.replace(params.export.gates, min_auc=0.99)))
+    saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    try:
+        with pytest.raises(DataError, match=r"not registered as champion: OOT AUC .* < min_auc"):
+            export.run(strict, layout)
+        reg = json.loads((layout.models / "registration.json").read_text())
+        assert reg["gates_passed"] is False and reg["version"] is None
+        after = mlflow.MlflowClient().get_model_version_by_alias("credit-admission", "champion")
+        assert after.version == before.version
+    finally:
+        export.run(params, layout)  # restore a passing bundle for the other tests
+        if saved is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = saved
+
+
+def test_score_accounts_for_every_row_with_reasons(params, layout, tmp_path):
+    frame = pd.read_parquet(layout.processed / "features.parquet")
+    batch = frame.loc[frame["default_12m"].isna()].head(60).reset_index(drop=True)
+    batch.loc[1, "applicant_id"] = batch.loc[0, "applicant_id"]        # duplicate
+    batch.loc[2, "requested_limit"] = -5.0                              # bad request
+    batch["firm_industry"] = batch["firm_industry"].astype(object)
+    batch.loc[3, "firm_industry"] = "space_mining"                      # unknown category
+    batch.loc[4, "applicant_id"] = None                                 # no id
+    path = tmp_path / "new.parquet"
+    batch.to_parquet(path)
+    out = tmp_path / "scores.parquet"
+    summary = score.run(params, layout, features=path, output=out)
+    scores = pd.read_parquet(out)
+    rejects = pd.read_parquet(tmp_path / "scores_rejects.parquet")
+    assert summary["input_rows"] == 60 == len(scores) + len(rejects)
+    assert summary["balanced"] and len(rejects) == 4
+    reasons = " | ".join(rejects["reason"])
+    for text in ("more than once", "requested_limit must be >= 0", "unknown to the model",
+                 "applicant_id is required"):
+        assert text in reasons
+    assert scores["applicant_id"].is_unique
+    requested = batch.drop_duplicates("applicant_id").set_index("applicant_id")
+    assert (scores["credit_limit"].to_numpy()
+            <= requested.loc[scores["applicant_id"], "requested_limit"].to_numpy()).all()
+    needs = scores["decision"].isin(["decline", "refer"]) & scores["knockout_rule"].isna()
+    assert scores.loc[needs, "reason_1"].notna().all()
+    assert scores.loc[scores["decision"] == "approve", "reason_1"].isna().all()
+
+
+def test_score_in_chinese_with_all_reasons(params, layout, tmp_path):
+    out = tmp_path / "zh.parquet"
+    score.run(params, layout, output=out, lang="zh", all_reasons=True)
+    scores = pd.read_parquet(out)
+    text = scores["reason_1_text"].dropna()
+    assert len(text) > 0.5 * len(scores)
+    assert text.str.contains(r"[\u4e00-\u9fff]").all()
+
+
+def test_score_from_raw_tables_validates_on_the_way(params, layout, tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    apps = pd.read_parquet(layout.raw / "applicants.parquet").head(80)
+    apps.loc[5, "industry"] = "space_mining"
+    apps.to_parquet(raw / "applicants.parquet")
+    for t in ("financial_statements", "invoices", "compliance_events", "external_ratings"):
+        table = pd.read_parquet(layout.raw / f"{t}.parquet")
+        table.loc[table["applicant_id"].isin(apps["applicant_id"])].to_parquet(
+            raw / f"{t}.parquet")
+    out = tmp_path / "s" / "scores.parquet"
+    summary = score.run(params, layout, raw=raw, output=out)
+    rejects = pd.read_parquet(tmp_path / "s" / "scores_rejects.parquet")
+    assert summary["input_rows"] == 80 == summary["scored"] + summary["rejected"]
+    assert "industry.allowed" in " ".join(rejects["reason"])
+    assert (tmp_path / "s" / "validation.json").exists()
+
+
+def test_interrupted_scoring_leaves_no_file_under_the_final_name(params, layout, tmp_path,
+                                                                monkeypatch):
+    import dataclasses
+
+    from models.scoring import ScoringModel
+
+    calls = {"n": 0}
+    original = ScoringModel.score
+
+    def flaky(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ScoringModel, "score", flaky)
+    small = dataclasses.replace(params, score=dataclasses.replace(params.score, batch_size=100))
+    out = tmp_path / "scores.parquet"
+    with pytest.raises(KeyboardInterrupt):
+        score.run(small, layout, output=out, labelled_too=True)
+    assert not out.exists()
+    assert not (tmp_path / "scores_rejects.parquet").exists()
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_report_escapes_applicant_strings(params, layout, tmp_path):
+    frame = pd.read_parquet(layout.processed / "features.parquet").head(2).copy()
+    frame.loc[0, "company_name"] = "<script>alert('x')</script> Evil Ltd"
+    frame.loc[1, "company_name"] = "=HYPERLINK(\"http://evil\",\"click\")"
+    frame.loc[0, "applicant_id"] = "../../etc/passwd<b>"
+    path = tmp_path / "f.parquet"
+    frame.to_parquet(path)
+    ids = frame["applicant_id"].tolist()
+    written = report.run(params, layout, ids, features=path, out_dir=tmp_path / "r")
+    assert all(p.parent == tmp_path / "r" for p in written)
+    html0 = written[0].read_text()
+    assert "<script>alert" not in html0
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; Evil Ltd" in html0
+    assert "../../etc/passwd&lt;b&gt;" in html0
+    html1 = written[1].read_text()
+    assert "=HYPERLINK(&#34;http://evil&#34;,&#34;click&#34;)" in html1
+    for html in (html0, html1):
+        assert "http://" not in html.replace("http://evil", "")  # nothing fetched
+        assert "<img src=\"http" not in html and "<link" not in html
+
+
+def test_report_content_and_errors(params, layout, tmp_path):
+    scores = pd.read_parquet(layout.scores / "scores.parquet")
+    declined = scores.loc[scores["decision"] == "decline", "applicant_id"].iloc[0]
+    (page,) = report.run(params, layout, [declined], out_dir=tmp_path, lang="zh")
+    html = page.read_text()
+    for text in ("授信决策报告", "评分卡明细", "否决规则", "模型与数据来源", declined):
+        assert text in html
+    with pytest.raises(DataError, match="not found: NOPE"):
+        report.run(params, layout, ["NOPE"], out_dir=tmp_path)
