@@ -48,7 +48,7 @@ class ScoreSummary:
         self.grades.update(scores["grade"].tolist())
         self.crosstab.update(zip(scores["grade"], scores["decision"], strict=True))
 
-    def to_dict(self, bundle_version: str, seconds: float) -> dict:
+    def to_dict(self, bundle_version: str) -> dict:
         return {
             "bundle_version": bundle_version,
             "input_rows": self.input_rows,
@@ -58,7 +58,6 @@ class ScoreSummary:
             "balanced": self.input_rows == self.scored + self.rejected,
             "decisions": dict(sorted(self.decisions.items())),
             "grades": dict(sorted(self.grades.items(), key=lambda kv: _grade_key(kv[0]))),
-            "rows_per_second": round(self.input_rows / seconds, 1) if seconds > 0 else None,
         }
 
 
@@ -165,14 +164,20 @@ def run(params: Params, layout: Layout, features: Path | None = None, raw: Path 
         if rej.rows == 0:
             rej.write(pd.DataFrame({c: pd.Series([], dtype="str") for c in REJECT_COLUMNS}))
     seconds = time.perf_counter() - start
-    result = summary.to_dict(model.version, seconds)
-    result.update(output=str(output), rejects=str(rejects_path), source=source,
-                  bundle_created_at=manifest["created_at"])
+    result = summary.to_dict(model.version)
+    result.update(output=_shown(output, layout), rejects=_shown(rejects_path, layout),
+                  source=_shown(Path(source), layout))
     write_json(result, output.with_name(output.stem + "_summary.json"))
     _print(summary, result, seconds)
     if not result["balanced"]:  # pragma: no cover - an internal invariant, kept loud
         raise DataError("row accounting failed: input != scored + rejected")
     return result
+
+
+def _shown(path: Path, layout: Layout) -> str:
+    """Paths inside the project are reported relative to it (stable across machines)."""
+    path = path.resolve()
+    return str(path.relative_to(layout.root)) if path.is_relative_to(layout.root) else str(path)
 
 
 def _empty_scores(k: int) -> pd.DataFrame:
