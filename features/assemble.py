@@ -66,6 +66,7 @@ def build_features(tables: dict[str, pd.DataFrame], cfg: FeatureConfig,
     """Features for every spine row: ``applicant_id``, ``as_of``, then catalogue order."""
     spine = application_spine(tables["applicants"]) if spine is None else spine
     spine = spine[ID_COLUMNS].reset_index(drop=True)
+    spine["as_of"] = pd.to_datetime(spine["as_of"]).astype("datetime64[ns]")
     catalogue = cfg.catalogue()
     # Chunks of whole applicants (an applicant's as-of rows stay together), so that memory is
     # bounded by the chunk size.

@@ -178,6 +178,28 @@ def report(
 
 
 @app.command()
+def monitor(
+    batch: Path | None = typer.Option(None, "--batch", help="Features file of the batch to "
+                                      "compare (default: the scored batch)."),
+) -> None:
+    """Drift of a batch vs development data: score PSI, CSI, missing rates, points shift."""
+    from pipeline import monitor as stage
+
+    stage.run(state.params(), state.layout, batch=batch)
+
+
+@app.command()
+def reassess(
+    as_of: str | None = typer.Option(None, "--as-of", help="Re-assessment date YYYY-MM-DD "
+                                     "(default: params monitor.reassess_as_of)."),
+) -> None:
+    """Re-score the portfolio as of a date: grade migration and early warnings with actions."""
+    from pipeline import reassess as stage
+
+    stage.run(state.params(), state.layout, as_of=as_of)
+
+
+@app.command()
 def docs() -> None:
     """Regenerate the generated documentation (docs/data.md)."""
     from pipeline.docs import write_docs

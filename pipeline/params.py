@@ -21,6 +21,7 @@ from features.errors import DataError
 from features.schemas import ValidationConfig
 from features.synthetic import SyntheticConfig
 from models.grading import MasterScale
+from models.monitoring import MonitorConfig
 from models.pd_model import PDModelConfig
 from models.policy import CreditPolicy
 from models.scorecard import ScorecardConfig
@@ -110,6 +111,7 @@ class Params:
     export: ExportParams = field(default_factory=ExportParams)
     score: ScoreParams = field(default_factory=ScoreParams)
     report: ReportParams = field(default_factory=ReportParams)
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
@@ -195,6 +197,7 @@ def parse(raw: dict) -> Params:
         export=build(ExportParams, dict(raw.get("export") or {}), "export"),
         score=build(ScoreParams, dict(raw.get("score") or {}), "score"),
         report=build(ReportParams, dict(raw.get("report") or {}), "report"),
+        monitor=build(MonitorConfig, dict(raw.get("monitor") or {}), "monitor"),
         raw=raw,
     )
 

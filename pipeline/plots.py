@@ -88,3 +88,38 @@ def grades(table: pd.DataFrame, title: str) -> plt.Figure:
     ax2.legend(loc="upper left", fontsize=8)
     ax.set_title(title)
     return fig
+
+
+def data_uri(fig: plt.Figure) -> str:
+    """A PNG data URI of the figure, to inline in a self-contained HTML page."""
+    import base64
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def distributions(expected: np.ndarray, actual: np.ndarray, label: str,
+                  names: tuple[str, str] = ("development", "batch")) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    both = np.concatenate([expected[np.isfinite(expected)], actual[np.isfinite(actual)]])
+    bins = np.histogram_bin_edges(both, bins=40)
+    ax.hist(expected, bins=bins, alpha=0.55, density=True, label=names[0])
+    ax.hist(actual, bins=bins, alpha=0.55, density=True, label=names[1])
+    ax.set(xlabel=label, ylabel="density", title=f"{label}: {names[0]} vs {names[1]}")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def hbars(labels: list[str], values: list[float], title: str, xlabel: str,
+          lines: tuple[float, ...] = ()) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(6, 0.28 * len(labels) + 1.2))
+    y = np.arange(len(labels))[::-1]
+    ax.barh(y, values, color="#5b8db8")
+    ax.set_yticks(y, labels, fontsize=8)
+    for x in lines:
+        ax.axvline(x, ls="--", c="#c0392b", lw=1)
+    ax.set(title=title, xlabel=xlabel)
+    return fig

@@ -78,6 +78,16 @@ def training_run(layout: Layout, tags: dict[str, str]) -> Iterator[Any]:
 
 
 @contextmanager
+def new_run(layout: Layout, name: str, tags: dict[str, str]) -> Iterator[Any]:
+    """A separate run (monitoring), linked to the model's training run by a tag."""
+    mlflow = _mlflow(layout)
+    model_run = read_json(layout.models / RUN_FILE)["run_id"]
+    with mlflow.start_run(run_name=name, tags={"git_commit": git_commit(layout.root),
+                                               "model_run_id": model_run, **tags}):
+        yield mlflow
+
+
+@contextmanager
 def resume_run(layout: Layout) -> Iterator[Any]:
     """Re-open the training run (evaluate, explain and export log into it)."""
     mlflow = _mlflow(layout)

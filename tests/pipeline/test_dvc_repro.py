@@ -68,6 +68,17 @@ def test_evaluation_outputs_and_metrics(repo_copy: Path):
     assert shown.returncode == 0 and "pd_model" in shown.stdout and "scorecard" in shown.stdout
 
 
+def test_serving_and_monitoring_outputs(repo_copy: Path):
+    assert (repo_copy / "data/models/bundle/manifest.json").exists()
+    summary = json.loads((repo_copy / "data/scores/scores_summary.json").read_text())
+    assert summary["balanced"] and summary["scored"] > 0
+    assert (repo_copy / "data/reports/applicants/index.html").exists()
+    drift = json.loads((repo_copy / "data/reports/monitoring/drift.json").read_text())
+    assert drift["status"] in ("stable", "watch", "act")
+    reassessed = json.loads((repo_copy / "data/reports/monitoring/reassessment.json").read_text())
+    assert reassessed["portfolio"] > 0
+
+
 def test_mlflow_run_in_the_local_store(repo_copy: Path):
     import mlflow
 
@@ -75,7 +86,7 @@ def test_mlflow_run_in_the_local_store(repo_copy: Path):
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{repo_copy / 'mlflow.db'}")
     exp = client.get_experiment_by_name("credit-admission")
     assert exp.artifact_location == (repo_copy / "mlruns").resolve().as_uri()
-    runs = client.search_runs([exp.experiment_id])
+    runs = client.search_runs([exp.experiment_id], "tags.stage = 'train'")
     assert len(runs) == 1
     run = runs[0]
     assert run.info.status == "FINISHED"
@@ -86,7 +97,11 @@ def test_mlflow_run_in_the_local_store(repo_copy: Path):
     assert any(k.startswith("data_sha256.") for k in run.data.params)
     assert run.data.tags["dataset"] == "synthetic"
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
-    assert {"scorecard", "evaluation", "metrics.json"} <= artifacts
+    assert {"scorecard", "evaluation", "metrics.json", "explain", "bundle_manifest.json"} <= artifacts
+    version = client.get_model_version_by_alias("credit-admission", "champion")
+    assert version.run_id == run.info.run_id
+    others = {r.data.tags.get("stage") for r in client.search_runs([exp.experiment_id])}
+    assert {"train", "monitor", "reassess"} <= others
 
 
 def test_second_repro_skips_everything(repo_copy: Path):

@@ -254,3 +254,27 @@ def test_report_content_and_errors(params, layout, tmp_path):
         assert text in html
     with pytest.raises(DataError, match="not found: NOPE"):
         report.run(params, layout, ["NOPE"], out_dir=tmp_path)
+
+
+def test_monitor_and_reassess_stages(project, params, layout):
+    from pipeline import monitor, reassess
+
+    saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    try:
+        drift = monitor.run(params, layout)
+        summary = reassess.run(params, layout)
+    finally:
+        if saved is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = saved
+    assert drift["status"] in ("stable", "watch", "act")
+    assert {"pd", "scorecard_score"} == set(drift["scores"])
+    page = (layout.reports / "monitoring" / "drift.html").read_text()
+    assert "Score stability" in page and "data:image/png;base64," in page
+    book = pd.read_parquet(layout.reports / "monitoring" / "portfolio.parquet")
+    assert summary["portfolio"] == len(book) > 0
+    assert (book["application_date"] <= pd.Timestamp(summary["as_of"])).all()
+    matrix = pd.read_csv(layout.reports / "monitoring" / "grade_migration.csv", index_col=0)
+    assert matrix.to_numpy().sum() == len(book)
+    assert (layout.reports / "monitoring" / "early_warnings.html").exists()
+    with pytest.raises(DataError, match="nothing to re-assess"):
+        reassess.run(params, layout, as_of="1990-01-01")
