@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 from rich.table import Table
@@ -144,9 +145,10 @@ def run(params: Params, layout: Layout, features: Path | None = None, raw: Path 
             check_columns(frame, schema, source)
             summary.input_rows += len(frame)
             problems = input_problems(frame, schema)
-            dup = frame["applicant_id"].astype(str).isin(seen) & problems.isna()
+            ids = frame["applicant_id"].astype(object).to_numpy()
+            dup = np.fromiter((i in seen for i in ids), bool, len(ids)) & problems.isna()
             problems[dup] = "applicant_id appears more than once in the input (first scored)"
-            seen.update(frame["applicant_id"].dropna().astype(str))
+            seen.update(i for i in ids if isinstance(i, str))
             bad = problems.notna()
             if bad.any():
                 rej.write(pd.DataFrame({"applicant_id": frame.loc[bad, "applicant_id"].astype(
