@@ -9,17 +9,16 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import UTC, datetime
-from functools import cache
 from html import escape
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from features.errors import DataError
 from models.scoring import ScoringModel
+from pipeline import html
 from pipeline.bundle import conform, load_bundle
 from pipeline.console import console
 from pipeline.io import atomic_path, read_json
@@ -82,13 +81,6 @@ TEXT = {
         missing="缺失"),
 }
 WATERFALL_TOP = 12
-
-
-@cache
-def _template():
-    env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
-                      autoescape=select_autoescape(["html", "j2"], default=True))
-    return env.get_template("applicant.html.j2")
 
 
 def _fmt(value: object, missing: str) -> str:
@@ -158,7 +150,7 @@ def _render(model: ScoringModel, manifest: dict, row: pd.DataFrame, s: pd.Series
                      application_date=str(pd.Timestamp(a["application_date"]).date())
                      if pd.notna(a.get("application_date")) else "",
                      requested_limit=float(a["requested_limit"]))
-    return _template().render(
+    return html.template("applicant.html.j2").render(
         lang=lang, t=t, a=applicant, s=s.to_dict(), reasons=reasons, knockouts=knockouts,
         terms=model.policy.grades[s["grade"]], card=card, card_max=sum(maxima.values()),
         waterfall=waterfall, base=base, final=float(cumulative[-1]), m=manifest,
@@ -192,10 +184,10 @@ def run(params: Params, layout: Layout, ids: list[str], features: Path | None = 
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     pages = render_reports(model, manifest, frame.loc[ids], str(path.name), lang)
-    for applicant_id, html in zip(ids, pages, strict=True):
+    for applicant_id, page in zip(ids, pages, strict=True):
         target = out_dir / safe_filename(applicant_id)
         with atomic_path(target) as tmp:
-            tmp.write_text(html, encoding="utf-8")
+            tmp.write_text(page, encoding="utf-8")
         written.append(target)
     _index(out_dir)
     console.print(f"wrote {len(written)} report(s) to {out_dir}")
@@ -205,10 +197,10 @@ def run(params: Params, layout: Layout, ids: list[str], features: Path | None = 
 def _index(out_dir: Path) -> None:
     items = sorted(p.name for p in out_dir.glob("*.html") if p.name != "index.html")
     links = "\n".join(f'<li><a href="{escape(n)}">{escape(n[:-5])}</a></li>' for n in items)
-    html = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Applicant reports</title>"
+    page = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Applicant reports</title>"
             "</head><body><h1>Applicant reports</h1><ul>" + links + "</ul></body></html>")
     with atomic_path(out_dir / "index.html") as tmp:
-        tmp.write_text(html, encoding="utf-8")
+        tmp.write_text(page, encoding="utf-8")
 
 
 def run_batch(params: Params, layout: Layout) -> list[Path]:
