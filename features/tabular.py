@@ -25,6 +25,7 @@ from scipy.stats import rankdata
 from features.assemble import META_COLUMNS
 from features.catalogue import Catalogue, Feature
 from features.errors import DataError
+from features.tables import TABLES
 
 FORMATS = ("csv", "arff", "xls", "whitespace")
 CONFIG_DIRECTIONS = ("increasing", "decreasing", "none", "auto")
@@ -185,7 +186,8 @@ def _feature_specs(value: object, where: str) -> dict[str, FeatureSpec]:
             raise DataError(f"{where}: unknown key features.{name}.{unknown[0]} (known: "
                             f"{', '.join(known)})")
         try:
-            out[str(name)] = FeatureSpec(**{k: str(v) for k, v in spec.items()})
+            out[str(name)] = FeatureSpec(**{k: str(v) for k, v in spec.items()
+                                            if v is not None})
         except ValueError as exc:
             raise DataError(f"{where}: features.{name}.direction: {exc}") from None
     return out
@@ -212,7 +214,7 @@ def load_config(path: Path | str) -> TabularDatasetConfig:
 def _read_text_table(path: Path, config: TabularDatasetConfig, sep: str) -> pd.DataFrame:
     return pd.read_csv(path, sep=sep, header=None if config.columns else 0,
                        skiprows=config.skip_rows, na_values=list(config.na_values) or None,
-                       encoding=config.encoding, skipinitialspace=sep == ",")
+                       encoding=config.encoding, skipinitialspace=True)
 
 
 def _read_arff(path: Path, config: TabularDatasetConfig) -> pd.DataFrame:
@@ -405,7 +407,11 @@ def _feature(name: str, column: str, kind: str, config: TabularDatasetConfig,
 
 def tabular_feature_table(raw: pd.DataFrame,
                           config: TabularDatasetConfig) -> tuple[pd.DataFrame, Catalogue]:
-    """The features-file layout (id, date, label, ``true_pd`` NaN, features) and its catalogue.
+    """The features-file layout and its catalogue.
+
+    Columns: ``features.assemble.META_COLUMNS`` (``applicant_id``, ``application_date`` (NaT
+    without a date column), ``default_12m`` (Int8, 1 = bad, <NA> unlabelled), ``true_pd`` NaN,
+    then any request columns of that layout, empty), then the features.
 
     Categorical features become pandas ``category`` (LightGBM rejects pandas 3 ``str``
     columns), numeric ones float64; special codes and infinities become missing. Directions
@@ -464,7 +470,15 @@ def tabular_feature_table(raw: pd.DataFrame,
             catalogue.append(_feature(name, column, "numeric", config, codes))
     frame = pd.DataFrame(out)
     frame["applicant_id"] = frame["applicant_id"].astype("str")
-    return frame, Catalogue(catalogue)
+    # Further columns of the features-file layout (the application's request: company name,
+    # requested limit and terms) have no counterpart in a plain table: empty, typed as in the
+    # applicants table contract.
+    kinds = {c.name: c.kind for c in TABLES["applicants"].columns}
+    for col in META_COLUMNS:
+        if col not in frame:
+            frame[col] = pd.Series(np.nan, index=frame.index,
+                                   dtype="str" if kinds.get(col) == "str" else "float64")
+    return frame[META_COLUMNS + names], Catalogue(catalogue)
 
 
 # ------------------------------------------------------------------------------ directions

@@ -97,7 +97,8 @@ def test_mlflow_run_in_the_local_store(repo_copy: Path):
     assert any(k.startswith("data_sha256.") for k in run.data.params)
     assert run.data.tags["dataset"] == "synthetic"
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
-    assert {"scorecard", "evaluation", "metrics.json", "explain", "bundle_manifest.json"} <= artifacts
+    assert {"scorecard", "evaluation", "metrics.json", "explain",
+            "bundle_manifest.json"} <= artifacts
     version = client.get_model_version_by_alias("credit-admission", "champion")
     assert version.run_id == run.info.run_id
     others = {r.data.tags.get("stage") for r in client.search_runs([exp.experiment_id])}
