@@ -48,6 +48,7 @@ from features.tabular import (
     tabular_feature_table,
 )
 from models.metrics import bootstrap_ci, ks_statistic
+from pipeline.layout import datasets_dir as _datasets_dir
 from pipeline.params import Params, load
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,19 +58,8 @@ AUC_TOLERANCE = 0.02   # scorecard AUC may trail the PD model by this much
 
 
 def datasets_dir() -> Path | None:
-    """The shared datasets folder: ``$CREDIT_DATASETS``, ``<repo>/../shared/datasets``,
-    ``/work/shared/datasets`` (first that is set / exists); None when there is none.
-
-    A ``$CREDIT_DATASETS`` that is set is returned even if it does not exist, so that a typo
-    fails loudly instead of silently falling back.
-    """
-    env = os.environ.get("CREDIT_DATASETS")
-    if env:
-        return Path(env)
-    for candidate in (REPO.parent / "shared" / "datasets", Path("/work/shared/datasets")):
-        if candidate.is_dir():
-            return candidate
-    return None
+    """The shared datasets folder (see :func:`pipeline.layout.datasets_dir`)."""
+    return _datasets_dir(REPO)
 
 
 # ------------------------------------------------------------------------------ protocols

@@ -22,6 +22,7 @@ class PDModelConfig:
     num_leaves: int = 15
     max_depth: int = -1
     min_child_samples: int = 50
+    min_child_share: float = 0.02
     subsample: float = 0.8
     colsample_bytree: float = 0.5
     reg_lambda: float = 5.0
@@ -49,7 +50,8 @@ class PDModel(ClassifierMixin, BaseEstimator):
 
     def __init__(self, monotone: dict[str, int] | None = None, n_estimators: int = 1000,
                  learning_rate: float = 0.03, num_leaves: int = 15, max_depth: int = -1,
-                 min_child_samples: int = 50, subsample: float = 0.8,
+                 min_child_samples: int = 50, min_child_share: float = 0.02,
+                 subsample: float = 0.8,
                  colsample_bytree: float = 0.5, reg_lambda: float = 5.0,
                  early_stopping_rounds: int = 100, calibration: str = "platt",
                  random_state: int = 42, n_jobs: int = 2):
@@ -59,6 +61,7 @@ class PDModel(ClassifierMixin, BaseEstimator):
         self.num_leaves = num_leaves
         self.max_depth = max_depth
         self.min_child_samples = min_child_samples
+        self.min_child_share = min_child_share
         self.subsample = subsample
         self.colsample_bytree = colsample_bytree
         self.reg_lambda = reg_lambda
@@ -67,14 +70,19 @@ class PDModel(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def lgb_params(self, features: list[str]) -> dict:
+    def min_data_in_leaf(self, n_rows: int) -> int:
+        """``min_child_samples``, capped at ``min_child_share`` of the rows (at least 20), so
+        that a setting sized for large data still lets trees grow on a small data set."""
+        return int(max(20, min(self.min_child_samples, self.min_child_share * n_rows)))
+
+    def lgb_params(self, features: list[str], n_rows: int = 10**9) -> dict:
         monotone = self.monotone or {}
         return {
             "objective": "binary",
             "learning_rate": self.learning_rate,
             "num_leaves": self.num_leaves,
             "max_depth": self.max_depth,
-            "min_data_in_leaf": self.min_child_samples,
+            "min_data_in_leaf": self.min_data_in_leaf(n_rows),
             "bagging_fraction": self.subsample,
             "bagging_freq": 1 if self.subsample < 1 else 0,
             "feature_fraction": self.colsample_bytree,
@@ -108,7 +116,7 @@ class PDModel(ClassifierMixin, BaseEstimator):
                                 reference=train)
             valid_sets = [valid]
             callbacks.append(lgb.early_stopping(self.early_stopping_rounds, verbose=False))
-        self.booster_ = lgb.train(self.lgb_params(features), train,
+        self.booster_ = lgb.train(self.lgb_params(features, len(X)), train,
                                   num_boost_round=self.n_estimators, valid_sets=valid_sets,
                                   callbacks=callbacks)
         self.best_iteration_ = int(self.booster_.best_iteration or self.booster_.num_trees())

@@ -32,6 +32,10 @@ class KnockOut:
                              f"{self.op!r}")
 
     def hits(self, frame: pd.DataFrame) -> np.ndarray:
+        """Rows the rule declines; none when the data has no such feature (e.g. a public
+        data set without compliance records)."""
+        if self.feature not in frame.columns:
+            return np.zeros(len(frame), dtype=bool)
         values = frame[self.feature].astype("float64")
         return _OPS[self.op](values, self.value).fillna(False).to_numpy(dtype=bool)
 
@@ -87,12 +91,13 @@ class CreditPolicy:
         terms = [self.grades[g] for g in grade]
         decision = np.array([t.decision for t in terms], dtype=object)
         decision[knocked != None] = "decline"  # noqa: E711
+        # An unknown request (NaN) does not cap: np.fmin ignores NaN.
         request = frame["requested_limit"].to_numpy(dtype="float64")
         cap = np.array([t.max_limit for t in terms])
         share = np.array([t.revenue_share for t in terms])
         no_fin = np.array([t.no_financials_limit for t in terms])
         by_revenue = np.where(np.isfinite(revenue) & (revenue > 0), share * revenue, no_fin)
-        limit = np.minimum.reduce([request, cap, by_revenue])
+        limit = np.fmin(np.fmin(request, cap), by_revenue)
         limit_rule = np.where(limit == request, "requested amount",
                               np.where(limit == cap, "grade cap",
                                        np.where(np.isfinite(revenue) & (revenue > 0),
@@ -102,7 +107,7 @@ class CreditPolicy:
         limit = np.where(approved, limit, 0.0)
         req_terms = frame["requested_terms_days"].to_numpy(dtype="float64")
         max_terms = np.array([t.max_terms_days for t in terms], dtype="float64")
-        pay_terms = np.where(approved, np.minimum(req_terms, max_terms), 0).astype("int64")
+        pay_terms = np.where(approved, np.fmin(req_terms, max_terms), 0).astype("int64")
         security = np.where(approved, np.array([t.security for t in terms], dtype=object), None)
         return pd.DataFrame({
             "grade": grade,

@@ -14,8 +14,11 @@ class SplitConfig:
 
     oot_months: int = 12
     valid_share: float = 0.25
+    holdout_share: float = 0.25
 
     def __post_init__(self) -> None:
+        if not 0 < self.holdout_share < 1:
+            raise ValueError(f"holdout_share must be in (0, 1); got {self.holdout_share}")
         if self.oot_months < 1:
             raise ValueError(f"oot_months must be >= 1; got {self.oot_months}")
         if not 0 < self.valid_share < 1:
@@ -28,15 +31,24 @@ def assign_split(frame: pd.DataFrame, cfg: SplitConfig, seed: int,
 
     OOT holds the applications of the last ``oot_months`` months of labelled applications
     (application date after the latest labelled date minus ``oot_months``); the rest is split
-    into train and validation, stratified by the label with ``seed``.
+    into train and validation, stratified by the label with ``seed``. Data without application
+    dates (some public data sets) get a stratified random hold-out of ``holdout_share`` in the
+    'oot' role instead.
     """
     split = pd.Series("score", index=frame.index, dtype=object)
     labelled = frame[label_col].notna()
     if not labelled.any():
         return split
     dates = frame.loc[labelled, date_col]
-    cutoff = dates.max() - pd.DateOffset(months=cfg.oot_months)
-    oot = labelled & (frame[date_col] > cutoff)
+    if dates.notna().any():
+        cutoff = dates.max() - pd.DateOffset(months=cfg.oot_months)
+        oot = labelled & (frame[date_col] > cutoff)
+    else:
+        idx = frame.index[labelled]
+        y_all = frame.loc[idx, label_col].astype(int)
+        _, held = train_test_split(idx, test_size=cfg.holdout_share, random_state=seed,
+                                   stratify=y_all if y_all.value_counts().min() >= 2 else None)
+        oot = frame.index.isin(held)
     dev = frame.index[labelled & ~oot]
     y = frame.loc[dev, label_col].astype(int)
     stratify = y if y.nunique() > 1 and y.value_counts().min() >= 2 else None

@@ -15,11 +15,22 @@ from pipeline.params import Params
 
 def run(params: Params, layout: Layout) -> None:
     start = time.perf_counter()
-    tables = {t: read_parquet(layout.interim / f"{t}.parquet") for t in VALIDATION_ORDER}
-    frame = feature_table(tables, params.features)
-    catalogue = params.features.catalogue()
+    if params.generate.source == "tabular":
+        from features.tabular import load_config, tabular_feature_table
+        from pipeline.generate import TABULAR_FILE
+
+        config = load_config(layout.root / params.generate.dataset)
+        frame, catalogue = tabular_feature_table(
+            read_parquet(layout.interim / TABULAR_FILE), config)
+        auto = config.auto_features(catalogue)
+    else:
+        tables = {t: read_parquet(layout.interim / f"{t}.parquet") for t in VALIDATION_ORDER}
+        frame = feature_table(tables, params.features)
+        catalogue, auto = params.features.catalogue(), []
     write_parquet(frame, layout.processed / "features.parquet")
     write_json(catalogue.to_records(), layout.processed / "catalogue.json")
+    # Directions a dataset config leaves to the data: inferred on the training split later.
+    write_json(auto, layout.processed / "auto_directions.json")
     profile = profile_features(frame, catalogue)
     layout.reports.mkdir(parents=True, exist_ok=True)
     profile.to_csv(layout.reports / "feature_profile.csv", index=False)
@@ -28,7 +39,8 @@ def run(params: Params, layout: Layout) -> None:
         "rows": len(frame),
         "labelled": int(labelled.sum()),
         "unlabelled": int((~labelled).sum()),
-        "default_rate": round(float(frame.loc[labelled, "default_12m"].mean()), 6),
+        "default_rate": round(float(frame.loc[labelled, "default_12m"].mean()), 6)
+        if labelled.any() else None,
         "features": len(profile),
         "mean_missing_rate": round(float(profile["missing_rate"].mean()), 6),
     }

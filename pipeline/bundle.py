@@ -184,10 +184,11 @@ def input_problems(frame: pd.DataFrame, schema: dict) -> pd.Series:
     checks.append((ids.isna().to_numpy(), "applicant_id is required; got empty"))
     checks.append(((ids.duplicated(keep="first") & ids.notna()).to_numpy(),
                    "applicant_id appears more than once in the input (first occurrence scored)"))
-    for col in schema["request"]:
+    for col in schema["request"]:  # empty: no request to cap the limit / terms
         values = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype="float64",
                                                                      na_value=np.nan)
-        checks.append((np.isnan(values), f"{col} must be a number; got empty or text"))
+        checks.append((np.isnan(values) & frame[col].notna().to_numpy(),
+                       f"{col} must be a number"))
         checks.append((values < 0, f"{col} must be >= 0"))
     numeric = [f["name"] for f in schema["features"] if f["kind"] != "categorical"]
     typed = [c for c in numeric if pd.api.types.is_numeric_dtype(frame[c].dtype)]

@@ -2,7 +2,8 @@
 
 ``source: synthetic`` runs the embedded generator (with injected bad rows, logged to
 ``data/raw/_injected_defects.parquet``); ``source: files`` copies your own exports from
-``data/external/`` so that ``dvc repro`` validates them instead.
+``data/external/`` so that ``dvc repro`` validates them instead; ``source: tabular`` reads one
+table described by a dataset config (``datasets/*.yaml``) into ``data/raw/tabular.parquet``.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from rich.table import Table
 from features.errors import DataError
 from features.synthetic import SyntheticGenerator, inject_defects
 from features.tables import TABLES
+from features.tabular import load_config, load_tabular
 from pipeline.console import console, log, progress
 from pipeline.io import READABLE, ChunkedWriter, find_raw, read_raw, write_json, write_parquet
-from pipeline.layout import Layout
+from pipeline.layout import Layout, datasets_dir
 from pipeline.params import Params
 
 DEFECTS_FILE = "_injected_defects.parquet"
+TABULAR_FILE = "tabular.parquet"
 
 
 def _clear(layout: Layout) -> None:
@@ -31,6 +34,7 @@ def _clear(layout: Layout) -> None:
         for ext in READABLE:
             (layout.raw / f"{table}{ext}").unlink(missing_ok=True)
     (layout.raw / DEFECTS_FILE).unlink(missing_ok=True)
+    (layout.raw / TABULAR_FILE).unlink(missing_ok=True)
 
 
 def generate_synthetic(params: Params, layout: Layout) -> dict[str, int]:
@@ -77,6 +81,22 @@ def copy_files(layout: Layout) -> dict[str, int]:
     return counts
 
 
+def ingest_tabular(params: Params, layout: Layout) -> dict[str, int]:
+    """One table plus its config (e.g. a public data set) -> ``data/raw/tabular.parquet``."""
+    config = load_config(layout.root / params.generate.dataset)
+    base = datasets_dir(layout.root, params.generate.datasets_dir)
+    if base is None or not base.is_dir():
+        where = base or "set generate.datasets_dir or $CREDIT_DATASETS"
+        raise DataError(f"datasets folder not found ({where}) for {params.generate.dataset}")
+    raw = load_tabular(config, base)
+    raw.columns = [str(c) for c in raw.columns]
+    text = [c for c in raw.columns if raw[c].dtype == object]
+    raw = raw.astype({c: "str" for c in text})
+    _clear(layout)
+    write_parquet(raw, layout.raw / TABULAR_FILE)
+    return {config.name: len(raw)}
+
+
 def run(params: Params, layout: Layout) -> dict[str, int]:
     start = time.perf_counter()
     source = params.generate.source
@@ -84,6 +104,8 @@ def run(params: Params, layout: Layout) -> dict[str, int]:
         counts = generate_synthetic(params, layout)
     elif source == "files":
         counts = copy_files(layout)
+    elif source == "tabular":
+        counts = ingest_tabular(params, layout)
     else:  # pragma: no cover - guarded by GenerateParams
         raise DataError(f"params.yaml: generate.source must be synthetic or files; got {source}")
     elapsed = time.perf_counter() - start

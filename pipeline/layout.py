@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,3 +50,22 @@ class Layout:
     @property
     def params(self) -> Path:
         return self.root / "params.yaml"
+
+
+def datasets_dir(root: Path, configured: str = "") -> Path | None:
+    """Folder of the public data sets: the configured one, ``$CREDIT_DATASETS``,
+    ``<project>/../shared/datasets`` or ``/work/shared/datasets`` (first set / existing).
+
+    A folder that is configured or set in the environment is returned even when it does not
+    exist, so that a typo fails loudly instead of silently falling back.
+    """
+    if configured:
+        path = Path(configured)
+        return path if path.is_absolute() else root / path
+    env = os.environ.get("CREDIT_DATASETS")
+    if env:
+        return Path(env)
+    for candidate in (root.parent / "shared" / "datasets", Path("/work/shared/datasets")):
+        if candidate.is_dir():
+            return candidate
+    return None

@@ -45,6 +45,9 @@ def run(params: Params, layout: Layout, batch: Path | None = None) -> dict:
         actual = read_parquet(batch)
         source = str(batch)
     actual = conform(actual.reset_index(drop=True), schema)
+    out = layout.reports / "monitoring"
+    if actual.empty:
+        return _no_batch(out, source, manifest["version"])
     pd_e, score_e, pts_e = _scores(model, expected)
     pd_a, score_a, pts_a = _scores(model, actual)
     report = drift_report(expected, actual, model.features,
@@ -59,7 +62,6 @@ def run(params: Params, layout: Layout, batch: Path | None = None) -> dict:
         report["grades_actual_vs_expected"] = table.drop(columns="group").to_dict("records")
     report.update(bundle_version=manifest["version"], batch=source,
                   drift_scenario=params.generate.synthetic.drift.name)
-    out = layout.reports / "monitoring"
     write_json(report, out / "drift.json")
     pd.DataFrame(report["features"]).to_csv(out / "csi.csv", index=False)
     _page(report, pd_e, pd_a, score_e, score_a, out / "drift.html")
@@ -76,6 +78,19 @@ def run(params: Params, layout: Layout, batch: Path | None = None) -> dict:
                   + f"; {len(report['alerts'])} alert(s) -> {out.relative_to(layout.root)}")
     for alert in report["alerts"][:10]:
         console.print(f"  - {alert}")
+    return report
+
+
+def _no_batch(out: Path, source: str, version: str) -> dict:
+    """Nothing to compare (e.g. a public data set where every row has an outcome)."""
+    report = {"status": "no_batch", "batch": source, "n_actual": 0, "alerts": [],
+              "bundle_version": version}
+    write_json(report, out / "drift.json")
+    pd.DataFrame(columns=["feature", "csi", "band"]).to_csv(out / "csi.csv", index=False)
+    html.write_page(out / "drift.html", "Drift report", f"bundle {version}",
+                    [{"title": "No batch", "text": f"{source} holds no applicant to compare "
+                                                   "with the development sample."}])
+    console.print(f"drift: no batch to compare ({source})")
     return report
 
 

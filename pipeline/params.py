@@ -35,10 +35,13 @@ class GenerateParams:
     synthetic: SyntheticConfig
     source: str = "synthetic"
     format: str = "parquet"
+    dataset: str = "datasets/german_credit.yaml"
+    datasets_dir: str = ""
 
     def __post_init__(self) -> None:
-        if self.source not in ("synthetic", "files"):
-            raise ValueError(f"source must be 'synthetic' or 'files'; got {self.source!r}")
+        if self.source not in ("synthetic", "files", "tabular"):
+            raise ValueError(f"source must be 'synthetic', 'files' or 'tabular'; got "
+                             f"{self.source!r}")
         if self.format not in ("parquet", "csv"):
             raise ValueError(f"format must be 'parquet' or 'csv'; got {self.format!r}")
 
@@ -182,7 +185,7 @@ def parse(raw: dict) -> Params:
         raise DataError("params.yaml: top level must be a mapping")
     seed = _convert(int, raw.get("seed", 42), "seed")
     gen = dict(raw.get("generate") or {})
-    outer = {k: gen.pop(k) for k in ("source", "format") if k in gen}
+    outer = {k: gen.pop(k) for k in ("source", "format", "dataset", "datasets_dir") if k in gen}
     synthetic = build(SyntheticConfig, {**gen, "seed": seed}, "generate")
     return Params(
         seed=seed,

@@ -27,6 +27,9 @@ from pipeline.params import Params
 
 def run(params: Params, layout: Layout, as_of: str | None = None) -> dict:
     cfg = params.monitor
+    if params.generate.source == "tabular":
+        return _not_applicable(layout, "a single-table data set has no later records to "
+                                       "re-assess customers on")
     try:
         when = pd.Timestamp(as_of or cfg.reassess_as_of)
     except ValueError:
@@ -108,6 +111,20 @@ def run(params: Params, layout: Layout, as_of: str | None = None) -> dict:
                   f"{summary['downgraded']:,} downgraded, {summary['customers_with_warnings']:,} "
                   f"with early warnings {summary['by_action']} -> "
                   f"{(out / 'early_warnings.html').relative_to(layout.root)}")
+    return summary
+
+
+def _not_applicable(layout: Layout, why: str) -> dict:
+    out = layout.reports / "monitoring"
+    summary = {"status": "not_applicable", "reason": why}
+    write_parquet(pd.DataFrame({"applicant_id": pd.Series([], dtype="str")}),
+                  out / "portfolio.parquet")
+    for name in ("early_warnings.csv", "actions.csv", "grade_migration.csv"):
+        pd.DataFrame({"applicant_id": []}).to_csv(out / name, index=False)
+    html.write_page(out / "early_warnings.html", "Portfolio re-assessment", "",
+                    [{"title": "Not applicable", "text": why}])
+    write_json(summary, out / "reassessment.json")
+    console.print(f"re-assessment not applicable: {why}")
     return summary
 
 

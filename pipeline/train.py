@@ -7,9 +7,11 @@ from dataclasses import asdict
 
 import numpy as np
 
+from features.tabular import infer_directions
 from pipeline import tracking
 from pipeline.artifacts import load_catalogue, save_models, split_frame
 from pipeline.console import console, log
+from pipeline.io import read_json
 from pipeline.layout import Layout
 from pipeline.params import Params
 from pipeline.split import split_summary
@@ -24,6 +26,11 @@ def run(params: Params, layout: Layout) -> dict:
     y_train = train["default_12m"].astype(int).to_numpy()
     y_valid = valid["default_12m"].astype(int).to_numpy()
 
+    # Directions left to the data (tabular configs) are inferred on the training split only;
+    # they set the scorecard's bin trends, while the PD model is constrained only where the
+    # catalogue states a direction.
+    auto = read_json(layout.processed / "auto_directions.json")
+    directions = infer_directions(train[names], y_train, catalogue, auto) if auto else catalogue
     start = time.perf_counter()
     pd_model = params.train.pd_model.build({f.name: f.sign for f in catalogue}, params.seed)
     pd_model.fit(train[names], y_train, valid[names], y_valid)
@@ -31,7 +38,7 @@ def run(params: Params, layout: Layout) -> dict:
     log.info("PD model: %d trees (early stopping) in %.1f s", pd_model.best_iteration_, pd_seconds)
 
     start = time.perf_counter()
-    card = params.train.scorecard.build({f.name: f.direction for f in catalogue},
+    card = params.train.scorecard.build({f.name: f.direction for f in directions},
                                         tuple(catalogue.categorical))
     card.fit(train[names], y_train)
     card_seconds = time.perf_counter() - start
@@ -41,6 +48,7 @@ def run(params: Params, layout: Layout) -> dict:
     meta = {
         "features": names,
         "categorical": catalogue.categorical,
+        "inferred_directions": {n: directions[n].direction for n in auto},
         "pd_model": {"best_iteration": pd_model.best_iteration_,
                      "params": asdict(params.train.pd_model)},
         "scorecard": {"selected": card.selected_,

@@ -17,7 +17,8 @@ from nbclient import NotebookClient
 
 from tests.pipeline.conftest import REPO, tiny_params
 
-COPY = ["pipeline", "features", "models", "notebooks", "dvc.yaml", ".dvc/config", ".dvcignore",
+COPY = ["pipeline", "features", "models", "notebooks", "datasets", "dvc.yaml", ".dvc/config",
+        ".dvcignore",
         "data/external"]
 
 
