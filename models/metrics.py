@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score, roc_curve
 
 EPS = 1e-6
@@ -41,6 +40,8 @@ def expected_calibration_error(y: np.ndarray, pd_: np.ndarray, n_bins: int = 10)
 
 def hosmer_lemeshow(y: np.ndarray, pd_: np.ndarray, n_bins: int = 10) -> tuple[float, float]:
     """Hosmer-Lemeshow statistic over PD deciles and its p-value (chi2, bins - 2 df)."""
+    from scipy.stats import chi2  # scipy.stats is slow to import; only needed here
+
     t = calibration_table(y, pd_, n_bins=n_bins)
     expected = t["n"] * t["mean_pd"]
     var = np.maximum(expected * (1 - t["mean_pd"]), EPS)

@@ -20,7 +20,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from optbinning import BinningProcess, Scorecard
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
@@ -78,7 +77,9 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         self.C = C
 
     # ------------------------------------------------------------------ fitting
-    def _binning(self, names: list[str]) -> BinningProcess:
+    def _binning(self, names: list[str]):
+        from optbinning import BinningProcess  # heavy import: only when fitting
+
         directions = self.directions or {}
         cats = [n for n in names if n in set(self.categorical)]
         fit_params = {n: {"monotonic_trend": _TREND[directions.get(n, "none")]}
@@ -123,7 +124,9 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = len(names)
         return self
 
-    def _scorecard(self, names: list[str]) -> Scorecard:
+    def _scorecard(self, names: list[str]):
+        from optbinning import Scorecard
+
         return Scorecard(
             binning_process=self._binning(names),
             estimator=LogisticRegression(C=self.C, max_iter=2000),
@@ -134,7 +137,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
             rounding=True,
         )
 
-    def _spec(self, card: Scorecard, names: list[str]) -> dict:
+    def _spec(self, card, names: list[str]) -> dict:
         factor = self.pdo / math.log(2)
         offset = self.points - factor * math.log(self.odds)
         table = card.table(style="detailed")
@@ -212,7 +215,7 @@ def _as_binnable(X: pd.DataFrame, categorical: tuple[str, ...]) -> pd.DataFrame:
     return out
 
 
-def _unseen_points(card: Scorecard, name: str) -> int:
+def _unseen_points(card, name: str) -> int:
     """Points optbinning gives an unseen category (WoE 0): probe the fitted scorecard."""
     names = card.binning_process_.variable_names
     probe = {n: [np.nan] for n in names}
@@ -231,7 +234,7 @@ def _unseen_points(card: Scorecard, name: str) -> int:
     return int(round(diff + missing_pts))
 
 
-def _missing_points(card: Scorecard, name: str) -> float:
+def _missing_points(card, name: str) -> float:
     table = card.table(style="detailed")
     rows = table.loc[(table["Variable"] == name) & (table["Bin"].astype(str) == "Missing")]
     return float(rows["Points"].iloc[0])
