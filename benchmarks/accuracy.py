@@ -47,7 +47,7 @@ from features.tabular import (
     load_tabular,
     tabular_feature_table,
 )
-from models.metrics import bootstrap_ci, ks_statistic
+from models.metrics import bootstrap_auc_ci, bootstrap_ci, ks_statistic
 from pipeline.layout import datasets_dir as _datasets_dir
 from pipeline.params import Params, load
 
@@ -239,7 +239,7 @@ def _metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
 
 
 def _cis(y: np.ndarray, p: np.ndarray, n_boot: int, seed: int) -> dict[str, tuple[float, float]]:
-    auc = bootstrap_ci(y, p, roc_auc_score, n_boot, seed)
+    auc = bootstrap_auc_ci(y, p, n_boot, seed)
     return {"auc": auc, "gini": (2 * auc[0] - 1, 2 * auc[1] - 1),
             "ks": bootstrap_ci(y, p, ks_statistic, n_boot, seed),
             "brier": bootstrap_ci(y, p, brier_score_loss, n_boot, seed)}

@@ -18,8 +18,7 @@ from benchmarks._measure import measure
 def _train(n: int) -> dict:
     from features.assemble import FeatureConfig, feature_table
     from features.synthetic import SyntheticConfig, SyntheticGenerator
-    from models.pd_model import PDModelConfig
-    from models.scorecard import ScorecardConfig
+    from models.config import PDModelConfig, ScorecardConfig
     from models.split import SplitConfig, assign_split
     from pipeline.params import load
 

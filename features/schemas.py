@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from features.tables import EVENT_TYPES, INDUSTRIES, LEGAL_FORMS, REGIONS, SEVERITIES
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 
 @dataclass(frozen=True)
@@ -229,6 +232,8 @@ def table_rules(table: str, cfg: ValidationConfig, valid_ids: pd.Index | None = 
 def build_schema(table: str, columns: list[str], rules: list[Rule],
                  keys: list[KeyRule]) -> pa.DataFrameSchema:
     """A lazy pandera schema; each check's ``error`` is the rule id reported in failure cases."""
+    import pandera.pandas as pa  # slow import: only the stages that validate pay for it
+
     col_checks: dict[str, list[pa.Check]] = {c: [] for c in columns}
     wide: list[pa.Check] = []
     for rule in rules:

@@ -8,7 +8,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
-METHODS = ("platt", "isotonic", "none")
+from models.config import CALIBRATION_METHODS as METHODS
 
 
 class Calibrator(BaseEstimator):

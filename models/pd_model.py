@@ -2,42 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from models.calibration import METHODS, Calibrator
-
-
-@dataclass(frozen=True)
-class PDModelConfig:
-    """Section ``train.pd_model`` of params.yaml (LightGBM settings and calibration)."""
-
-    n_estimators: int = 1000
-    learning_rate: float = 0.03
-    num_leaves: int = 15
-    max_depth: int = -1
-    min_child_samples: int = 50
-    min_child_share: float = 0.02
-    subsample: float = 0.8
-    colsample_bytree: float = 0.5
-    reg_lambda: float = 5.0
-    early_stopping_rounds: int = 100
-    calibration: str = "platt"
-    n_jobs: int = 2
-
-    def __post_init__(self) -> None:
-        if self.calibration not in METHODS:
-            raise ValueError(f"calibration must be one of {METHODS}; got {self.calibration!r}")
-        if not 0 < self.learning_rate <= 1:
-            raise ValueError(f"learning_rate must be in (0, 1]; got {self.learning_rate}")
-
-    def build(self, monotone: dict[str, int], seed: int) -> PDModel:
-        return PDModel(monotone=monotone, random_state=seed, **asdict(self))
+from models.calibration import Calibrator
 
 
 class PDModel(ClassifierMixin, BaseEstimator):

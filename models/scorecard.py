@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
@@ -27,28 +26,6 @@ from sklearn.utils.validation import check_is_fitted
 SPEC_FORMAT = "woe-scorecard/1"
 
 
-@dataclass(frozen=True)
-class ScorecardConfig:
-    """Section ``train.scorecard`` of params.yaml."""
-
-    min_iv: float = 0.02
-    max_features: int = 20
-    max_correlation: float = 0.7
-    max_n_bins: int = 6
-    min_bin_size: float = 0.05
-    pdo: float = 20.0
-    odds: float = 50.0
-    points: float = 600.0
-    C: float = 1.0
-
-    def __post_init__(self) -> None:
-        if self.pdo <= 0 or self.odds <= 0:
-            raise ValueError(f"pdo and odds must be > 0; got {self.pdo}, {self.odds}")
-        if not 0 < self.max_correlation <= 1:
-            raise ValueError(f"max_correlation must be in (0, 1]; got {self.max_correlation}")
-
-    def build(self, directions: dict[str, str], categorical: tuple[str, ...]) -> WoEScorecard:
-        return WoEScorecard(directions=directions, categorical=categorical, **asdict(self))
 _TREND = {"increasing": "ascending", "decreasing": "descending", "none": "auto"}
 
 
@@ -103,19 +80,22 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
             summary = screen.summary().set_index("name")
             self.iv_ = summary["iv"].astype(float).sort_values(ascending=False)
             candidates = [n for n in self.iv_.index if self.iv_[n] >= self.min_iv]
-            woe = screen.transform(X, metric="woe")[candidates]
-            selected = _decorrelate(woe, candidates, self.max_correlation, self.max_features)
+            woe = screen.transform(X, metric="woe")
+            selected = _decorrelate(woe[candidates], candidates, self.max_correlation,
+                                    self.max_features)
             if not selected:  # nothing reaches min_iv: keep the single strongest variable
                 selected = [str(self.iv_.index[0])]
+            # Each variable is binned on its own, so the screen's WoE columns are exactly what
+            # the scorecard's regression sees: settle the selection on them, then fit once.
             while True:
-                card = self._scorecard(selected).fit(X[selected], y)
-                coef = card.estimator_.coef_[0]
+                coef = LogisticRegression(C=self.C, max_iter=2000).fit(woe[selected], y).coef_[0]
                 # WoE = ln(non-events/events): every coefficient should be negative. A positive
                 # one means the variable works against its own bins; drop the weakest such one.
                 wrong = [n for n, c in zip(selected, coef, strict=True) if c > 0]
                 if not wrong or len(selected) == 1:
                     break
                 selected.remove(min(wrong, key=lambda n: self.iv_[n]))
+            card = self._scorecard(selected).fit(X[selected], y)
         self.selected_ = selected
         self.scorecard_ = card
         self.spec_ = ScorecardSpec(self._spec(card, selected))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 
 @dataclass(frozen=True)
@@ -35,6 +34,8 @@ def assign_split(frame: pd.DataFrame, cfg: SplitConfig, seed: int,
     dates (some public data sets) get a stratified random hold-out of ``holdout_share`` in the
     'oot' role instead.
     """
+    from sklearn.model_selection import train_test_split  # slow import, needed here only
+
     split = pd.Series("score", index=frame.index, dtype=object)
     labelled = frame[label_col].notna()
     if not labelled.any():

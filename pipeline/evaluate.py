@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from rich.table import Table
-from sklearn.metrics import roc_auc_score
 
 from models.grading import MasterScale
 from models.metrics import (
+    auc,
+    bootstrap_auc_ci,
     bootstrap_auc_difference,
-    bootstrap_ci,
     calibration_table,
     classification_metrics,
     csi,
@@ -66,13 +66,13 @@ def run(params: Params, layout: Layout) -> dict:
     train = (frame["split"] == "train").to_numpy()
     y_oot = y[oot]
     for m in MODELS:
-        lo, hi = bootstrap_ci(y_oot, risk[m][oot], roc_auc_score, ev.n_bootstrap, params.seed)
+        lo, hi = bootstrap_auc_ci(y_oot, risk[m][oot], ev.n_bootstrap, params.seed)
         metrics[m]["oot"]["auc_ci_low"], metrics[m]["oot"]["auc_ci_high"] = lo, hi
         metrics[m]["score_psi_train_oot"] = psi(risk[m][train], risk[m][oot], ev.n_bins)
     true_pd = frame["true_pd"].to_numpy(dtype="float64")
     ceiling = None
     if np.isfinite(true_pd[oot]).all():
-        ceiling = float(roc_auc_score(y_oot, true_pd[oot]))
+        ceiling = auc(y_oot, true_pd[oot])
     comparison = bootstrap_auc_difference(y_oot, risk["pd_model"][oot], risk["scorecard"][oot],
                                           ev.n_bootstrap, params.seed)
     grades_oot = grade_table(y_oot, risk["pd_model"][oot], scale)

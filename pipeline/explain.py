@@ -19,6 +19,7 @@ from pipeline.layout import Layout
 from pipeline.params import Params
 
 SAMPLE = 3000
+INTERACTION_ROWS = 2000  # rows used to pick each dependence plot's colouring feature
 TOP_DEPENDENCE = 4
 
 
@@ -60,9 +61,12 @@ def run(params: Params, layout: Layout) -> pd.DataFrame:
         plt.figure()
         shap.plots.beeswarm(exp, max_display=20, show=False)
         plots.save(plt.gcf(), out / "shap_beeswarm.png")
+        head = exp[:INTERACTION_ROWS]  # shap's interaction heuristic, on fewer rows
         for name in importance.index[:TOP_DEPENDENCE]:
+            i = head.feature_names.index(name)
+            partner = shap.utils.approximate_interactions(i, head.values, head.data)[0]
             plt.figure()
-            shap.plots.scatter(exp[:, name], color=exp, show=False)
+            shap.plots.scatter(exp[:, name], color=exp[:, int(partner)], show=False)
             plots.save(plt.gcf(), out / f"shap_dependence_{name}.png")
     with tracking.resume_run(layout) as mlflow:
         mlflow.log_artifacts(str(out), "explain")

@@ -20,11 +20,10 @@ from features.assemble import FeatureConfig
 from features.errors import DataError
 from features.schemas import ValidationConfig
 from features.synthetic import SyntheticConfig
+from models.config import PDModelConfig, ScorecardConfig
 from models.grading import MasterScale
 from models.monitoring import MonitorConfig
-from models.pd_model import PDModelConfig
 from models.policy import CreditPolicy
-from models.scorecard import ScorecardConfig
 from models.split import SplitConfig
 
 

@@ -104,21 +104,26 @@ def render_reports(model: ScoringModel, manifest: dict, frame: pd.DataFrame, sou
     """The HTML page of each row of ``frame`` (features of conformed applicants)."""
     scores = model.score(frame, reasons_for=("approve", "refer", "decline"), lang=lang)
     contrib = model.pd_model.contributions(frame[model.features])
-    return [_render(model, manifest, frame.iloc[[i]], scores.iloc[i], contrib.iloc[i], source,
-                    lang) for i in range(len(frame))]
+    spec = model.scorecard
+    card = {"bins": spec.bin_labels(frame[spec.names]), "points": spec.points(frame[spec.names]),
+            "max": spec.max_points(),
+            "hits": pd.DataFrame({k.name: k.hits(frame) for k in model.policy.knockouts},
+                                 index=frame.index)}
+    rows = frame.to_dict("records")
+    return [_render(model, manifest, rows[i], scores.iloc[i], contrib.iloc[i],
+                    {k: v.iloc[i] if k != "max" else v for k, v in card.items()}, source, lang)
+            for i in range(len(frame))]
 
 
-def _render(model: ScoringModel, manifest: dict, row: pd.DataFrame, s: pd.Series,
-            contrib: pd.Series, source: str, lang: str) -> str:
+def _render(model: ScoringModel, manifest: dict, a: dict, s: pd.Series, contrib: pd.Series,
+            card_row: dict, source: str, lang: str) -> str:
     t = TEXT[lang]
     cat = model.catalogue
-    a = row.iloc[0]
-    X = row[model.features]
     base = float(contrib["bias"])
     parts = contrib.drop("bias")
     top = parts.reindex(parts.abs().sort_values(ascending=False).index[:WATERFALL_TOP])
     rest = float(parts.drop(top.index).sum())
-    steps = [(n, cat[n].description(lang), _fmt(X.iloc[0][n], t["missing"]), float(v))
+    steps = [(n, cat[n].description(lang), _fmt(a[n], t["missing"]), float(v))
              for n, v in top.items()]
     if len(parts) > len(top):
         steps.append(("", t["other"], "", rest))
@@ -132,21 +137,20 @@ def _render(model: ScoringModel, manifest: dict, row: pd.DataFrame, s: pd.Series
         waterfall.append(dict(name=name, description=desc, value=value, contribution=v,
                               cumulative=after, offset=round(left, 2),
                               width=max(round(abs(v) / span * 100, 2), 0.3)))
-    spec = model.scorecard
-    bins = spec.bin_labels(row[spec.names]).iloc[0]
-    points = spec.points(row[spec.names]).iloc[0]
-    maxima = spec.max_points()
+    maxima = card_row["max"]
     card = [dict(name=n, description=cat[n].description(lang) if n in cat else n,
-                 value=_fmt(a[n], t["missing"]), bin=bins[n], points=int(points[n]),
-                 max=maxima[n]) for n in spec.names]
+                 value=_fmt(a[n], t["missing"]), bin=card_row["bins"][n],
+                 points=int(card_row["points"][n]), max=maxima[n])
+            for n in model.scorecard.names]
     knockouts = [dict(name=k.name, condition=k.describe(), value=_fmt(a[k.feature],
                                                                       t["missing"]),
-                      hit=bool(k.hits(row)[0])) for k in model.policy.knockouts]
+                      hit=bool(card_row["hits"][k.name])) for k in model.policy.knockouts]
     reasons = [dict(code=s[f"reason_{i}"], text=s[f"reason_{i}_text"],
                     impact=float(contrib[s[f"reason_{i}"]]))
                for i in range(1, 5) if f"reason_{i}" in s and isinstance(s[f"reason_{i}"], str)]
     applicant = dict(applicant_id=str(a["applicant_id"]),
-                     company_name=str(a.get("company_name", "") or ""),
+                     company_name=str(a["company_name"]) if pd.notna(a.get("company_name"))
+                     else "",
                      application_date=str(pd.Timestamp(a["application_date"]).date())
                      if pd.notna(a.get("application_date")) else "",
                      requested_limit=float(a["requested_limit"]))

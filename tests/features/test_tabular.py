@@ -25,8 +25,7 @@ from features.tabular import (
     safe_name,
     tabular_feature_table,
 )
-from models.pd_model import PDModelConfig
-from models.scorecard import ScorecardConfig
+from models.config import PDModelConfig, ScorecardConfig
 from pipeline.params import load
 
 REPO = Path(__file__).resolve().parents[2]

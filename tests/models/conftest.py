@@ -4,8 +4,7 @@ import pandas as pd
 import pytest
 
 from features.assemble import FeatureConfig, feature_table
-from models.pd_model import PDModelConfig
-from models.scorecard import ScorecardConfig
+from models.config import PDModelConfig, ScorecardConfig
 from models.split import SplitConfig, assign_split
 
 CFG = FeatureConfig()

@@ -3,9 +3,13 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sklearn.metrics import roc_auc_score
 
 from models.metrics import (
+    auc,
+    bootstrap_auc_ci,
     bootstrap_auc_difference,
+    bootstrap_ci,
     calibration_table,
     classification_metrics,
     csi,
@@ -78,3 +82,23 @@ def test_csi_ranks_the_shifted_feature_first():
     b = pd.DataFrame({"x": rng.normal(1, 1, 1000), "y": rng.normal(size=1000)})
     out = csi(a, b, ["x", "y"])
     assert out.index[0] == "x" and out["x"] > 0.25 and out["y"] < 0.1
+
+
+@given(st.lists(st.tuples(st.integers(0, 1), st.integers(0, 6)), min_size=2, max_size=80))
+def test_auc_matches_sklearn_with_ties(rows):
+    y = np.array([r[0] for r in rows])
+    s = np.array([r[1] for r in rows], dtype=float)  # few distinct values: many ties
+    if y.min() == y.max():
+        assert np.isnan(auc(y, s))
+    else:
+        assert auc(y, s) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+
+
+def test_bootstrap_auc_ci_equals_the_generic_bootstrap_on_the_same_draws():
+    rng = np.random.default_rng(3)
+    s = np.round(rng.random(400), 2)
+    y = (rng.random(400) < s).astype(int)
+    fast = bootstrap_auc_ci(y, s, n_boot=60, seed=7)
+    slow = bootstrap_ci(y, s, roc_auc_score, n_boot=60, seed=7)
+    assert fast == pytest.approx(slow, abs=1e-12)
+    assert fast[0] < auc(y, s) < fast[1]

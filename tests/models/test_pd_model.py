@@ -4,7 +4,8 @@ import pytest
 import shap
 from sklearn.metrics import roc_auc_score
 
-from models.pd_model import PDModel, PDModelConfig
+from models.config import PDModelConfig
+from models.pd_model import PDModel
 
 
 def test_training_is_deterministic(parts, catalogue, pd_model):

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.scorecard import ScorecardConfig, ScorecardSpec
+from models.config import ScorecardConfig
+from models.scorecard import ScorecardSpec
 
 
 def _by_hand(spec: dict, row: pd.Series) -> int:
