@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
-from scipy.stats import rankdata
 
 from features.assemble import META_COLUMNS
 from features.catalogue import Catalogue, Feature
@@ -487,6 +486,8 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> float:
     ok = ~np.isnan(x)
     if ok.sum() < 3:
         return 0.0
+    from scipy.stats import rankdata  # slow import: only when directions are inferred
+
     rx, ry = rankdata(x[ok]), rankdata(y[ok])
     sx, sy = rx.std(), ry.std()
     if sx == 0 or sy == 0:
