@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from features.synthetic import SyntheticConfig, SyntheticGenerator
+from pipeline.layout import datasets_dir
+
+REPO = Path(__file__).resolve().parents[1]
 
 TINY = SyntheticConfig(n_applicants=600, chunk_size=250, seed=7, bad_row_fraction=0.0)
 
@@ -38,3 +43,18 @@ def medium_tables() -> dict[str, pd.DataFrame]:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def shared_datasets() -> Path:
+    """The public datasets folder. Outside CI a missing folder skips with a message; in CI
+    (``$CI`` set, as ``.ci/run`` does) it fails: those tests must run there."""
+    path = datasets_dir(REPO)
+    if path is None:
+        message = ("public datasets folder not found: set CREDIT_DATASETS or place "
+                   "shared/datasets beside the repository")
+        if os.environ.get("CI"):
+            pytest.fail(message + " (CI must run these tests)")
+        pytest.skip(reason=message)
+    assert path.is_dir(), f"CREDIT_DATASETS={path} does not exist"
+    return path

@@ -39,14 +39,8 @@ SAFE = re.compile(r"^[A-Za-z0-9_]+$")
 
 
 @pytest.fixture(scope="module")
-def shared_dir() -> Path:
-    """The shared datasets folder; skip only when it does not exist at all."""
-    path = datasets_dir()
-    if path is None:
-        pytest.skip(reason="public datasets folder not found: set CREDIT_DATASETS or place "
-                           "shared/datasets beside the repository to run these tests")
-    assert path.is_dir(), f"CREDIT_DATASETS={path} does not exist"
-    return path
+def shared_dir(shared_datasets) -> Path:
+    return shared_datasets
 
 
 _CACHE: dict[str, tuple] = {}

@@ -27,18 +27,14 @@ from pipeline import (
     train,
 )
 from pipeline import validate as validate_stage
-from pipeline.layout import Layout, datasets_dir
+from pipeline.layout import Layout
 from pipeline.params import load
 from tests.pipeline.conftest import REPO, tiny_params
 
 
 @pytest.fixture(scope="module")
-def german(tmp_path_factory) -> Path:
-    data = datasets_dir(REPO)
-    if data is None:
-        pytest.skip(reason="public datasets folder not found: set CREDIT_DATASETS or place "
-                           "the data in ../shared/datasets")
-    assert data.is_dir(), f"CREDIT_DATASETS={data} does not exist"
+def german(tmp_path_factory, shared_datasets) -> Path:
+    data = shared_datasets
     root = tmp_path_factory.mktemp("german")
     shutil.copytree(REPO / "datasets", root / "datasets")
     params = tiny_params()
