@@ -110,9 +110,15 @@ def read_json(path: Path) -> Any:
 
 
 def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """A Parquet file as a DataFrame; a missing, unreadable or column-less file is a DataError."""
     if not path.is_file():
         raise DataError(f"{path}: missing file (run the stage that produces it first)")
-    return pd.read_parquet(path, columns=columns)
+    try:
+        return pd.read_parquet(path, columns=columns)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from None
+    except KeyError as exc:  # a requested column is absent
+        raise DataError(f"{path}: missing column {exc}") from None
 
 
 def sha256(path: Path) -> str:

@@ -213,7 +213,10 @@ def load(path: Path | str = "params.yaml") -> Params:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise DataError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    params = parse(raw)
+    try:
+        params = parse(raw)
+    except DataError as exc:  # parse() names the key; say which file it is in
+        raise DataError(str(exc).replace("params.yaml: ", f"{path}: ", 1)) from None
     try:
         params.policy.check(params.grading.labels + (params.grading.default_label,))
     except ValueError as exc:

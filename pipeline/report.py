@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features.errors import DataError
@@ -84,7 +85,8 @@ WATERFALL_TOP = 12
 
 
 def _fmt(value: object, missing: str) -> str:
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)) or \
+            (isinstance(value, float) and not np.isfinite(value)):
         return missing
     if isinstance(value, float | np.floating):
         return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
@@ -142,7 +144,7 @@ def _render(model: ScoringModel, manifest: dict, a: dict, s: pd.Series, contrib:
                  value=_fmt(a[n], t["missing"]), bin=card_row["bins"][n],
                  points=int(card_row["points"][n]), max=maxima[n])
             for n in model.scorecard.names]
-    knockouts = [dict(name=k.name, condition=k.describe(), value=_fmt(a[k.feature],
+    knockouts = [dict(name=k.name, condition=k.describe(), value=_fmt(a.get(k.feature),
                                                                       t["missing"]),
                       hit=bool(card_row["hits"][k.name])) for k in model.policy.knockouts]
     reasons = [dict(code=s[f"reason_{i}"], text=s[f"reason_{i}_text"],
@@ -164,7 +166,11 @@ def _render(model: ScoringModel, manifest: dict, a: dict, s: pd.Series, contrib:
 def _rows(path: Path, ids: list[str]) -> pd.DataFrame:
     if not path.is_file():
         raise DataError(f"{path}: missing file (run `dvc repro` or pass --features)")
-    frame = pq.read_table(path, filters=[("applicant_id", "in", ids)]).to_pandas()
+    try:
+        frame = pq.read_table(path, filters=[("applicant_id", "in", ids)]).to_pandas()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataError(f"{path}: not a readable Parquet features file "
+                        f"({str(exc).splitlines()[0]})") from None
     missing = [i for i in ids if i not in set(frame["applicant_id"])]
     if missing:
         shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")

@@ -66,13 +66,17 @@ def _grade_key(grade: str) -> tuple[int, str]:
     return (0, f"{int(grade):04d}") if str(grade).isdigit() else (1, str(grade))
 
 
-def _batches(path: Path, batch_size: int, labelled_too: bool,
+def _features_file(path: Path) -> pq.ParquetFile:
+    try:
+        return pq.ParquetFile(path)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: not a readable Parquet features file "
+                        f"({str(exc).splitlines()[0]})") from None
+
+
+def _batches(file: pq.ParquetFile, batch_size: int, labelled_too: bool,
              summary: ScoreSummary) -> Iterator[pd.DataFrame]:
     """Feature rows to score, one record batch at a time (unlabelled rows only by default)."""
-    try:
-        file = pq.ParquetFile(path)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: not a readable Parquet features file ({exc})") from None
     for batch in file.iter_batches(batch_size=batch_size):
         frame = batch.to_pandas()
         if not labelled_too and "default_12m" in frame.columns:
@@ -129,8 +133,9 @@ def run(params: Params, layout: Layout, features: Path | None = None, raw: Path 
         if not path.is_file():
             raise DataError(f"{path}: missing file (a features file or --raw folder is needed)")
         pre_rejects = pd.DataFrame(columns=REJECT_COLUMNS)
-        batches = _batches(path, cfg.batch_size, labelled_too, summary)
-        n_batches = max(1, -(-pq.ParquetFile(path).metadata.num_rows // cfg.batch_size))
+        file = _features_file(path)
+        batches = _batches(file, cfg.batch_size, labelled_too, summary)
+        n_batches = max(1, -(-file.metadata.num_rows // cfg.batch_size))
         source = str(path)
     seen: set[str] = set()
     with ChunkedWriter(output) as out, ChunkedWriter(rejects_path) as rej, progress() as bar:

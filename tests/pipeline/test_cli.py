@@ -143,3 +143,15 @@ def test_bring_your_own_files(project: Path, tiny_tables):
     report = yaml.safe_load((project / "data/reports/validation.json").read_text())
     assert report["totals"]["rejected_rows"] == 0
     assert report["tables"]["invoices"]["valid_rows"] == len(tiny_tables["invoices"])
+
+
+def test_params_errors_name_the_file_and_key(project: Path, tmp_path: Path, capsys):
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["generate"]["n_applicant"] = params["generate"].pop("n_applicants")
+    other = tmp_path / "other.yaml"
+    other.write_text(yaml.safe_dump(params))
+    assert run(project, "--params", str(other), "generate") == 1
+    err = capsys.readouterr().err
+    assert f"{other}: unknown key generate.n_applicant" in err.replace("\n", "")
+    assert "Traceback" not in err
+

@@ -14,7 +14,17 @@ import pytest
 import yaml
 
 from features.errors import DataError
-from pipeline import build_features, evaluate, export, generate, report, score, split, train
+from pipeline import (
+    build_features,
+    evaluate,
+    export,
+    generate,
+    monitor,
+    report,
+    score,
+    split,
+    train,
+)
 from pipeline import validate as validate_stage
 from pipeline.bundle import BundleError, find_pickles, load_bundle
 from pipeline.layout import Layout
@@ -172,6 +182,23 @@ def test_score_accounts_for_every_row_with_reasons(params, layout, tmp_path):
     assert scores.loc[scores["decision"] == "approve", "reason_1"].isna().all()
 
 
+def test_score_refuses_a_features_file_that_is_not_parquet(params, layout, tmp_path):
+    path = tmp_path / "new.parquet"
+    path.write_text("applicant_id,requested_limit\nA1,100\n")
+    with pytest.raises(DataError, match=r"new.parquet: not a readable Parquet features file"):
+        score.run(params, layout, features=path, output=tmp_path / "scores.parquet")
+    assert not (tmp_path / "scores.parquet").exists()
+
+
+def test_unreadable_monitoring_batch_or_report_source_is_a_data_error(params, layout, tmp_path):
+    bad = tmp_path / "batch.parquet"
+    bad.write_text("applicant_id\nA1\n")
+    with pytest.raises(DataError, match=r"batch.parquet: not a readable Parquet file"):
+        monitor.run(params, layout, batch=bad)
+    with pytest.raises(DataError, match=r"batch.parquet: not a readable Parquet features file"):
+        report.run(params, layout, ["A1"], features=bad, out_dir=tmp_path / "r")
+
+
 def test_score_in_chinese_with_all_reasons(params, layout, tmp_path):
     out = tmp_path / "zh.parquet"
     score.run(params, layout, output=out, lang="zh", all_reasons=True)
@@ -278,3 +305,9 @@ def test_monitor_and_reassess_stages(project, params, layout):
     assert (layout.reports / "monitoring" / "early_warnings.html").exists()
     with pytest.raises(DataError, match="nothing to re-assess"):
         reassess.run(params, layout, as_of="1990-01-01")
+
+
+@pytest.mark.parametrize("value", [None, float("nan"), pd.NA, pd.NaT, np.inf])
+def test_report_shows_any_missing_value_as_missing(value):
+    assert report._fmt(value, "missing") == "missing"
+    assert report._fmt(1234.5678, "missing") == "1,235"
