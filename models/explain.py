@@ -58,5 +58,7 @@ def reason_texts(reasons: pd.DataFrame, catalogue: Catalogue, lang: str = "en",
     out = {}
     for i in range(1, k + 1):
         col = reasons[f"reason_{i}"]
-        out[f"reason_{i}_text"] = col.map(lambda n: lookup.get(n, n) if n is not None else None)
+        text = col.map(lookup)  # a Series lookup: one pass, not a Python call per row
+        out[f"reason_{i}_text"] = text.where(text.notna(), col).astype(object).where(
+            col.notna(), None)
     return pd.DataFrame(out, index=reasons.index)

@@ -45,9 +45,11 @@ class ScoreSummary:
 
     def add(self, scores: pd.DataFrame) -> None:
         self.scored += len(scores)
-        self.decisions.update(scores["decision"].tolist())
-        self.grades.update(scores["grade"].tolist())
-        self.crosstab.update(zip(scores["grade"], scores["decision"], strict=True))
+        pairs = scores.groupby(["grade", "decision"], observed=True, sort=False).size()
+        for (grade, decision), n in pairs.items():
+            self.crosstab[(grade, decision)] += int(n)
+            self.grades[grade] += int(n)
+            self.decisions[decision] += int(n)
 
     def to_dict(self, bundle_version: str) -> dict:
         return {
