@@ -226,8 +226,10 @@ TRIED = [
     "0.7671; max_correlation 0.9: 0.7666; min_iv 0.005: 0.7663. PAY_* codes -2/-1 as missing "
     "instead of values (a config choice, kept in datasets/taiwan_default.yaml): scorecard "
     "0.7687, PD model 0.7817 vs 0.7814.",
-    "Not exposed by ScorecardConfig, so not tried: optbinning's pre-binning (20 pre-bins of "
-    ">= 5% each) bounds how fine the bins can get; min_bin_size below 0.05 changes nothing.",
+    "Polish 5year, scorecard, optbinning's pre-binning (not in ScorecardConfig; default 20 "
+    "pre-bins of >= 5% each bounds how fine the bins can get), set by hand: 50 pre-bins of "
+    ">= 1% 0.9146 vs 0.9124, at 23x the fit time (530 s vs 23 s for the 3 folds): not "
+    "adopted. min_bin_size below 0.05 alone changes nothing.",
 ]
 
 
