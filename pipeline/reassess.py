@@ -34,6 +34,10 @@ def run(params: Params, layout: Layout, as_of: str | None = None) -> dict:
         when = pd.Timestamp(as_of or cfg.reassess_as_of)
     except ValueError:
         raise DataError(f"--as-of must be a date YYYY-MM-DD; got {as_of!r}") from None
+    latest = pd.Timestamp(params.validate.latest_date)
+    if when > latest:
+        raise DataError(f"--as-of {when.date()} is after the data extraction date "
+                        f"{latest.date()} (validate.latest_date): nothing is known after it")
     bundle = layout.models / "bundle"
     model, manifest = load_bundle(bundle)
     schema = read_json(bundle / "input_schema.json")

@@ -305,6 +305,8 @@ def test_monitor_and_reassess_stages(project, params, layout):
     assert (layout.reports / "monitoring" / "early_warnings.html").exists()
     with pytest.raises(DataError, match="nothing to re-assess"):
         reassess.run(params, layout, as_of="1990-01-01")
+    with pytest.raises(DataError, match="after the data extraction date"):
+        reassess.run(params, layout, as_of="2031-01-01")
 
 
 @pytest.mark.parametrize("value", [None, float("nan"), pd.NA, pd.NaT, np.inf])
