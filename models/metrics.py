@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from models.grading import MasterScale
 
 EPS = 1e-6
 
@@ -63,6 +67,13 @@ def calibration_table(y: np.ndarray, pd_: np.ndarray, groups: np.ndarray | None 
                                                  mean_pd=("pd", "mean"),
                                                  min_pd=("pd", "min"), max_pd=("pd", "max"))
     return out.reset_index()
+
+
+def grade_table(y: np.ndarray, pd_: np.ndarray, scale: MasterScale) -> pd.DataFrame:
+    """Observed vs predicted default rate per rating grade of ``scale``."""
+    t = calibration_table(y, pd_, groups=scale.grade_index(pd_))
+    t.insert(0, "grade", np.asarray(scale.labels, dtype=object)[t["group"]])
+    return t.drop(columns="group")
 
 
 def expected_calibration_error(y: np.ndarray, pd_: np.ndarray, n_bins: int = 10) -> float:

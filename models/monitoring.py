@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from models.metrics import psi, psi_table
+from models.metrics import psi
 
 BANDS = ("stable", "watch", "act")
 
@@ -72,11 +72,6 @@ def drift_report(expected: pd.DataFrame, actual: pd.DataFrame, features: list[st
     return out
 
 
-def score_bins(expected: np.ndarray, actual: np.ndarray, n_bins: int = 10) -> pd.DataFrame:
-    """The PSI table of a score (bins of the expected distribution), for plots and reports."""
-    return psi_table(expected, actual, n_bins)
-
-
 def migration_matrix(before: pd.Series, after: pd.Series, labels: list[str]) -> pd.DataFrame:
     """Counts of customers by grade at admission (rows) and now (columns)."""
     table = pd.crosstab(pd.Categorical(before, categories=labels),
@@ -116,6 +111,9 @@ class WarningPolicy:
             raise ValueError(f"actions {unknown} are not in action_order {self.action_order}")
 
 
+_EVIDENCE = {"grade_notches": "notches", "new_dpd30": "new_dpd30", "pd_above": "pd_now"}
+
+
 def early_warnings(portfolio: pd.DataFrame, policy: WarningPolicy) -> pd.DataFrame:
     """One row per triggered (customer, rule), with the evidence and the recommended action.
 
@@ -124,16 +122,10 @@ def early_warnings(portfolio: pd.DataFrame, policy: WarningPolicy) -> pd.DataFra
     """
     rows = []
     for rule in policy.rules:
-        if rule.kind == "grade_notches":
-            hit, evidence = portfolio["notches"] >= rule.threshold, portfolio["notches"]
-        elif rule.kind == "new_dpd30":
-            hit, evidence = portfolio["new_dpd30"] >= rule.threshold, portfolio["new_dpd30"]
-        elif rule.kind == "pd_above":
-            hit, evidence = portfolio["pd_now"] > rule.threshold, portfolio["pd_now"]
-        else:
-            col = f"new_{rule.event_type}"
-            counts = portfolio[col] if col in portfolio else pd.Series(0, index=portfolio.index)
-            hit, evidence = counts >= rule.threshold, counts
+        col = _EVIDENCE.get(rule.kind, f"new_{rule.event_type}")
+        evidence = portfolio[col] if col in portfolio else pd.Series(0, index=portfolio.index)
+        hit = evidence > rule.threshold if rule.kind == "pd_above" else \
+            evidence >= rule.threshold
         hit = hit.fillna(False).to_numpy(dtype=bool)
         if hit.any():
             rows.append(pd.DataFrame({"applicant_id": portfolio.loc[hit, "applicant_id"],

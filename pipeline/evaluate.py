@@ -14,6 +14,7 @@ from models.metrics import (
     calibration_table,
     classification_metrics,
     csi,
+    grade_table,
     psi,
 )
 from pipeline import plots, tracking
@@ -38,13 +39,6 @@ def predict(models: TrainedModels, frame: pd.DataFrame, scale: MasterScale) -> p
         "score": score,
         "scorecard_pd": models.scorecard.pd_from_score(score),
     }, index=frame.index)
-
-
-def grade_table(y: np.ndarray, pd_: np.ndarray, scale: MasterScale) -> pd.DataFrame:
-    idx = scale.grade_index(pd_)
-    t = calibration_table(y, pd_, groups=idx)
-    t.insert(0, "grade", np.asarray(scale.labels, dtype=object)[t["group"]])
-    return t.drop(columns="group")
 
 
 def run(params: Params, layout: Layout) -> dict:

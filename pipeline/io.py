@@ -109,6 +109,14 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def open_parquet(path: Path, what: str = "Parquet file") -> pq.ParquetFile:
+    """A Parquet file opened for streaming; an unreadable one is a DataError naming it."""
+    try:
+        return pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataError(f"{path}: not a readable {what} ({_first_line(exc)})") from None
+
+
 def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     """A Parquet file as a DataFrame; a missing, unreadable or column-less file is a DataError."""
     if not path.is_file():

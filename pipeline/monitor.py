@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.metrics import calibration_table
+from models.metrics import grade_table
 from models.monitoring import drift_report
 from pipeline import html, plots, tracking
 from pipeline.artifacts import split_frame
@@ -55,11 +55,9 @@ def run(params: Params, layout: Layout, batch: Path | None = None) -> dict:
                           (pts_e, pts_a), cfg)
     labelled = actual["default_12m"].notna() if "default_12m" in actual else None
     if labelled is not None and labelled.sum() >= 50:
-        grades = model.scale.grade_index(pd_a[labelled.to_numpy()])
-        table = calibration_table(actual.loc[labelled, "default_12m"].astype(int).to_numpy(),
-                                  pd_a[labelled.to_numpy()], groups=grades)
-        table.insert(0, "grade", np.asarray(model.scale.labels, dtype=object)[table["group"]])
-        report["grades_actual_vs_expected"] = table.drop(columns="group").to_dict("records")
+        table = grade_table(actual.loc[labelled, "default_12m"].astype(int).to_numpy(),
+                            pd_a[labelled.to_numpy()], model.scale)
+        report["grades_actual_vs_expected"] = table.to_dict("records")
     report.update(bundle_version=manifest["version"], batch=source,
                   drift_scenario=params.generate.synthetic.drift.name)
     write_json(report, out / "drift.json")

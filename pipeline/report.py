@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features.errors import DataError
@@ -22,7 +21,7 @@ from models.scoring import ScoringModel
 from pipeline import html
 from pipeline.bundle import conform, load_bundle
 from pipeline.console import console
-from pipeline.io import atomic_path, read_json
+from pipeline.io import atomic_path, open_parquet, read_json
 from pipeline.layout import Layout
 from pipeline.params import Params
 
@@ -107,13 +106,14 @@ def render_reports(model: ScoringModel, manifest: dict, frame: pd.DataFrame, sou
     scores = model.score(frame, reasons_for=("approve", "refer", "decline"), lang=lang)
     contrib = model.pd_model.contributions(frame[model.features])
     spec = model.scorecard
-    card = {"bins": spec.bin_labels(frame[spec.names]), "points": spec.points(frame[spec.names]),
-            "max": spec.max_points(),
-            "hits": pd.DataFrame({k.name: k.hits(frame) for k in model.policy.knockouts},
-                                 index=frame.index)}
+    # Per-row lookups computed once for the whole frame (vectorised), then read per page.
+    bins = spec.bin_labels(frame[spec.names]).to_dict("records")
+    points = spec.points(frame[spec.names]).to_dict("records")
+    hits = pd.DataFrame({k.name: k.hits(frame) for k in model.policy.knockouts},
+                        index=frame.index).to_dict("records")
     rows = frame.to_dict("records")
     return [_render(model, manifest, rows[i], scores.iloc[i], contrib.iloc[i],
-                    {k: v.iloc[i] if k != "max" else v for k, v in card.items()}, source, lang)
+                    {"bins": bins[i], "points": points[i], "hits": hits[i]}, source, lang)
             for i in range(len(frame))]
 
 
@@ -139,7 +139,7 @@ def _render(model: ScoringModel, manifest: dict, a: dict, s: pd.Series, contrib:
         waterfall.append(dict(name=name, description=desc, value=value, contribution=v,
                               cumulative=after, offset=round(left, 2),
                               width=max(round(abs(v) / span * 100, 2), 0.3)))
-    maxima = card_row["max"]
+    maxima = model.scorecard.max_points()
     card = [dict(name=n, description=cat[n].description(lang) if n in cat else n,
                  value=_fmt(a[n], t["missing"]), bin=card_row["bins"][n],
                  points=int(card_row["points"][n]), max=maxima[n])
@@ -166,11 +166,8 @@ def _render(model: ScoringModel, manifest: dict, a: dict, s: pd.Series, contrib:
 def _rows(path: Path, ids: list[str]) -> pd.DataFrame:
     if not path.is_file():
         raise DataError(f"{path}: missing file (run `dvc repro` or pass --features)")
-    try:
-        frame = pq.read_table(path, filters=[("applicant_id", "in", ids)]).to_pandas()
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise DataError(f"{path}: not a readable Parquet features file "
-                        f"({str(exc).splitlines()[0]})") from None
+    open_parquet(path, "Parquet features file")  # a clear error before the filtered read
+    frame = pq.read_table(path, filters=[("applicant_id", "in", ids)]).to_pandas()
     missing = [i for i in ids if i not in set(frame["applicant_id"])]
     if missing:
         shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")

@@ -26,7 +26,14 @@ from features.errors import DataError
 from features.validation import VALIDATION_ORDER, validate_tables
 from pipeline.bundle import check_columns, conform, input_problems, load_bundle
 from pipeline.console import console, progress
-from pipeline.io import ChunkedWriter, find_raw, read_raw, write_json, write_parquet
+from pipeline.io import (
+    ChunkedWriter,
+    find_raw,
+    open_parquet,
+    read_raw,
+    write_json,
+    write_parquet,
+)
 from pipeline.layout import Layout
 from pipeline.params import Params
 
@@ -66,14 +73,6 @@ class ScoreSummary:
 
 def _grade_key(grade: str) -> tuple[int, str]:
     return (0, f"{int(grade):04d}") if str(grade).isdigit() else (1, str(grade))
-
-
-def _features_file(path: Path) -> pq.ParquetFile:
-    try:
-        return pq.ParquetFile(path)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: not a readable Parquet features file "
-                        f"({str(exc).splitlines()[0]})") from None
 
 
 def _batches(file: pq.ParquetFile, batch_size: int, labelled_too: bool,
@@ -135,7 +134,7 @@ def run(params: Params, layout: Layout, features: Path | None = None, raw: Path 
         if not path.is_file():
             raise DataError(f"{path}: missing file (a features file or --raw folder is needed)")
         pre_rejects = pd.DataFrame(columns=REJECT_COLUMNS)
-        file = _features_file(path)
+        file = open_parquet(path, "Parquet features file")
         batches = _batches(file, cfg.batch_size, labelled_too, summary)
         n_batches = max(1, -(-file.metadata.num_rows // cfg.batch_size))
         source = str(path)
