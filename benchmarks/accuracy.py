@@ -53,8 +53,8 @@ from pipeline.params import Params, load
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "datasets"
-VALID_SHARE = 0.2      # of each training fold, for early stopping and calibration
-AUC_TOLERANCE = 0.02   # scorecard AUC may trail the PD model by this much
+VALID_SHARE = 0.2  # of each training fold, for early stopping and calibration
+AUC_TOLERANCE = 0.02  # scorecard AUC may trail the PD model by this much
 
 
 def datasets_dir() -> Path | None:
@@ -68,27 +68,33 @@ class Protocol:
     """How rows are split into training and test folds."""
 
     name: str
-    kind: str                 # holdout | cv
+    kind: str  # holdout | cv
     test_size: float = 0.2
     stratify: bool = True
     n_splits: int = 5
     n_repeats: int = 1
     seed: int = 42
-    quick_repeats: int = 1    # --quick: repetitions of the CV ...
+    quick_repeats: int = 1  # --quick: repetitions of the CV ...
     quick_folds: int | None = None  # ... and at most this many folds
 
     def splits(self, y: np.ndarray, quick: bool) -> list[tuple[np.ndarray, np.ndarray]]:
         idx = np.arange(len(y))
         if self.kind == "holdout":
-            train, test = train_test_split(idx, test_size=self.test_size,
-                                           random_state=self.seed,
-                                           stratify=y if self.stratify else None)
+            train, test = train_test_split(
+                idx,
+                test_size=self.test_size,
+                random_state=self.seed,
+                stratify=y if self.stratify else None,
+            )
             return [(np.sort(train), np.sort(test))]
         repeats = min(self.n_repeats, self.quick_repeats) if quick else self.n_repeats
-        folds = list(RepeatedStratifiedKFold(n_splits=self.n_splits, n_repeats=repeats,
-                                             random_state=self.seed).split(idx, y))
+        folds = list(
+            RepeatedStratifiedKFold(
+                n_splits=self.n_splits, n_repeats=repeats, random_state=self.seed
+            ).split(idx, y)
+        )
         if quick and self.quick_folds:
-            folds = folds[:self.quick_folds]
+            folds = folds[: self.quick_folds]
         return folds
 
 
@@ -96,8 +102,8 @@ class Protocol:
 class Published:
     model: str
     auc: float
-    auc_high: float | None = None        # upper end when the literature gives a range
-    targets: tuple[str, ...] = ()        # models held to it: "pd", "scorecard"; () = context
+    auc_high: float | None = None  # upper end when the literature gives a range
+    targets: tuple[str, ...] = ()  # models held to it: "pd", "scorecard"; () = context
 
     @property
     def label(self) -> str:
@@ -124,25 +130,41 @@ CASES: dict[str, Case] = {
     "german_credit": Case(
         "german_credit.yaml",
         (Protocol("5x5-fold CV", "cv", n_splits=5, n_repeats=5, quick_repeats=1),),
-        (Published("logistic regression", 0.76, 0.79, targets=("pd", "scorecard")),)),
+        (Published("logistic regression", 0.76, 0.79, targets=("pd", "scorecard")),),
+    ),
     "taiwan_default": Case(
         "taiwan_default.yaml",
         (Protocol("hold-out 75/25", "holdout", test_size=0.25, stratify=False),),
-        (Published("LightGBM", 0.778, targets=("pd",)),
-         Published("optbinning scorecard", 0.763, targets=("scorecard",)),
-         Published("logistic regression", 0.723))),
+        (
+            Published("LightGBM", 0.778, targets=("pd",)),
+            Published("optbinning scorecard", 0.763, targets=("scorecard",)),
+            Published("logistic regression", 0.723),
+        ),
+    ),
     "polish_1year": Case(
         "polish_1year.yaml",
-        (Protocol("hold-out 80/20", "holdout", test_size=0.2),
-         Protocol("5-fold CV", "cv", n_splits=5, quick_folds=1)),
-        (Published("LightGBM", 0.960, targets=("pd",)), Published("XGBoost", 0.956),
-         Published("stacked ensemble", 0.964))),
+        (
+            Protocol("hold-out 80/20", "holdout", test_size=0.2),
+            Protocol("5-fold CV", "cv", n_splits=5, quick_folds=1),
+        ),
+        (
+            Published("LightGBM", 0.960, targets=("pd",)),
+            Published("XGBoost", 0.956),
+            Published("stacked ensemble", 0.964),
+        ),
+    ),
     "polish_5year": Case(
         "polish_5year.yaml",
-        (Protocol("hold-out 80/20", "holdout", test_size=0.2),
-         Protocol("5-fold CV", "cv", n_splits=5, quick_folds=1)),
-        (Published("LightGBM", 0.958, targets=("pd",)), Published("XGBoost", 0.961),
-         Published("stacked ensemble", 0.963))),
+        (
+            Protocol("hold-out 80/20", "holdout", test_size=0.2),
+            Protocol("5-fold CV", "cv", n_splits=5, quick_folds=1),
+        ),
+        (
+            Published("LightGBM", 0.958, targets=("pd",)),
+            Published("XGBoost", 0.961),
+            Published("stacked ensemble", 0.963),
+        ),
+    ),
 }
 
 
@@ -154,7 +176,7 @@ class Variant:
     name: str
     note: str
     adapt: Callable[[Params, int], Params] = field(compare=False)
-    constrain_auto: bool = True   # monotone constraints also for inferred directions
+    constrain_auto: bool = True  # monotone constraints also for inferred directions
 
 
 def _as_is(params: Params, n_train: int) -> Params:
@@ -173,8 +195,9 @@ def _generic(params: Params, n_train: int) -> Params:
     """
     pd_cfg = params.train.pd_model
     fit_rows = int(n_train * (1 - VALID_SHARE))
-    pd_cfg = replace(pd_cfg, min_child_samples=max(20, min(pd_cfg.min_child_samples,
-                                                           fit_rows // 50)))
+    pd_cfg = replace(
+        pd_cfg, min_child_samples=max(20, min(pd_cfg.min_child_samples, fit_rows // 50))
+    )
     card = replace(params.train.scorecard, max_n_bins=10, max_features=40)
     return replace(params, train=replace(params.train, pd_model=pd_cfg, scorecard=card))
 
@@ -196,19 +219,29 @@ NOTES = [
 ]
 
 VARIANTS = {
-    "params.yaml": Variant("params.yaml", "hyper-parameters of params.yaml as they are; "
-                           "monotone constraints from configured and inferred directions",
-                           _as_is),
-    "generic": Variant("generic", "the same rule for every dataset: min_child_samples capped "
-                       "at 2% of the rows the trees grow on (>= 20); PD-model monotone "
-                       "constraints only for directions the config states (inferred `auto` "
-                       "directions still set the scorecard's bin trends); scorecard "
-                       "max_n_bins 10, max_features 40", _generic, constrain_auto=False),
+    "params.yaml": Variant(
+        "params.yaml",
+        "hyper-parameters of params.yaml as they are; "
+        "monotone constraints from configured and inferred directions",
+        _as_is,
+    ),
+    "generic": Variant(
+        "generic",
+        "the same rule for every dataset: min_child_samples capped "
+        "at 2% of the rows the trees grow on (>= 20); PD-model monotone "
+        "constraints only for directions the config states (inferred `auto` "
+        "directions still set the scorecard's bin trends); scorecard "
+        "max_n_bins 10, max_features 40",
+        _generic,
+        constrain_auto=False,
+    ),
 }
 
-TRIED_HOW = ("Each setting was scored by 3-fold CV inside the training part of the first "
-             "protocol (the test rows were never used to choose), with the same fold code as "
-             "below; mean AUC.")
+TRIED_HOW = (
+    "Each setting was scored by 3-fold CV inside the training part of the first "
+    "protocol (the test rows were never used to choose), with the same fold code as "
+    "below; mean AUC."
+)
 TRIED = [
     "German, PD model: params.yaml 0.500 (min_child_samples 200 > rows per leaf available: "
     "constant model) -> min_child_samples capped at 2% 0.766; also without monotone "
@@ -236,42 +269,61 @@ TRIED = [
 # -------------------------------------------------------------------------------- running
 def _metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     auc = float(roc_auc_score(y, p))
-    return {"auc": auc, "gini": 2 * auc - 1, "ks": ks_statistic(y, p),
-            "brier": float(brier_score_loss(y, p))}
+    return {
+        "auc": auc,
+        "gini": 2 * auc - 1,
+        "ks": ks_statistic(y, p),
+        "brier": float(brier_score_loss(y, p)),
+    }
 
 
 def _cis(y: np.ndarray, p: np.ndarray, n_boot: int, seed: int) -> dict[str, tuple[float, float]]:
     auc = bootstrap_auc_ci(y, p, n_boot, seed)
-    return {"auc": auc, "gini": (2 * auc[0] - 1, 2 * auc[1] - 1),
-            "ks": bootstrap_ci(y, p, ks_statistic, n_boot, seed),
-            "brier": bootstrap_ci(y, p, brier_score_loss, n_boot, seed)}
+    return {
+        "auc": auc,
+        "gini": (2 * auc[0] - 1, 2 * auc[1] - 1),
+        "ks": bootstrap_ci(y, p, ks_statistic, n_boot, seed),
+        "brier": bootstrap_ci(y, p, brier_score_loss, n_boot, seed),
+    }
 
 
-def fit_fold(frame: pd.DataFrame, catalogue: Catalogue, auto: list[str], train: np.ndarray,
-             test: np.ndarray, params: Params, seed: int, constrain_auto: bool = True) -> dict:
+def fit_fold(
+    frame: pd.DataFrame,
+    catalogue: Catalogue,
+    auto: list[str],
+    train: np.ndarray,
+    test: np.ndarray,
+    params: Params,
+    seed: int,
+    constrain_auto: bool = True,
+) -> dict:
     """Train both models on ``train`` rows and predict ``test`` rows."""
     names = catalogue.names
     y_all = frame["default_12m"].astype(int).to_numpy()
     X_train, y_train = frame.iloc[train][names], y_all[train]
     cat = infer_directions(X_train, y_train, catalogue, auto)  # training fold only
-    fit_idx, valid_idx = train_test_split(np.arange(len(train)), test_size=VALID_SHARE,
-                                          random_state=seed, stratify=y_train)
+    fit_idx, valid_idx = train_test_split(
+        np.arange(len(train)), test_size=VALID_SHARE, random_state=seed, stratify=y_train
+    )
     X_test = frame.iloc[test][names]
     start = time.perf_counter()
     monotone = {f.name: 0 if f.name in auto and not constrain_auto else f.sign for f in cat}
     model = params.train.pd_model.build(monotone, seed)
-    model.fit(X_train.iloc[fit_idx], y_train[fit_idx], X_train.iloc[valid_idx],
-              y_train[valid_idx])
+    model.fit(X_train.iloc[fit_idx], y_train[fit_idx], X_train.iloc[valid_idx], y_train[valid_idx])
     pd_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    card = params.train.scorecard.build({f.name: f.direction for f in cat},
-                                        tuple(cat.categorical))
+    card = params.train.scorecard.build({f.name: f.direction for f in cat}, tuple(cat.categorical))
     card.fit(X_train, y_train)
     card_seconds = time.perf_counter() - start
-    return {"y": y_all[test], "pd": model.predict_proba(X_test)[:, 1],
-            "scorecard": card.predict_proba(X_test)[:, 1], "trees": model.best_iteration_,
-            "characteristics": len(card.selected_), "pd_seconds": pd_seconds,
-            "card_seconds": card_seconds}
+    return {
+        "y": y_all[test],
+        "pd": model.predict_proba(X_test)[:, 1],
+        "scorecard": card.predict_proba(X_test)[:, 1],
+        "trees": model.best_iteration_,
+        "characteristics": len(card.selected_),
+        "pd_seconds": pd_seconds,
+        "card_seconds": card_seconds,
+    }
 
 
 @dataclass
@@ -283,7 +335,7 @@ class Row:
     n_train: int
     n_test: int
     folds: int
-    metrics: dict[str, float]                 # point (hold-out) or mean over folds (CV)
+    metrics: dict[str, float]  # point (hold-out) or mean over folds (CV)
     std: dict[str, float] | None
     ci: dict[str, tuple[float, float]]
     detail: str
@@ -297,32 +349,46 @@ class Row:
         return f"{value} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
-def run_protocol(name: str, case: Case, protocol: Protocol, frame: pd.DataFrame,
-                 catalogue: Catalogue, auto: list[str], base: Params, variant: Variant,
-                 quick: bool, primary: bool) -> list[Row]:
+def run_protocol(
+    name: str,
+    case: Case,
+    protocol: Protocol,
+    frame: pd.DataFrame,
+    catalogue: Catalogue,
+    auto: list[str],
+    base: Params,
+    variant: Variant,
+    quick: bool,
+    primary: bool,
+) -> list[Row]:
     y = frame["default_12m"].astype(int).to_numpy()
     splits = protocol.splits(y, quick)
     n_train = len(splits[0][0])
     params = variant.adapt(base, n_train)
     results = []
     for k, (train, test) in enumerate(splits):
-        r = fit_fold(frame, catalogue, auto, train, test, params, base.seed,
-                     variant.constrain_auto)
+        r = fit_fold(frame, catalogue, auto, train, test, params, base.seed, variant.constrain_auto)
         results.append(r)
         if len(splits) > 1:
-            print(f"    {name} {protocol.name} fold {k + 1}/{len(splits)}: AUC PD "
-                  f"{roc_auc_score(r['y'], r['pd']):.3f}, scorecard "
-                  f"{roc_auc_score(r['y'], r['scorecard']):.3f}", flush=True)
+            print(
+                f"    {name} {protocol.name} fold {k + 1}/{len(splits)}: AUC PD "
+                f"{roc_auc_score(r['y'], r['pd']):.3f}, scorecard "
+                f"{roc_auc_score(r['y'], r['scorecard']):.3f}",
+                flush=True,
+            )
     n_boot = base.evaluate.n_bootstrap
     rows = []
     for model in ("pd", "scorecard"):
         per_fold = [_metrics(r["y"], r[model]) for r in results]
         mean = {k: float(np.mean([m[k] for m in per_fold])) for k in per_fold[0]}
-        std = {k: float(np.std([m[k] for m in per_fold], ddof=1)) for k in per_fold[0]} \
-            if len(per_fold) > 1 else None
+        std = (
+            {k: float(np.std([m[k] for m in per_fold], ddof=1)) for k in per_fold[0]}
+            if len(per_fold) > 1
+            else None
+        )
         # CI: bootstrap of the test rows (hold-out) or of the pooled out-of-fold predictions
         # of the first repetition (CV: every row once).
-        first = results[:protocol.n_splits] if protocol.kind == "cv" else results
+        first = results[: protocol.n_splits] if protocol.kind == "cv" else results
         y_pool = np.concatenate([r["y"] for r in first])
         p_pool = np.concatenate([r[model] for r in first])
         ci = _cis(y_pool, p_pool, n_boot, base.seed)
@@ -333,22 +399,40 @@ def run_protocol(name: str, case: Case, protocol: Protocol, frame: pd.DataFrame,
             detail = f"characteristics {int(np.median([r['characteristics'] for r in results]))}"
             seconds = sum(r["card_seconds"] for r in results)
         detail += f", fit {seconds:.0f} s"
-        rows.append(Row(name, protocol.name, variant.name, model, n_train, len(splits[0][1]),
-                        len(results), mean, std, ci, detail, primary))
+        rows.append(
+            Row(
+                name,
+                protocol.name,
+                variant.name,
+                model,
+                n_train,
+                len(splits[0][1]),
+                len(results),
+                mean,
+                std,
+                ci,
+                detail,
+                primary,
+            )
+        )
     return rows
 
 
 # -------------------------------------------------------------------------------- reports
-HEADER = ("| dataset | protocol | settings | model | train / test rows | folds | AUC | Gini | KS "
-          "| Brier | notes |")
+HEADER = (
+    "| dataset | protocol | settings | model | train / test rows | folds | AUC | Gini | KS "
+    "| Brier | notes |"
+)
 RULE = "|---|---|---|---|---|---:|---|---|---|---|---|"
 MODEL_LABEL = {"pd": "PD model (LightGBM)", "scorecard": "scorecard (WoE + LR)"}
 
 
 def row_markdown(r: Row) -> str:
-    return (f"| {r.dataset} | {r.protocol} | {r.variant} | {MODEL_LABEL[r.model]} | "
-            f"{r.n_train:,} / {r.n_test:,} | {r.folds} | {r.cell('auc')} | {r.cell('gini')} | "
-            f"{r.cell('ks')} | {r.cell('brier', 4)} | {r.detail} |")
+    return (
+        f"| {r.dataset} | {r.protocol} | {r.variant} | {MODEL_LABEL[r.model]} | "
+        f"{r.n_train:,} / {r.n_test:,} | {r.folds} | {r.cell('auc')} | {r.cell('gini')} | "
+        f"{r.cell('ks')} | {r.cell('brier', 4)} | {r.detail} |"
+    )
 
 
 def target_lines(rows: list[Row]) -> list[str]:
@@ -364,29 +448,55 @@ def target_lines(rows: list[Row]) -> list[str]:
         if published is not None:
             checks.append((f">= {published.label}", auc - published.auc))
         if r.model == "scorecard":
-            pd_auc = next(x.metrics["auc"] for x in rows if x.dataset == r.dataset and
-                          x.variant == r.variant and x.model == "pd" and x.primary)
-            checks.append((f">= PD model - {AUC_TOLERANCE} ({pd_auc - AUC_TOLERANCE:.3f})",
-                           auc - (pd_auc - AUC_TOLERANCE)))
+            pd_auc = next(
+                x.metrics["auc"]
+                for x in rows
+                if x.dataset == r.dataset
+                and x.variant == r.variant
+                and x.model == "pd"
+                and x.primary
+            )
+            checks.append(
+                (
+                    f">= PD model - {AUC_TOLERANCE} ({pd_auc - AUC_TOLERANCE:.3f})",
+                    auc - (pd_auc - AUC_TOLERANCE),
+                )
+            )
         for label, gap in checks:
             result = "met" if gap >= -5e-4 else f"missed by {-gap:.3f}"
-            if gap >= -5e-4 and published is not None and published.auc_high and \
-                    label.startswith(">= " + published.label):
+            if (
+                gap >= -5e-4
+                and published is not None
+                and published.auc_high
+                and label.startswith(">= " + published.label)
+            ):
                 result += " (above range)" if auc > published.auc_high else " (within range)"
-            out.append(f"| {r.dataset} | {r.variant} | {MODEL_LABEL[r.model]} | {auc:.3f} | "
-                       f"{label} | {result} |")
+            out.append(
+                f"| {r.dataset} | {r.variant} | {MODEL_LABEL[r.model]} | {auc:.3f} | "
+                f"{label} | {result} |"
+            )
     return out
 
 
-def write_report(path: Path, command: str, rows: list[Row], timings: dict[str, float],
-                 total: float, quick: bool, summaries: list[str], load: str,
-                 n_jobs: int) -> None:
+def write_report(
+    path: Path,
+    command: str,
+    rows: list[Row],
+    timings: dict[str, float],
+    total: float,
+    quick: bool,
+    summaries: list[str],
+    load: str,
+    n_jobs: int,
+) -> None:
     published = ["| dataset | model | published AUC | compared with |", "|---|---|---:|---|"]
     for name, case in CASES.items():
         for p in case.published:
-            published.append(f"| {name} | {p.model.strip()} | {p.auc:.3f}"
-                             f"{f' - {p.auc_high:.3f}' if p.auc_high else ''} | "
-                             f"{', '.join(MODEL_LABEL[t] for t in p.targets) or 'context'} |")
+            published.append(
+                f"| {name} | {p.model.strip()} | {p.auc:.3f}"
+                f"{f' - {p.auc_high:.3f}' if p.auc_high else ''} | "
+                f"{', '.join(MODEL_LABEL[t] for t in p.targets) or 'context'} |"
+            )
     lines = [
         "# Accuracy on public credit datasets",
         "",
@@ -407,7 +517,9 @@ def write_report(path: Path, command: str, rows: list[Row], timings: dict[str, f
         "over folds [bootstrap 95% CI of the pooled out-of-fold predictions of the first "
         "repetition]; bootstrap resamples: params.yaml `evaluate.n_bootstrap`.",
         "",
-        HEADER, RULE, *[row_markdown(r) for r in rows],
+        HEADER,
+        RULE,
+        *[row_markdown(r) for r in rows],
         "",
         "## Targets",
         "",
@@ -427,8 +539,11 @@ def write_report(path: Path, command: str, rows: list[Row], timings: dict[str, f
         "",
         "## Settings compared",
         "",
-        *[f"- `{v.name}`: {v.note}." for v in VARIANTS.values()
-          if any(r.variant == v.name for r in rows)],
+        *[
+            f"- `{v.name}`: {v.note}."
+            for v in VARIANTS.values()
+            if any(r.variant == v.name for r in rows)
+        ],
         "",
         "## What was tried",
         "",
@@ -448,7 +563,8 @@ def write_report(path: Path, command: str, rows: list[Row], timings: dict[str, f
         "",
         "## Timings",
         "",
-        "| dataset | seconds |", "|---|---:|",
+        "| dataset | seconds |",
+        "|---|---:|",
         *[f"| {k} | {v:.0f} |" for k, v in timings.items()],
         f"| **total** | **{total:.0f}** |",
         "",
@@ -467,13 +583,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     parser.add_argument("--quick", action="store_true", help="reduced protocol, fast check")
     parser.add_argument("--params", type=Path, default=REPO / "params.yaml")
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="datasets folder (default: $CREDIT_DATASETS, ../shared/datasets)")
-    parser.add_argument("--n-jobs", type=int, default=None,
-                        help="LightGBM threads (default: params.yaml; the model is the same, "
-                             "1 is much faster on a machine busy with other jobs)")
-    parser.add_argument("--output", type=Path, default=None,
-                        help="markdown report (default: docs/benchmarks.md on a full run)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="datasets folder (default: $CREDIT_DATASETS, ../shared/datasets)",
+    )
+    parser.add_argument(
+        "--n-jobs",
+        type=int,
+        default=None,
+        help="LightGBM threads (default: params.yaml; the model is the same, "
+        "1 is much faster on a machine busy with other jobs)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="markdown report (default: docs/benchmarks.md on a full run)",
+    )
     args = parser.parse_args(argv)
     data_dir = args.data_dir or datasets_dir()
     if data_dir is None or not data_dir.is_dir():
@@ -483,10 +611,16 @@ def main(argv: list[str] | None = None) -> None:
         output = REPO / "docs" / "benchmarks.md"
     params = load(args.params)
     if args.n_jobs:
-        params = replace(params, train=replace(params.train, pd_model=replace(
-            params.train.pd_model, n_jobs=args.n_jobs)))
-    command = "python -m benchmarks.accuracy" + (" " + " ".join(argv if argv is not None
-                                                                else sys.argv[1:])).rstrip()
+        params = replace(
+            params,
+            train=replace(
+                params.train, pd_model=replace(params.train.pd_model, n_jobs=args.n_jobs)
+            ),
+        )
+    command = (
+        "python -m benchmarks.accuracy"
+        + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
+    )
     print(f"datasets: {data_dir}; params: {args.params}; quick: {args.quick}", flush=True)
     print(HEADER)
     print(RULE)
@@ -501,13 +635,25 @@ def main(argv: list[str] | None = None) -> None:
         config = load_config(CONFIGS / case.config)
         frame, catalogue = tabular_feature_table(load_tabular(config, data_dir), config)
         auto = config.auto_features(catalogue)
-        summaries.append(f"| {name} | `datasets/{case.config}` | {len(frame):,} | "
-                         f"{int(frame['default_12m'].sum()):,} | {len(catalogue)} "
-                         f"({len(catalogue.categorical)}, {len(auto)}) |")
+        summaries.append(
+            f"| {name} | `datasets/{case.config}` | {len(frame):,} | "
+            f"{int(frame['default_12m'].sum()):,} | {len(catalogue)} "
+            f"({len(catalogue.categorical)}, {len(auto)}) |"
+        )
         for variant in (VARIANTS[v] for v in args.variants):
             for i, protocol in enumerate(case.protocols):
-                new = run_protocol(name, case, protocol, frame, catalogue, auto, params,
-                                   variant, args.quick, primary=i == 0)
+                new = run_protocol(
+                    name,
+                    case,
+                    protocol,
+                    frame,
+                    catalogue,
+                    auto,
+                    params,
+                    variant,
+                    args.quick,
+                    primary=i == 0,
+                )
                 for r in new:
                     print(row_markdown(r), flush=True)
                 rows.extend(new)
@@ -518,8 +664,17 @@ def main(argv: list[str] | None = None) -> None:
     print("\n".join(target_lines(rows)))
     print(f"\ntotal {total:.0f} s ({', '.join(f'{k} {v:.0f} s' for k, v in timings.items())})")
     if output is not None:
-        write_report(output, command, rows, timings, total, args.quick, summaries, load_avg,
-                     params.train.pd_model.n_jobs)
+        write_report(
+            output,
+            command,
+            rows,
+            timings,
+            total,
+            args.quick,
+            summaries,
+            load_avg,
+            params.train.pd_model.n_jobs,
+        )
         print(f"wrote {output}")
 
 

@@ -31,8 +31,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     args = parser.parse_args()
-    print(f"{'applicants':>12} {'seconds':>8} {'appl/s':>10} {'rows':>12} {'rows/s':>11} "
-          f"{'peak GiB':>9} {'s/appl ratio':>13}")
+    print(
+        f"{'applicants':>12} {'seconds':>8} {'appl/s':>10} {'rows':>12} {'rows/s':>11} "
+        f"{'peak GiB':>9} {'s/appl ratio':>13}"
+    )
     base = None
     for n in args.sizes:
         with tempfile.TemporaryDirectory() as out:
@@ -40,8 +42,10 @@ def main() -> None:
         rows = sum(counts.values())
         per = seconds / n
         base = base or per
-        print(f"{n:>12,} {seconds:>8.1f} {n / seconds:>10,.0f} {rows:>12,} "
-              f"{rows / seconds:>11,.0f} {peak:>9.2f} {per / base:>13.2f}")
+        print(
+            f"{n:>12,} {seconds:>8.1f} {n / seconds:>10,.0f} {rows:>12,} "
+            f"{rows / seconds:>11,.0f} {peak:>9.2f} {per / base:>13.2f}"
+        )
     print("baseline: the first size; a ratio near 1.0 means linear scaling")
 
 

@@ -49,8 +49,9 @@ def _score(path: str, out: str, all_reasons: bool) -> dict:
 
     params = load(ROOT / "params.yaml")
     params = replace(params, score=replace(params.score, batch_size=100_000))
-    return score.run(params, Layout.at(ROOT), features=Path(path), output=Path(out),
-                     all_reasons=all_reasons)
+    return score.run(
+        params, Layout.at(ROOT), features=Path(path), output=Path(out), all_reasons=all_reasons
+    )
 
 
 def _baseline(path: str, rows: int) -> dict:
@@ -69,8 +70,9 @@ def _baseline(path: str, rows: int) -> dict:
     catalogue = load_catalogue(layout)
     frame = split_frame(layout)
     train = frame.loc[frame["split"] == "train"]
-    card = params.train.scorecard.build({f.name: f.direction for f in catalogue},
-                                        tuple(catalogue.categorical))
+    card = params.train.scorecard.build(
+        {f.name: f.direction for f in catalogue}, tuple(catalogue.categorical)
+    )
     card.fit(train[catalogue.names], train["default_12m"].astype(int))
     X = pd.read_parquet(path).head(rows)[catalogue.names]
     start = time.perf_counter()
@@ -95,19 +97,22 @@ def main() -> None:
         _make_input(args.rows, path)
         print(f"{'mode':<34} {'rows':>10} {'seconds':>8} {'rows/s':>10} {'peak GiB':>9}")
         results = {}
-        for label, all_reasons in (("reasons for declines+referrals", False),
-                                   ("reasons for every applicant", True)):
-            secs, peak, r = measure(_score, str(path), str(Path(tmp) / "out.parquet"),
-                                    all_reasons)
+        for label, all_reasons in (
+            ("reasons for declines+referrals", False),
+            ("reasons for every applicant", True),
+        ):
+            secs, peak, r = measure(_score, str(path), str(Path(tmp) / "out.parquet"), all_reasons)
             results[label] = secs
             rate = r["input_rows"] / secs
             print(f"{label:<34} {r['input_rows']:>10,} {secs:>8.1f} {rate:>10,.0f} {peak:>9.2f}")
         _, _, b = measure(_baseline, str(path), args.baseline_rows)
         scale = args.rows / b["rows"]
         base = (b["scorecard"] + b["shap"]) * scale
-        print(f"\nbaseline on {b['rows']:,} rows: optbinning Scorecard.score "
-              f"{b['scorecard']:.1f} s + shap.TreeExplainer {b['shap']:.1f} s; scaled to "
-              f"{args.rows:,} rows: {base:.0f} s")
+        print(
+            f"\nbaseline on {b['rows']:,} rows: optbinning Scorecard.score "
+            f"{b['scorecard']:.1f} s + shap.TreeExplainer {b['shap']:.1f} s; scaled to "
+            f"{args.rows:,} rows: {base:.0f} s"
+        )
         for label, secs in results.items():
             print(f"speed-up vs baseline ({label}): {base / secs:.1f}x")
 

@@ -20,8 +20,15 @@ from features.firmographics import firmographic_features
 from features.payments import payment_features
 
 ID_COLUMNS = ["applicant_id", "as_of"]
-META_COLUMNS = ["applicant_id", "application_date", "default_12m", "true_pd", "company_name",
-                "requested_limit", "requested_terms_days"]
+META_COLUMNS = [
+    "applicant_id",
+    "application_date",
+    "default_12m",
+    "true_pd",
+    "company_name",
+    "requested_limit",
+    "requested_terms_days",
+]
 
 
 @dataclass(frozen=True)
@@ -35,11 +42,14 @@ class FeatureConfig:
 
     def __post_init__(self) -> None:
         if any(w < 1 or w > 24 for w in self.payment_windows_months):
-            raise ValueError("payment_windows_months must be between 1 and 24 (the invoice "
-                             f"history); got {self.payment_windows_months}")
+            raise ValueError(
+                "payment_windows_months must be between 1 and 24 (the invoice "
+                f"history); got {self.payment_windows_months}"
+            )
         if any(w < 1 for w in self.compliance_windows_months):
-            raise ValueError(f"compliance_windows_months must be >= 1; got "
-                             f"{self.compliance_windows_months}")
+            raise ValueError(
+                f"compliance_windows_months must be >= 1; got {self.compliance_windows_months}"
+            )
         if self.chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1; got {self.chunk_size}")
 
@@ -49,8 +59,12 @@ class FeatureConfig:
 
 def application_spine(applicants: pd.DataFrame) -> pd.DataFrame:
     """One row per applicant with ``as_of`` = application date."""
-    return pd.DataFrame({"applicant_id": applicants["applicant_id"].to_numpy(),
-                         "as_of": applicants["application_date"].to_numpy()})
+    return pd.DataFrame(
+        {
+            "applicant_id": applicants["applicant_id"].to_numpy(),
+            "as_of": applicants["application_date"].to_numpy(),
+        }
+    )
 
 
 def _split(table: pd.DataFrame, chunk_of: pd.Series, n_chunks: int) -> list[pd.DataFrame]:
@@ -58,11 +72,12 @@ def _split(table: pd.DataFrame, chunk_of: pd.Series, n_chunks: int) -> list[pd.D
     codes = table["applicant_id"].map(chunk_of).to_numpy(dtype="float64", na_value=-1)
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(n_chunks + 1))
-    return [table.iloc[order[bounds[c]:bounds[c + 1]]] for c in range(n_chunks)]
+    return [table.iloc[order[bounds[c] : bounds[c + 1]]] for c in range(n_chunks)]
 
 
-def build_features(tables: dict[str, pd.DataFrame], cfg: FeatureConfig,
-                   spine: pd.DataFrame | None = None) -> pd.DataFrame:
+def build_features(
+    tables: dict[str, pd.DataFrame], cfg: FeatureConfig, spine: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Features for every spine row: ``applicant_id``, ``as_of``, then catalogue order."""
     spine = application_spine(tables["applicants"]) if spine is None else spine
     spine = spine[ID_COLUMNS].reset_index(drop=True)
@@ -73,8 +88,13 @@ def build_features(tables: dict[str, pd.DataFrame], cfg: FeatureConfig,
     first_row = spine.drop_duplicates("applicant_id").reset_index()
     chunk_of = pd.Series(first_row.index // cfg.chunk_size, index=first_row["applicant_id"])
     n_chunks = int(chunk_of.max()) + 1 if len(chunk_of) else 0
-    sources = ("financial_statements", "invoices", "compliance_events", "external_ratings",
-               "applicants")
+    sources = (
+        "financial_statements",
+        "invoices",
+        "compliance_events",
+        "external_ratings",
+        "applicants",
+    )
     split = {t: _split(tables[t], chunk_of, n_chunks) for t in sources}
     spine_chunks = _split(spine.assign(_row=np.arange(len(spine))), chunk_of, n_chunks)
     parts = []
@@ -93,8 +113,9 @@ def build_features(tables: dict[str, pd.DataFrame], cfg: FeatureConfig,
     missing = [n for n in catalogue.names if n not in out.columns]
     extra = [c for c in out.columns if c not in catalogue.names and c not in ID_COLUMNS]
     if missing or extra:
-        raise RuntimeError(f"feature build and catalogue disagree: missing {missing}, "
-                           f"not catalogued {extra}")
+        raise RuntimeError(
+            f"feature build and catalogue disagree: missing {missing}, not catalogued {extra}"
+        )
     return out[ID_COLUMNS + catalogue.names]
 
 
@@ -106,13 +127,19 @@ def feature_table(tables: dict[str, pd.DataFrame], cfg: FeatureConfig) -> pd.Dat
     out = feats.rename(columns={"as_of": "application_date"})
     label = outcomes["default_12m"].reindex(out["applicant_id"].to_numpy())
     out.insert(2, "default_12m", pd.array(label.to_numpy(), dtype="Int8"))
-    true_pd = outcomes["true_pd"].reindex(out["applicant_id"].to_numpy()) if \
-        "true_pd" in outcomes else pd.Series(float("nan"), index=out.index)
+    true_pd = (
+        outcomes["true_pd"].reindex(out["applicant_id"].to_numpy())
+        if "true_pd" in outcomes
+        else pd.Series(float("nan"), index=out.index)
+    )
     out.insert(3, "true_pd", true_pd.to_numpy(dtype="float64", na_value=float("nan")))
     apps = tables["applicants"].drop_duplicates("applicant_id").set_index("applicant_id")
     request = apps.reindex(out["applicant_id"].to_numpy())
     out.insert(4, "company_name", request["company_name"].to_numpy())
     out.insert(5, "requested_limit", request["requested_limit"].to_numpy(dtype="float64"))
-    out.insert(6, "requested_terms_days",
-               request["requested_terms_days"].to_numpy(dtype="float64", na_value=float("nan")))
+    out.insert(
+        6,
+        "requested_terms_days",
+        request["requested_terms_days"].to_numpy(dtype="float64", na_value=float("nan")),
+    )
     return out

@@ -29,8 +29,9 @@ class Feature:
 
     def __post_init__(self) -> None:
         if self.direction not in DIRECTIONS:
-            raise ValueError(f"{self.name}: direction must be one of {DIRECTIONS}; got "
-                             f"{self.direction!r}")
+            raise ValueError(
+                f"{self.name}: direction must be one of {DIRECTIONS}; got {self.direction!r}"
+            )
         if self.kind not in KINDS:
             raise ValueError(f"{self.name}: kind must be one of {KINDS}; got {self.kind!r}")
 
@@ -97,8 +98,10 @@ def _raw() -> dict:
     return yaml.safe_load(text)
 
 
-def load_catalogue(payment_windows: tuple[int, ...] = (3, 6, 12, 24),
-                   compliance_windows: tuple[int, ...] = (12, 36)) -> Catalogue:
+def load_catalogue(
+    payment_windows: tuple[int, ...] = (3, 6, 12, 24),
+    compliance_windows: tuple[int, ...] = (12, 36),
+) -> Catalogue:
     """Expand ``{w}`` entries once per window, in window order, keeping file order."""
     windows = {"payments": payment_windows, "compliance": compliance_windows}
     out: list[Feature] = []
@@ -106,8 +109,12 @@ def load_catalogue(payment_windows: tuple[int, ...] = (3, 6, 12, 24),
         for entry in entries:
             if "{w}" in entry["name"]:
                 for w in windows.get(group, ()):
-                    out.append(Feature(group=group, **{k: str(v).replace("{w}", str(w))
-                                                       for k, v in entry.items()}))
+                    out.append(
+                        Feature(
+                            group=group,
+                            **{k: str(v).replace("{w}", str(w)) for k, v in entry.items()},
+                        )
+                    )
             else:
                 out.append(Feature(group=group, **{k: str(v) for k, v in entry.items()}))
     return Catalogue(out)

@@ -14,8 +14,9 @@ from features.tables import EVENT_TYPES
 DPD_DAYS = 30
 
 
-def changes_since_admission(portfolio: pd.DataFrame, events: pd.DataFrame,
-                            invoices: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+def changes_since_admission(
+    portfolio: pd.DataFrame, events: pd.DataFrame, invoices: pd.DataFrame, as_of: pd.Timestamp
+) -> pd.DataFrame:
     """Per customer (``portfolio``: applicant_id, application_date): ``new_<event_type>``
     counts and ``new_dpd30`` (invoices that reached 30 days past due) in (admission, as_of]."""
     base = portfolio[["applicant_id", "application_date"]].reset_index(drop=True)

@@ -16,11 +16,15 @@ from features.ratios import months_between, window_start
 KNOCKOUT_LOOKBACK_MONTHS = 36
 
 
-def event_features(events: pd.DataFrame, spine: pd.DataFrame,
-                   windows: tuple[int, ...] = (12, 36)) -> pd.DataFrame:
+def event_features(
+    events: pd.DataFrame, spine: pd.DataFrame, windows: tuple[int, ...] = (12, 36)
+) -> pd.DataFrame:
     sp = spine[["applicant_id", "as_of"]].reset_index(names="_key")
-    m = sp.merge(events[["applicant_id", "event_date", "event_type", "amount", "resolved_date"]],
-                 on="applicant_id", how="inner")
+    m = sp.merge(
+        events[["applicant_id", "event_date", "event_type", "amount", "resolved_date"]],
+        on="applicant_id",
+        how="inner",
+    )
     m = m.loc[m["event_date"] <= m["as_of"]]
     key = m["_key"].to_numpy()
     kind = m["event_type"].to_numpy()
@@ -65,13 +69,23 @@ def event_features(events: pd.DataFrame, spine: pd.DataFrame,
 
 def rating_features(ratings: pd.DataFrame, spine: pd.DataFrame) -> pd.DataFrame:
     """Latest non-empty bureau and ESG score pulled on or before the as-of date."""
-    left = spine[["applicant_id", "as_of"]].reset_index(names="_key").sort_values(
-        "as_of", kind="stable")
+    left = (
+        spine[["applicant_id", "as_of"]]
+        .reset_index(names="_key")
+        .sort_values("as_of", kind="stable")
+    )
     out = pd.DataFrame(index=spine.index)
     for column, name in (("bureau_score", "cmp_bureau_score"), ("esg_score", "cmp_esg_score")):
         right = ratings.loc[ratings[column].notna(), ["applicant_id", "rating_date", column]]
         right = right.sort_values("rating_date", kind="stable")
-        joined = pd.merge_asof(left, right, left_on="as_of", right_on="rating_date",
-                               by="applicant_id", direction="backward", allow_exact_matches=True)
+        joined = pd.merge_asof(
+            left,
+            right,
+            left_on="as_of",
+            right_on="rating_date",
+            by="applicant_id",
+            direction="backward",
+            allow_exact_matches=True,
+        )
         out[name] = joined.set_index("_key")[column].reindex(spine.index).astype("float64")
     return out

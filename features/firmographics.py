@@ -7,8 +7,7 @@ import pandas as pd
 
 from features.tables import INDUSTRIES, LEGAL_FORMS, REGIONS
 
-CATEGORIES = {"firm_industry": INDUSTRIES, "firm_region": REGIONS,
-              "firm_legal_form": LEGAL_FORMS}
+CATEGORIES = {"firm_industry": INDUSTRIES, "firm_region": REGIONS, "firm_legal_form": LEGAL_FORMS}
 
 
 def firmographic_features(applicants: pd.DataFrame, spine: pd.DataFrame) -> pd.DataFrame:
@@ -19,9 +18,13 @@ def firmographic_features(applicants: pd.DataFrame, spine: pd.DataFrame) -> pd.D
     out["firm_age_years"] = np.maximum(days, 0) / 365.25
     out["firm_employees"] = a["employees"].to_numpy(dtype="float64", na_value=np.nan)
     out["firm_log_registered_capital"] = np.log1p(
-        a["registered_capital"].clip(lower=0).to_numpy(dtype="float64", na_value=np.nan))
-    for name, column in (("firm_industry", "industry"), ("firm_region", "region"),
-                         ("firm_legal_form", "legal_form")):
+        a["registered_capital"].clip(lower=0).to_numpy(dtype="float64", na_value=np.nan)
+    )
+    for name, column in (
+        ("firm_industry", "industry"),
+        ("firm_region", "region"),
+        ("firm_legal_form", "legal_form"),
+    ):
         out[name] = as_category(a[column].to_numpy(), name)
     return out
 

@@ -40,22 +40,28 @@ def _as_of_state(invoices: pd.DataFrame, spine: pd.DataFrame) -> tuple[pd.DataFr
     judged = paid_by_t | (due < t)
     end = np.where(paid_by_t, paid, t)
     dbt = ((end - due) / np.timedelta64(1, "D")).astype("float64")
-    state = pd.DataFrame({
-        "_key": m["_key"].to_numpy(),
-        "amount": m["amount"].to_numpy(dtype="float64"),
-        "judged": judged,
-        "dbt": np.where(judged, dbt, np.nan),
-        "open_past_due": ~paid_by_t & (due < t),
-        "open_not_due": ~paid_by_t & (due >= t),
-        # Date the invoice reached 30 days past due, when it did by t.
-        "dpd30_age_m": np.where(judged & (dbt >= 30), ((t - due) / np.timedelta64(1, "D") - 30)
-                                / AVG_MONTH_DAYS, np.nan),
-    })
+    state = pd.DataFrame(
+        {
+            "_key": m["_key"].to_numpy(),
+            "amount": m["amount"].to_numpy(dtype="float64"),
+            "judged": judged,
+            "dbt": np.where(judged, dbt, np.nan),
+            "open_past_due": ~paid_by_t & (due < t),
+            "open_not_due": ~paid_by_t & (due >= t),
+            # Date the invoice reached 30 days past due, when it did by t.
+            "dpd30_age_m": np.where(
+                judged & (dbt >= 30),
+                ((t - due) / np.timedelta64(1, "D") - 30) / AVG_MONTH_DAYS,
+                np.nan,
+            ),
+        }
+    )
     return state, m["issue_date"].to_numpy()
 
 
-def payment_features(invoices: pd.DataFrame, spine: pd.DataFrame,
-                     windows: tuple[int, ...] = (3, 6, 12, 24)) -> pd.DataFrame:
+def payment_features(
+    invoices: pd.DataFrame, spine: pd.DataFrame, windows: tuple[int, ...] = (3, 6, 12, 24)
+) -> pd.DataFrame:
     """Payment features per spine row (index of ``spine``, which must be a RangeIndex)."""
     state, issue = _as_of_state(invoices, spine)
     n = len(spine)
@@ -97,7 +103,8 @@ def payment_features(invoices: pd.DataFrame, spine: pd.DataFrame,
     out["pay_overdue_share"] = safe_ratio(overdue, total(in_12, amount), 0, 5)
     out["pay_open_amount"] = total(state["open_not_due"].to_numpy(), amount)
     recent = issue > window_start(as_of, TREND_RECENT_MONTHS).to_numpy()[key]
-    out["pay_dbt_trend"] = (safe_ratio(total(recent, amt_dbt), total(recent, amt_judged))
-                            - safe_ratio(total(~recent, amt_dbt), total(~recent, amt_judged)))
+    out["pay_dbt_trend"] = safe_ratio(
+        total(recent, amt_dbt), total(recent, amt_judged)
+    ) - safe_ratio(total(~recent, amt_dbt), total(~recent, amt_judged))
     out["pay_months_since_dpd30"] = worst(state["dpd30_age_m"].to_numpy(), "min")
     return pd.DataFrame(out, index=spine.index)

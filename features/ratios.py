@@ -8,9 +8,13 @@ import pandas as pd
 AVG_MONTH_DAYS = 30.4375
 
 
-def safe_ratio(num: pd.Series | np.ndarray, den: pd.Series | np.ndarray,
-               lo: float | None = None, hi: float | None = None,
-               positive_den: bool = True) -> np.ndarray:
+def safe_ratio(
+    num: pd.Series | np.ndarray,
+    den: pd.Series | np.ndarray,
+    lo: float | None = None,
+    hi: float | None = None,
+    positive_den: bool = True,
+) -> np.ndarray:
     """``num / den`` as float64, NaN where the denominator is 0, NaN, or (by default) negative.
 
     The result is clipped to ``[lo, hi]`` when given, so it is always finite or NaN, never inf.

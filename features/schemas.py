@@ -33,11 +33,14 @@ class ValidationConfig:
 
     def __post_init__(self) -> None:
         if pd.Timestamp(self.earliest_date) >= pd.Timestamp(self.latest_date):
-            raise ValueError("earliest_date must be before latest_date; got "
-                             f"{self.earliest_date} >= {self.latest_date}")
+            raise ValueError(
+                "earliest_date must be before latest_date; got "
+                f"{self.earliest_date} >= {self.latest_date}"
+            )
         if not 0 <= self.identity_tolerance < 0.5:
-            raise ValueError(f"identity_tolerance must be in [0, 0.5); got "
-                             f"{self.identity_tolerance}")
+            raise ValueError(
+                f"identity_tolerance must be in [0, 0.5); got {self.identity_tolerance}"
+            )
 
 
 @dataclass(frozen=True)
@@ -64,40 +67,54 @@ def _col(rule_id: str, message: str, check: Callable[[pd.Series], pd.Series]) ->
     return Rule(rule_id, rule_id.split(".", 1)[0], message, check)
 
 
-def _wide(rule_id: str, columns: tuple[str, ...], message: str,
-          check: Callable[[pd.DataFrame], pd.Series]) -> Rule:
+def _wide(
+    rule_id: str, columns: tuple[str, ...], message: str, check: Callable[[pd.DataFrame], pd.Series]
+) -> Rule:
     return Rule(rule_id, None, message, check, columns)
 
 
 def _allowed(column: str, values: tuple[str, ...]) -> Rule:
-    return _col(f"{column}.allowed", f"{column} must be one of {', '.join(values)}; got {{value}}",
-                lambda s: s.isin(values))
+    return _col(
+        f"{column}.allowed",
+        f"{column} must be one of {', '.join(values)}; got {{value}}",
+        lambda s: s.isin(values),
+    )
 
 
 def _in_dates(column: str, lo: str, hi: str) -> Rule:
     lo_ts, hi_ts = pd.Timestamp(lo), pd.Timestamp(hi)
-    return _col(f"{column}.in_range", f"{column} must be between {lo} and {hi}; got {{value}}",
-                lambda s: (s >= lo_ts) & (s <= hi_ts))
+    return _col(
+        f"{column}.in_range",
+        f"{column} must be between {lo} and {hi}; got {{value}}",
+        lambda s: (s >= lo_ts) & (s <= hi_ts),
+    )
 
 
 def _non_negative(column: str) -> Rule:
-    return _col(f"{column}.non_negative", f"{column} must be >= 0; got {{value}}",
-                lambda s: s >= 0)
+    return _col(f"{column}.non_negative", f"{column} must be >= 0; got {{value}}", lambda s: s >= 0)
 
 
 def _not_before(column: str, other: str) -> Rule:
-    return _wide(f"{column}.not_before_{other.split('_')[0]}", (column, other),
-                 f"{column} must not be before {other}; got {{value}}",
-                 lambda d: ~(d[column] < d[other]))
+    return _wide(
+        f"{column}.not_before_{other.split('_')[0]}",
+        (column, other),
+        f"{column} must not be before {other}; got {{value}}",
+        lambda d: ~(d[column] < d[other]),
+    )
 
 
 def _parent_rules(valid_ids: pd.Index, rejected_ids: pd.Index) -> list[Rule]:
     return [
-        _col("applicant_id.parent_rejected",
-             "applicant_id {value} belongs to an applicant rejected in applicants",
-             lambda s: ~s.isin(rejected_ids)),
-        _col("applicant_id.known", "applicant_id {value} is not in applicants",
-             lambda s: s.isin(valid_ids) | s.isin(rejected_ids)),
+        _col(
+            "applicant_id.parent_rejected",
+            "applicant_id {value} belongs to an applicant rejected in applicants",
+            lambda s: ~s.isin(rejected_ids),
+        ),
+        _col(
+            "applicant_id.known",
+            "applicant_id {value} is not in applicants",
+            lambda s: s.isin(valid_ids) | s.isin(rejected_ids),
+        ),
     ]
 
 
@@ -106,27 +123,49 @@ def _close(a: pd.Series, b: pd.Series, tol: float) -> pd.Series:
     return ~((a - b).abs() > tol * scale)
 
 
-def table_rules(table: str, cfg: ValidationConfig, valid_ids: pd.Index | None = None,
-                rejected_ids: pd.Index | None = None) -> tuple[list[KeyRule], list[Rule]]:
+def table_rules(
+    table: str,
+    cfg: ValidationConfig,
+    valid_ids: pd.Index | None = None,
+    rejected_ids: pd.Index | None = None,
+) -> tuple[list[KeyRule], list[Rule]]:
     """Key rules and row rules of ``table``, in the order they are reported."""
     lo, hi, tol = cfg.earliest_date, cfg.latest_date, cfg.identity_tolerance
-    parents = [] if table == "applicants" else _parent_rules(
-        valid_ids if valid_ids is not None else pd.Index([]),
-        rejected_ids if rejected_ids is not None else pd.Index([]))
+    parents = (
+        []
+        if table == "applicants"
+        else _parent_rules(
+            valid_ids if valid_ids is not None else pd.Index([]),
+            rejected_ids if rejected_ids is not None else pd.Index([]),
+        )
+    )
     if table == "applicants":
-        keys = [KeyRule("applicant_id.unique", ("applicant_id",),
-                        "applicant_id {value} appears more than once (first occurrence kept)")]
+        keys = [
+            KeyRule(
+                "applicant_id.unique",
+                ("applicant_id",),
+                "applicant_id {value} appears more than once (first occurrence kept)",
+            )
+        ]
         rules = [
             _in_dates("application_date", lo, hi),
             _in_dates("founding_date", cfg.founding_earliest_date, hi),
-            _wide("founding_date.before_application", ("founding_date", "application_date"),
-                  "founding_date must be on or before application_date; got {value}",
-                  lambda d: ~(d["founding_date"] > d["application_date"])),
-            _col("requested_limit.positive", "requested_limit must be > 0; got {value}",
-                 lambda s: s > 0),
-            _col("requested_terms_days.in_range",
-                 f"requested_terms_days must be between 0 and {cfg.max_terms_days}; got {{value}}",
-                 lambda s: (s >= 0) & (s <= cfg.max_terms_days)),
+            _wide(
+                "founding_date.before_application",
+                ("founding_date", "application_date"),
+                "founding_date must be on or before application_date; got {value}",
+                lambda d: ~(d["founding_date"] > d["application_date"]),
+            ),
+            _col(
+                "requested_limit.positive",
+                "requested_limit must be > 0; got {value}",
+                lambda s: s > 0,
+            ),
+            _col(
+                "requested_terms_days.in_range",
+                f"requested_terms_days must be between 0 and {cfg.max_terms_days}; got {{value}}",
+                lambda s: (s >= 0) & (s <= cfg.max_terms_days),
+            ),
             _allowed("industry", INDUSTRIES),
             _allowed("region", REGIONS),
             _allowed("legal_form", LEGAL_FORMS),
@@ -134,64 +173,122 @@ def table_rules(table: str, cfg: ValidationConfig, valid_ids: pd.Index | None = 
             _non_negative("registered_capital"),
         ]
     elif table == "financial_statements":
-        keys = [KeyRule("fiscal_year.unique_per_applicant", ("applicant_id", "fiscal_year"),
-                        "statement for (applicant_id, fiscal_year) {value} appears more than "
-                        "once (first occurrence kept)")]
-        amounts = ("revenue", "cost_of_sales", "operating_expenses", "interest_expense",
-                   "depreciation", "cash", "receivables", "inventory", "current_assets",
-                   "total_assets", "current_liabilities", "long_term_debt", "total_liabilities")
+        keys = [
+            KeyRule(
+                "fiscal_year.unique_per_applicant",
+                ("applicant_id", "fiscal_year"),
+                "statement for (applicant_id, fiscal_year) {value} appears more than "
+                "once (first occurrence kept)",
+            )
+        ]
+        amounts = (
+            "revenue",
+            "cost_of_sales",
+            "operating_expenses",
+            "interest_expense",
+            "depreciation",
+            "cash",
+            "receivables",
+            "inventory",
+            "current_assets",
+            "total_assets",
+            "current_liabilities",
+            "long_term_debt",
+            "total_liabilities",
+        )
         rules = [
             *parents,
             _in_dates("period_end", lo, hi),
-            _wide("period_end.matches_fiscal_year", ("period_end", "fiscal_year"),
-                  "period_end must fall in fiscal_year (or the first months after it); got "
-                  "{value}",
-                  lambda d: (d["period_end"].dt.year - d["fiscal_year"]).between(0, 1)),
-            _wide("filing_date.after_period_end", ("filing_date", "period_end"),
-                  "filing_date must be after period_end; got {value}",
-                  lambda d: ~(d["filing_date"] <= d["period_end"])),
+            _wide(
+                "period_end.matches_fiscal_year",
+                ("period_end", "fiscal_year"),
+                "period_end must fall in fiscal_year (or the first months after it); got {value}",
+                lambda d: (d["period_end"].dt.year - d["fiscal_year"]).between(0, 1),
+            ),
+            _wide(
+                "filing_date.after_period_end",
+                ("filing_date", "period_end"),
+                "filing_date must be after period_end; got {value}",
+                lambda d: ~(d["filing_date"] <= d["period_end"]),
+            ),
             *(_non_negative(a) for a in amounts),
-            _wide("balance_sheet.identity", ("total_assets", "total_liabilities", "equity"),
-                  f"total_assets must equal total_liabilities + equity (tolerance {tol:.0%}); "
-                  "got {value}",
-                  lambda d: _close(d["total_assets"], d["total_liabilities"] + d["equity"], tol)),
-            _wide("current_assets.le_total_assets", ("current_assets", "total_assets"),
-                  "current_assets must not exceed total_assets; got {value}",
-                  lambda d: ~(d["current_assets"] > d["total_assets"] * (1 + tol))),
-            _wide("current_assets.components", ("cash", "receivables", "inventory",
-                                                "current_assets"),
-                  "cash + receivables + inventory must not exceed current_assets; got {value}",
-                  lambda d: ~(d["cash"] + d["receivables"] + d["inventory"]
-                              > d["current_assets"] * (1 + tol))),
-            _wide("current_liabilities.le_total_liabilities",
-                  ("current_liabilities", "total_liabilities"),
-                  "current_liabilities must not exceed total_liabilities; got {value}",
-                  lambda d: ~(d["current_liabilities"] > d["total_liabilities"] * (1 + tol))),
-            _wide("ebit.identity", ("ebit", "revenue", "cost_of_sales", "operating_expenses"),
-                  f"ebit must equal revenue - cost_of_sales - operating_expenses (tolerance "
-                  f"{tol:.0%} of revenue); got {{value}}",
-                  lambda d: ~((d["ebit"] - (d["revenue"] - d["cost_of_sales"]
-                                            - d["operating_expenses"])).abs()
-                              > tol * np.maximum(d["revenue"].abs(), 1.0))),
+            _wide(
+                "balance_sheet.identity",
+                ("total_assets", "total_liabilities", "equity"),
+                f"total_assets must equal total_liabilities + equity (tolerance {tol:.0%}); "
+                "got {value}",
+                lambda d: _close(d["total_assets"], d["total_liabilities"] + d["equity"], tol),
+            ),
+            _wide(
+                "current_assets.le_total_assets",
+                ("current_assets", "total_assets"),
+                "current_assets must not exceed total_assets; got {value}",
+                lambda d: ~(d["current_assets"] > d["total_assets"] * (1 + tol)),
+            ),
+            _wide(
+                "current_assets.components",
+                ("cash", "receivables", "inventory", "current_assets"),
+                "cash + receivables + inventory must not exceed current_assets; got {value}",
+                lambda d: (
+                    ~(
+                        d["cash"] + d["receivables"] + d["inventory"]
+                        > d["current_assets"] * (1 + tol)
+                    )
+                ),
+            ),
+            _wide(
+                "current_liabilities.le_total_liabilities",
+                ("current_liabilities", "total_liabilities"),
+                "current_liabilities must not exceed total_liabilities; got {value}",
+                lambda d: ~(d["current_liabilities"] > d["total_liabilities"] * (1 + tol)),
+            ),
+            _wide(
+                "ebit.identity",
+                ("ebit", "revenue", "cost_of_sales", "operating_expenses"),
+                f"ebit must equal revenue - cost_of_sales - operating_expenses (tolerance "
+                f"{tol:.0%} of revenue); got {{value}}",
+                lambda d: (
+                    ~(
+                        (
+                            d["ebit"]
+                            - (d["revenue"] - d["cost_of_sales"] - d["operating_expenses"])
+                        ).abs()
+                        > tol * np.maximum(d["revenue"].abs(), 1.0)
+                    )
+                ),
+            ),
         ]
     elif table == "invoices":
-        keys = [KeyRule("invoice_id.unique", ("invoice_id",),
-                        "invoice_id {value} appears more than once (first occurrence kept)")]
+        keys = [
+            KeyRule(
+                "invoice_id.unique",
+                ("invoice_id",),
+                "invoice_id {value} appears more than once (first occurrence kept)",
+            )
+        ]
         rules = [
             *parents,
             _in_dates("issue_date", lo, hi),
             _not_before("due_date", "issue_date"),
-            _wide("due_date.within_terms_limit", ("due_date", "issue_date"),
-                  f"due_date must be at most {cfg.max_terms_days} days after issue_date; got "
-                  "{value}",
-                  lambda d: ~((d["due_date"] - d["issue_date"]).dt.days > cfg.max_terms_days)),
+            _wide(
+                "due_date.within_terms_limit",
+                ("due_date", "issue_date"),
+                f"due_date must be at most {cfg.max_terms_days} days after issue_date; got "
+                "{value}",
+                lambda d: ~((d["due_date"] - d["issue_date"]).dt.days > cfg.max_terms_days),
+            ),
             _not_before("paid_date", "issue_date"),
             _in_dates("paid_date", lo, hi),
             _col("amount.positive", "amount must be > 0; got {value}", lambda s: s > 0),
         ]
     elif table == "compliance_events":
-        keys = [KeyRule("event_id.unique", ("event_id",),
-                        "event_id {value} appears more than once (first occurrence kept)")]
+        keys = [
+            KeyRule(
+                "event_id.unique",
+                ("event_id",),
+                "event_id {value} appears more than once (first occurrence kept)",
+            )
+        ]
         rules = [
             *parents,
             _in_dates("event_date", lo, hi),
@@ -202,35 +299,58 @@ def table_rules(table: str, cfg: ValidationConfig, valid_ids: pd.Index | None = 
             _in_dates("resolved_date", lo, hi),
         ]
     elif table == "external_ratings":
-        keys = [KeyRule("rating_date.unique_per_applicant", ("applicant_id", "rating_date"),
-                        "rating for (applicant_id, rating_date) {value} appears more than once "
-                        "(first occurrence kept)")]
+        keys = [
+            KeyRule(
+                "rating_date.unique_per_applicant",
+                ("applicant_id", "rating_date"),
+                "rating for (applicant_id, rating_date) {value} appears more than once "
+                "(first occurrence kept)",
+            )
+        ]
         rules = [
             *parents,
             _in_dates("rating_date", lo, hi),
-            _col("bureau_score.in_range", "bureau_score must be between 1 and 100; got {value}",
-                 lambda s: (s >= 1) & (s <= 100)),
-            _col("esg_score.in_range", "esg_score must be between 0 and 100; got {value}",
-                 lambda s: (s >= 0) & (s <= 100)),
+            _col(
+                "bureau_score.in_range",
+                "bureau_score must be between 1 and 100; got {value}",
+                lambda s: (s >= 1) & (s <= 100),
+            ),
+            _col(
+                "esg_score.in_range",
+                "esg_score must be between 0 and 100; got {value}",
+                lambda s: (s >= 0) & (s <= 100),
+            ),
         ]
     elif table == "outcomes":
-        keys = [KeyRule("applicant_id.unique", ("applicant_id",),
-                        "applicant_id {value} appears more than once (first occurrence kept)")]
+        keys = [
+            KeyRule(
+                "applicant_id.unique",
+                ("applicant_id",),
+                "applicant_id {value} appears more than once (first occurrence kept)",
+            )
+        ]
         rules = [
             *parents,
-            _col("default_12m.allowed", "default_12m must be 0, 1 or empty; got {value}",
-                 lambda s: s.isin([0, 1])),
+            _col(
+                "default_12m.allowed",
+                "default_12m must be 0, 1 or empty; got {value}",
+                lambda s: s.isin([0, 1]),
+            ),
             _in_dates("default_date", lo, hi),
-            _col("true_pd.in_range", "true_pd must be between 0 and 1; got {value}",
-                 lambda s: (s >= 0) & (s <= 1)),
+            _col(
+                "true_pd.in_range",
+                "true_pd must be between 0 and 1; got {value}",
+                lambda s: (s >= 0) & (s <= 1),
+            ),
         ]
     else:
         raise ValueError(f"unknown table {table!r}")
     return keys, rules
 
 
-def build_schema(table: str, columns: list[str], rules: list[Rule],
-                 keys: list[KeyRule]) -> pa.DataFrameSchema:
+def build_schema(
+    table: str, columns: list[str], rules: list[Rule], keys: list[KeyRule]
+) -> pa.DataFrameSchema:
     """A lazy pandera schema; each check's ``error`` is the rule id reported in failure cases."""
     import pandera.pandas as pa  # slow import: only the stages that validate pay for it
 
@@ -244,9 +364,13 @@ def build_schema(table: str, columns: list[str], rules: list[Rule],
     single = [k for k in keys if len(k.columns) == 1]
     multi = [k for k in keys if len(k.columns) > 1]
     schema_columns = {
-        c: pa.Column(checks=col_checks[c], nullable=True, required=True,
-                     unique=any(k.columns == (c,) for k in single),
-                     report_duplicates="exclude_first")
+        c: pa.Column(
+            checks=col_checks[c],
+            nullable=True,
+            required=True,
+            unique=any(k.columns == (c,) for k in single),
+            report_duplicates="exclude_first",
+        )
         for c in columns
     }
     return pa.DataFrameSchema(

@@ -62,14 +62,32 @@ SECTOR_SHARE = {
 }
 # Days sales outstanding and inventory days by sector (sme-facts §3: hotels 6, IT 78 DSO).
 SECTOR_DSO = {
-    "agriculture": 40, "manufacturing": 55, "construction": 65, "wholesale": 50, "retail": 15,
-    "transport": 50, "accommodation_food": 6, "information_technology": 78,
-    "professional_services": 60, "real_estate": 30, "health_social": 45, "energy_utilities": 45,
+    "agriculture": 40,
+    "manufacturing": 55,
+    "construction": 65,
+    "wholesale": 50,
+    "retail": 15,
+    "transport": 50,
+    "accommodation_food": 6,
+    "information_technology": 78,
+    "professional_services": 60,
+    "real_estate": 30,
+    "health_social": 45,
+    "energy_utilities": 45,
 }
 SECTOR_INVENTORY_DAYS = {
-    "agriculture": 90, "manufacturing": 70, "construction": 40, "wholesale": 55, "retail": 60,
-    "transport": 8, "accommodation_food": 10, "information_technology": 5,
-    "professional_services": 3, "real_estate": 20, "health_social": 10, "energy_utilities": 15,
+    "agriculture": 90,
+    "manufacturing": 70,
+    "construction": 40,
+    "wholesale": 55,
+    "retail": 60,
+    "transport": 8,
+    "accommodation_food": 10,
+    "information_technology": 5,
+    "professional_services": 3,
+    "real_estate": 20,
+    "health_social": 10,
+    "energy_utilities": 15,
 }
 # Age and size multipliers (sme-facts §2); bounds in years and employees.
 AGE_BOUNDS = np.array([1.0, 3.0, 5.0, 10.0])
@@ -136,8 +154,15 @@ class SyntheticConfig:
     bad_row_fraction: float = 0.002
     chunk_size: int = 100_000
     cycle: dict[int, float] = field(
-        default_factory=lambda: {2019: 1.0, 2020: 0.8, 2021: 1.3, 2022: 1.3, 2023: 1.0,
-                                 2024: 1.1, 2025: 1.2}
+        default_factory=lambda: {
+            2019: 1.0,
+            2020: 0.8,
+            2021: 1.3,
+            2022: 1.3,
+            2023: 1.0,
+            2024: 1.1,
+            2025: 1.2,
+        }
     )
     drift: DriftScenario = field(default_factory=DriftScenario)
     seed: int = 42
@@ -150,8 +175,9 @@ class SyntheticConfig:
         if not 0 <= self.bad_row_fraction < 0.2:
             raise ValueError(f"bad_row_fraction must be in [0, 0.2); got {self.bad_row_fraction}")
         if pd.Timestamp(self.start_date) >= pd.Timestamp(self.end_date):
-            raise ValueError(f"start_date must be before end_date; got {self.start_date} >= "
-                             f"{self.end_date}")
+            raise ValueError(
+                f"start_date must be before end_date; got {self.start_date} >= {self.end_date}"
+            )
         if self.chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1; got {self.chunk_size}")
 
@@ -174,8 +200,9 @@ def _normalised_log_mult(mult: dict[str, float], share: dict[str, float]) -> dic
     return {k: float(np.log(v / mean)) for k, v in mult.items()}
 
 
-def _draw_dates(rng: np.random.Generator, start: np.datetime64, end: np.datetime64,
-                n: int) -> np.ndarray:
+def _draw_dates(
+    rng: np.random.Generator, start: np.datetime64, end: np.datetime64, n: int
+) -> np.ndarray:
     days = int((end - start) / DAY)
     return start + rng.integers(0, days + 1, n) * DAY
 
@@ -186,8 +213,8 @@ class _Firms:
 
     ids: np.ndarray
     app_date: np.ndarray
-    risk: np.ndarray           # latent credit quality, higher is worse
-    trend: np.ndarray          # deterioration over the last two years, higher is worse
+    risk: np.ndarray  # latent credit quality, higher is worse
+    trend: np.ndarray  # deterioration over the last two years, higher is worse
     industry: np.ndarray
     region: np.ndarray
     legal_form: np.ndarray
@@ -254,16 +281,29 @@ class SyntheticGenerator:
         cycle_map = {int(k): float(v) for k, v in cfg.cycle.items()}
         cycle = np.log(np.array([cycle_map.get(int(y), 1.0) for y in np.unique(year)]))
         cycle = cycle[np.searchsorted(np.unique(year), year)]
-        return (cfg.risk_weight * (risk + trend) + sector + age + size
-                + np.log(1.5) * late_filer + cycle)
+        return (
+            cfg.risk_weight * (risk + trend)
+            + sector
+            + age
+            + size
+            + np.log(1.5) * late_filer
+            + cycle
+        )
 
     def _calibrate_intercept(self) -> float:
         """Intercept that makes the mean PD equal the base rate on a fixed reference sample."""
         rng = np.random.default_rng([self.config.seed, 10**6])
         n = 200_000
         firms = self._latent(rng, n)
-        x = self._risk_logit(firms["risk"], firms["trend"], firms["industry"], firms["age_years"],
-                             firms["employees"], firms["late_filer"], firms["year"])
+        x = self._risk_logit(
+            firms["risk"],
+            firms["trend"],
+            firms["industry"],
+            firms["age_years"],
+            firms["employees"],
+            firms["late_filer"],
+            firms["year"],
+        )
         lo, hi = -15.0, 5.0
         for _ in range(60):
             mid = (lo + hi) / 2
@@ -289,16 +329,29 @@ class SyntheticGenerator:
         drift = self.config.drift
         if drift.name != "none" and drift.start is not None and drift.risk_shift:
             risk = risk + drift.risk_shift * (app_date >= np.datetime64(drift.start, "D"))
-        return {"industry": industry, "app_date": app_date, "age_years": age_years,
-                "employees": employees, "risk": risk, "trend": trend,
-                "late_filer": late_filer, "year": year}
+        return {
+            "industry": industry,
+            "app_date": app_date,
+            "age_years": age_years,
+            "employees": employees,
+            "risk": risk,
+            "trend": trend,
+            "late_filer": late_filer,
+            "year": year,
+        }
 
     def _firms(self, rng: np.random.Generator, lo: int, hi: int) -> _Firms:
         n = hi - lo
         lat = self._latent(rng, n)
         logit = self._intercept + self._risk_logit(
-            lat["risk"], lat["trend"], lat["industry"], lat["age_years"], lat["employees"],
-            lat["late_filer"], lat["year"])
+            lat["risk"],
+            lat["trend"],
+            lat["industry"],
+            lat["age_years"],
+            lat["employees"],
+            lat["late_filer"],
+            lat["year"],
+        )
         true_pd = _sigmoid(logit)
         default = rng.random(n) < true_pd
         default_date = lat["app_date"] + rng.integers(20, 366, n) * DAY
@@ -311,11 +364,23 @@ class SyntheticGenerator:
         capital = np.round(np.exp(rng.normal(np.log(20_000) + 0.6 * size_log, 1.0, n)), -2)
         capital[legal_form == "sole_proprietorship"] = 0.0
         ids = np.char.add("A", np.char.zfill(np.arange(lo + 1, hi + 1).astype(str), 7))
-        return _Firms(ids=ids, app_date=lat["app_date"], risk=lat["risk"], trend=lat["trend"],
-                      industry=lat["industry"], region=region, legal_form=legal_form,
-                      founding=founding, age_years=lat["age_years"], employees=lat["employees"],
-                      capital=capital, late_filer=lat["late_filer"], true_pd=true_pd,
-                      default=default, default_date=default_date)
+        return _Firms(
+            ids=ids,
+            app_date=lat["app_date"],
+            risk=lat["risk"],
+            trend=lat["trend"],
+            industry=lat["industry"],
+            region=region,
+            legal_form=legal_form,
+            founding=founding,
+            age_years=lat["age_years"],
+            employees=lat["employees"],
+            capital=capital,
+            late_filer=lat["late_filer"],
+            true_pd=true_pd,
+            default=default,
+            default_date=default_date,
+        )
 
     # ------------------------------------------------------------------ tables
     def _applicants(self, rng: np.random.Generator, f: _Firms) -> pd.DataFrame:
@@ -325,19 +390,21 @@ class SyntheticGenerator:
         requested = np.maximum(requested, 5_000.0)
         terms = REQUEST_TERMS[rng.choice(len(REQUEST_TERMS), n, p=[0.35, 0.25, 0.3, 0.1])]
         names = _company_names(rng, f.ids, f.legal_form)
-        return pd.DataFrame({
-            "applicant_id": f.ids,
-            "company_name": names,
-            "application_date": f.app_date.astype("datetime64[ns]"),
-            "requested_limit": requested,
-            "requested_terms_days": terms.astype("int64"),
-            "industry": f.industry,
-            "region": f.region,
-            "legal_form": f.legal_form,
-            "founding_date": f.founding.astype("datetime64[ns]"),
-            "employees": f.employees.astype("int64"),
-            "registered_capital": f.capital,
-        })
+        return pd.DataFrame(
+            {
+                "applicant_id": f.ids,
+                "company_name": names,
+                "application_date": f.app_date.astype("datetime64[ns]"),
+                "requested_limit": requested,
+                "requested_terms_days": terms.astype("int64"),
+                "industry": f.industry,
+                "region": f.region,
+                "legal_form": f.legal_form,
+                "founding_date": f.founding.astype("datetime64[ns]"),
+                "employees": f.employees.astype("int64"),
+                "registered_capital": f.capital,
+            }
+        )
 
     def _statements(self, rng: np.random.Generator, f: _Firms) -> pd.DataFrame:
         """Up to three fiscal years (calendar years) before the application year, plus the
@@ -347,8 +414,9 @@ class SyntheticGenerator:
         app_year = f.app_date.astype("datetime64[Y]").astype(int) + 1970
         found_year = f.founding.astype("datetime64[Y]").astype(int) + 1970
         # Number of years a firm keeps (and publishes) accounts: small firms publish less.
-        publishes = rng.random(n) < np.where(f.employees < 5, 0.6, np.where(f.employees < 50, 0.8,
-                                                                             0.95))
+        publishes = rng.random(n) < np.where(
+            f.employees < 5, 0.6, np.where(f.employees < 50, 0.8, 0.95)
+        )
         rows_firm, rows_back = [], []
         for back in (-1, 0, 1, 2, 3):
             fy = app_year - back
@@ -365,8 +433,12 @@ class SyntheticGenerator:
         # Financial health seen by the statements: the latent risk, blurred, and the trend at
         # that time (older statements see less of the recent deterioration).
         firm_noise = rng.normal(0.0, VIEW_NOISE["financial"], n)
-        health = f.risk[idx] + firm_noise[idx] + f.trend[idx] * (1.0 - 0.4 * back) \
+        health = (
+            f.risk[idx]
+            + firm_noise[idx]
+            + f.trend[idx] * (1.0 - 0.4 * back)
             + rng.normal(0.0, 0.25, m)
+        )
         rev_per_emp = np.exp(rng.normal(np.log(150_000), 0.5, n))
         growth = rng.normal(0.05, 0.08, n) - 0.05 * (f.risk + f.trend)
         revenue = f.employees[idx] * rev_per_emp[idx] * (1.0 + growth[idx]) ** (1 - back)
@@ -405,33 +477,43 @@ class SyntheticGenerator:
         # Micro firms often publish a balance sheet only (no income or cash-flow statement).
         bs_only = (f.employees[idx] < 10) & (rng.random(n) < 0.35)[idx]
         r2 = lambda a: np.round(a, 2)  # noqa: E731
-        frame = pd.DataFrame({
-            "applicant_id": f.ids[idx],
-            "fiscal_year": fy.astype("int64"),
-            "period_end": period_end.astype("datetime64[ns]"),
-            "filing_date": filing_date.astype("datetime64[ns]"),
-            "revenue": r2(revenue),
-            "cost_of_sales": r2(cost_of_sales),
-            "operating_expenses": r2(operating_expenses),
-            "ebit": r2(revenue) - r2(cost_of_sales) - r2(operating_expenses),
-            "interest_expense": r2(interest_expense),
-            "net_income": r2(net_income),
-            "depreciation": r2(depreciation),
-            "cash": r2(cash),
-            "receivables": r2(receivables),
-            "inventory": r2(inventory),
-            "current_assets": r2(current_assets),
-            "total_assets": r2(total_assets),
-            "current_liabilities": r2(current_liabilities),
-            "long_term_debt": r2(long_term_debt),
-            "total_liabilities": r2(total_liabilities),
-            "equity": r2(total_assets) - r2(total_liabilities),
-            "operating_cash_flow": r2(operating_cash_flow),
-        })
+        frame = pd.DataFrame(
+            {
+                "applicant_id": f.ids[idx],
+                "fiscal_year": fy.astype("int64"),
+                "period_end": period_end.astype("datetime64[ns]"),
+                "filing_date": filing_date.astype("datetime64[ns]"),
+                "revenue": r2(revenue),
+                "cost_of_sales": r2(cost_of_sales),
+                "operating_expenses": r2(operating_expenses),
+                "ebit": r2(revenue) - r2(cost_of_sales) - r2(operating_expenses),
+                "interest_expense": r2(interest_expense),
+                "net_income": r2(net_income),
+                "depreciation": r2(depreciation),
+                "cash": r2(cash),
+                "receivables": r2(receivables),
+                "inventory": r2(inventory),
+                "current_assets": r2(current_assets),
+                "total_assets": r2(total_assets),
+                "current_liabilities": r2(current_liabilities),
+                "long_term_debt": r2(long_term_debt),
+                "total_liabilities": r2(total_liabilities),
+                "equity": r2(total_assets) - r2(total_liabilities),
+                "operating_cash_flow": r2(operating_cash_flow),
+            }
+        )
         frame["ebit"] = frame["ebit"].round(2)
         frame["equity"] = frame["equity"].round(2)
-        income_cols = ["revenue", "cost_of_sales", "operating_expenses", "ebit",
-                       "interest_expense", "net_income", "depreciation", "operating_cash_flow"]
+        income_cols = [
+            "revenue",
+            "cost_of_sales",
+            "operating_expenses",
+            "ebit",
+            "interest_expense",
+            "net_income",
+            "depreciation",
+            "operating_cash_flow",
+        ]
         frame.loc[bs_only, income_cols] = np.nan
         # Filings after the data cut-off do not exist yet.
         return frame.loc[filing_date <= self._cutoff].reset_index(drop=True)
@@ -459,8 +541,12 @@ class SyntheticGenerator:
         cycle_map = {int(k): float(v) for k, v in cfg.cycle.items()}
         years = issue.astype("datetime64[Y]").astype(int) + 1970
         cycle = np.log(np.array([cycle_map.get(int(y), 1.0) for y in range(1990, 2101)]))
-        stress = (f.risk[idx] + habit[idx] + f.trend[idx] * ramp
-                  + 0.8 * cycle[np.clip(years - 1990, 0, 110)])
+        stress = (
+            f.risk[idx]
+            + habit[idx]
+            + f.trend[idx] * ramp
+            + 0.8 * cycle[np.clip(years - 1990, 0, 110)]
+        )
         p_late = _sigmoid(-0.2 + 0.9 * stress)
         late = rng.random(m) < p_late
         days_late = np.where(
@@ -478,17 +564,20 @@ class SyntheticGenerator:
         unpaid = never | stopped | (paid > self._cutoff)
         paid_out = paid.astype("datetime64[ns]")
         paid_out[unpaid] = np.datetime64("NaT")
-        amount = np.round(np.exp(rng.normal(np.log(2_500) + 0.5 * np.log(f.employees[idx]), 1.0,
-                                            m)), 2)
+        amount = np.round(
+            np.exp(rng.normal(np.log(2_500) + 0.5 * np.log(f.employees[idx]), 1.0, m)), 2
+        )
         order = np.lexsort((issue, idx))
-        return pd.DataFrame({
-            "invoice_id": np.arange(offset + 1, offset + m + 1, dtype="int64"),
-            "applicant_id": f.ids[idx][order],
-            "issue_date": issue[order].astype("datetime64[ns]"),
-            "due_date": due[order].astype("datetime64[ns]"),
-            "paid_date": paid_out[order],
-            "amount": amount[order],
-        })
+        return pd.DataFrame(
+            {
+                "invoice_id": np.arange(offset + 1, offset + m + 1, dtype="int64"),
+                "applicant_id": f.ids[idx][order],
+                "issue_date": issue[order].astype("datetime64[ns]"),
+                "due_date": due[order].astype("datetime64[ns]"),
+                "paid_date": paid_out[order],
+                "amount": amount[order],
+            }
+        )
 
     def _events(self, rng: np.random.Generator, f: _Firms, offset: int) -> pd.DataFrame:
         """Compliance events from 5 years before application to the data cut-off."""
@@ -513,30 +602,43 @@ class SyntheticGenerator:
         idx = np.concatenate([p[1] for p in parts])
         date = np.concatenate([p[2] for p in parts])
         k = len(idx)
-        scale = {"litigation": 40_000, "tax_arrears": 15_000, "penalty": 5_000,
-                 "sanctions_hit": 0.0, "insolvency_filing": 0.0}
+        scale = {
+            "litigation": 40_000,
+            "tax_arrears": 15_000,
+            "penalty": 5_000,
+            "sanctions_hit": 0.0,
+            "insolvency_filing": 0.0,
+        }
         base_amount = np.vectorize(scale.get, otypes=[float])(kind) if k else np.zeros(0)
-        amount = np.round(base_amount * np.exp(rng.normal(0.0, 1.0, k))
-                          * (f.employees[idx] / 9.0) ** 0.4, 2)
+        amount = np.round(
+            base_amount * np.exp(rng.normal(0.0, 1.0, k)) * (f.employees[idx] / 9.0) ** 0.4, 2
+        )
         amount = np.where(base_amount > 0, amount, np.nan)
         sev_q = rng.random(k) + 0.15 * np.clip(f.risk[idx], -2, 2)
         severity = np.array(SEVERITIES)[np.digitize(sev_q, [0.5, 0.85])]
-        durations = {"litigation": 270, "tax_arrears": 120, "penalty": 45, "sanctions_hit": 720,
-                     "insolvency_filing": 400}
+        durations = {
+            "litigation": 270,
+            "tax_arrears": 120,
+            "penalty": 45,
+            "sanctions_hit": 720,
+            "insolvency_filing": 400,
+        }
         dur = np.vectorize(durations.get, otypes=[float])(kind) if k else np.zeros(0)
         resolved = date + np.round(dur * np.exp(rng.normal(0.0, 0.6, k))).astype(int) * DAY
         resolved_out = resolved.astype("datetime64[ns]")
         resolved_out[resolved > self._cutoff] = np.datetime64("NaT")
         keep = date <= self._cutoff
         order = np.lexsort((date[keep], idx[keep]))
-        frame = pd.DataFrame({
-            "applicant_id": f.ids[idx[keep]][order],
-            "event_date": date[keep][order].astype("datetime64[ns]"),
-            "event_type": kind[keep][order].astype(str),
-            "severity": severity[keep][order],
-            "amount": amount[keep][order],
-            "resolved_date": resolved_out[keep][order],
-        })
+        frame = pd.DataFrame(
+            {
+                "applicant_id": f.ids[idx[keep]][order],
+                "event_date": date[keep][order].astype("datetime64[ns]"),
+                "event_type": kind[keep][order].astype(str),
+                "severity": severity[keep][order],
+                "amount": amount[keep][order],
+                "resolved_date": resolved_out[keep][order],
+            }
+        )
         frame.insert(0, "event_id", np.arange(offset + 1, offset + len(frame) + 1, dtype="int64"))
         return frame
 
@@ -551,22 +653,29 @@ class SyntheticGenerator:
         date = np.maximum(date, f.founding[idx] + 30 * DAY)
         keep = date <= self._cutoff
         ramp = np.clip(1.0 + offsets_m / 24.0, 0.0, 1.5)
-        view = f.risk[idx] + f.trend[idx] * ramp + rng.normal(0.0, VIEW_NOISE["bureau"], n)[idx] \
+        view = (
+            f.risk[idx]
+            + f.trend[idx] * ramp
+            + rng.normal(0.0, VIEW_NOISE["bureau"], n)[idx]
             + rng.normal(0.0, 0.2, m)
+        )
         bureau = np.clip(np.round(62 - 14 * view), 1, 100)
         young_small = (f.age_years[idx] < 2) | (f.employees[idx] < 3)
         bureau_missing = rng.random(m) < np.where(young_small, 0.6, 0.15)
         esg = np.clip(np.round(55 - 4 * f.risk[idx] + rng.normal(0, 12, m), 1), 0, 100)
         esg_missing = rng.random(m) < np.where(f.employees[idx] < 50, 0.7, 0.2)
-        frame = pd.DataFrame({
-            "applicant_id": f.ids[idx],
-            "rating_date": date.astype("datetime64[ns]"),
-            "bureau_score": np.where(bureau_missing, np.nan, bureau),
-            "esg_score": np.where(esg_missing, np.nan, esg),
-        })
+        frame = pd.DataFrame(
+            {
+                "applicant_id": f.ids[idx],
+                "rating_date": date.astype("datetime64[ns]"),
+                "bureau_score": np.where(bureau_missing, np.nan, bureau),
+                "esg_score": np.where(esg_missing, np.nan, esg),
+            }
+        )
         frame = frame.loc[keep].drop_duplicates(["applicant_id", "rating_date"])
         return frame.sort_values(["applicant_id", "rating_date"], kind="stable").reset_index(
-            drop=True)
+            drop=True
+        )
 
     def _outcomes(self, f: _Firms) -> pd.DataFrame:
         window_end = f.app_date + _months(self.config.outcome_months)
@@ -575,12 +684,14 @@ class SyntheticGenerator:
         flag[~labelled] = pd.NA
         default_date = f.default_date.astype("datetime64[ns]").copy()
         default_date[~(f.default & labelled)] = np.datetime64("NaT")
-        return pd.DataFrame({
-            "applicant_id": f.ids,
-            "default_12m": flag,
-            "default_date": default_date,
-            "true_pd": np.round(f.true_pd, 8),
-        })
+        return pd.DataFrame(
+            {
+                "applicant_id": f.ids,
+                "default_12m": flag,
+                "default_date": default_date,
+                "true_pd": np.round(f.true_pd, 8),
+            }
+        )
 
     def _apply_drift_blanks(self, tables: dict[str, pd.DataFrame]) -> None:
         """A data-feed change: blank the listed ``table.column`` fields from the drift start."""
@@ -597,22 +708,69 @@ class SyntheticGenerator:
 
 
 def _company_names(rng: np.random.Generator, ids: np.ndarray, legal_form: np.ndarray) -> np.ndarray:
-    first = np.array(["Alder", "Birch", "Cedar", "Delta", "Ember", "Falcon", "Granite", "Harbor",
-                      "Iris", "Juniper", "Kestrel", "Lumen", "Meridian", "Nova", "Orchid", "Pine",
-                      "Quartz", "Raven", "Summit", "Tundra", "Umber", "Vista", "Willow", "Zenith"])
-    second = np.array(["Logistics", "Foods", "Builders", "Trading", "Systems", "Textiles",
-                       "Metals", "Partners", "Retail", "Energy", "Health", "Consulting",
-                       "Engineering", "Farms", "Hospitality", "Properties"])
-    suffix = {"sole_proprietorship": "", "partnership": " & Co", "limited": " Ltd",
-              "joint_stock": " PLC"}
+    first = np.array(
+        [
+            "Alder",
+            "Birch",
+            "Cedar",
+            "Delta",
+            "Ember",
+            "Falcon",
+            "Granite",
+            "Harbor",
+            "Iris",
+            "Juniper",
+            "Kestrel",
+            "Lumen",
+            "Meridian",
+            "Nova",
+            "Orchid",
+            "Pine",
+            "Quartz",
+            "Raven",
+            "Summit",
+            "Tundra",
+            "Umber",
+            "Vista",
+            "Willow",
+            "Zenith",
+        ]
+    )
+    second = np.array(
+        [
+            "Logistics",
+            "Foods",
+            "Builders",
+            "Trading",
+            "Systems",
+            "Textiles",
+            "Metals",
+            "Partners",
+            "Retail",
+            "Energy",
+            "Health",
+            "Consulting",
+            "Engineering",
+            "Farms",
+            "Hospitality",
+            "Properties",
+        ]
+    )
+    suffix = {
+        "sole_proprietorship": "",
+        "partnership": " & Co",
+        "limited": " Ltd",
+        "joint_stock": " PLC",
+    }
     a = first[rng.integers(0, len(first), len(ids))]
     b = second[rng.integers(0, len(second), len(ids))]
     sfx = np.vectorize(suffix.get, otypes=[object])(legal_form).astype(str)
     return np.char.add(np.char.add(np.char.add(a, " "), b), sfx)
 
 
-def inject_defects(tables: dict[str, pd.DataFrame], fraction: float,
-                   rng: np.random.Generator) -> pd.DataFrame:
+def inject_defects(
+    tables: dict[str, pd.DataFrame], fraction: float, rng: np.random.Generator
+) -> pd.DataFrame:
     """Corrupt a small share of rows, the way real exports go wrong (``tables`` is updated).
 
     Each kind in ``DEFECT_KINDS`` hits ``max(1, fraction * rows)`` rows of its table (when the

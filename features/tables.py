@@ -9,15 +9,37 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 INDUSTRIES: tuple[str, ...] = (
-    "agriculture", "manufacturing", "construction", "wholesale", "retail", "transport",
-    "accommodation_food", "information_technology", "professional_services", "real_estate",
-    "health_social", "energy_utilities",
+    "agriculture",
+    "manufacturing",
+    "construction",
+    "wholesale",
+    "retail",
+    "transport",
+    "accommodation_food",
+    "information_technology",
+    "professional_services",
+    "real_estate",
+    "health_social",
+    "energy_utilities",
 )
-REGIONS: tuple[str, ...] = ("north", "south", "east", "west", "central", "coastal", "capital",
-                            "mountain")
+REGIONS: tuple[str, ...] = (
+    "north",
+    "south",
+    "east",
+    "west",
+    "central",
+    "coastal",
+    "capital",
+    "mountain",
+)
 LEGAL_FORMS: tuple[str, ...] = ("sole_proprietorship", "partnership", "limited", "joint_stock")
-EVENT_TYPES: tuple[str, ...] = ("litigation", "tax_arrears", "penalty", "sanctions_hit",
-                                "insolvency_filing")
+EVENT_TYPES: tuple[str, ...] = (
+    "litigation",
+    "tax_arrears",
+    "penalty",
+    "sanctions_hit",
+    "insolvency_filing",
+)
 SEVERITIES: tuple[str, ...] = ("low", "medium", "high")
 
 
@@ -52,14 +74,33 @@ def _c(name: str, kind: str, required: bool = True, description: str = "") -> Co
 
 _MONEY = "currency units"
 FINANCIAL_AMOUNTS: tuple[str, ...] = (
-    "revenue", "cost_of_sales", "operating_expenses", "ebit", "interest_expense", "net_income",
-    "depreciation", "cash", "receivables", "inventory", "current_assets", "total_assets",
-    "current_liabilities", "long_term_debt", "total_liabilities", "equity",
+    "revenue",
+    "cost_of_sales",
+    "operating_expenses",
+    "ebit",
+    "interest_expense",
+    "net_income",
+    "depreciation",
+    "cash",
+    "receivables",
+    "inventory",
+    "current_assets",
+    "total_assets",
+    "current_liabilities",
+    "long_term_debt",
+    "total_liabilities",
+    "equity",
     "operating_cash_flow",
 )
 INCOME_STATEMENT: tuple[str, ...] = (
-    "revenue", "cost_of_sales", "operating_expenses", "ebit", "interest_expense", "net_income",
-    "depreciation", "operating_cash_flow",
+    "revenue",
+    "cost_of_sales",
+    "operating_expenses",
+    "ebit",
+    "interest_expense",
+    "net_income",
+    "depreciation",
+    "operating_cash_flow",
 )
 
 TABLES: dict[str, TableSpec] = {
@@ -68,18 +109,27 @@ TABLES: dict[str, TableSpec] = {
         (
             _c("applicant_id", "str", description="Unique applicant (firm) identifier."),
             _c("company_name", "str", False, "Registered name as supplied by the applicant."),
-            _c("application_date", "date", description="Date of the credit application (as-of "
-               "date of every feature)."),
+            _c(
+                "application_date",
+                "date",
+                description="Date of the credit application (as-of date of every feature).",
+            ),
             _c("requested_limit", "float", description=f"Credit limit requested, {_MONEY}."),
             _c("requested_terms_days", "int", description="Payment terms requested, days."),
             _c("industry", "str", description="Sector, one of: " + ", ".join(INDUSTRIES) + "."),
             _c("region", "str", description="Region, one of: " + ", ".join(REGIONS) + "."),
-            _c("legal_form", "str", description="Legal form, one of: " + ", ".join(LEGAL_FORMS)
-               + "."),
+            _c(
+                "legal_form",
+                "str",
+                description="Legal form, one of: " + ", ".join(LEGAL_FORMS) + ".",
+            ),
             _c("founding_date", "date", description="Date the firm was founded/registered."),
             _c("employees", "int", description="Number of employees at application."),
-            _c("registered_capital", "float", description=f"Registered capital, {_MONEY} (0 "
-               "for sole proprietorships)."),
+            _c(
+                "registered_capital",
+                "float",
+                description=f"Registered capital, {_MONEY} (0 for sole proprietorships).",
+            ),
         ),
         ("applicant_id",),
         "One row per credit application (firmographics and the request).",
@@ -90,12 +140,23 @@ TABLES: dict[str, TableSpec] = {
             _c("applicant_id", "str", description="Applicant the statement belongs to."),
             _c("fiscal_year", "int", description="Fiscal year (calendar year ending 31 Dec)."),
             _c("period_end", "date", description="Balance-sheet date (fiscal year end)."),
-            _c("filing_date", "date", False, "Date the statement became available; when empty, "
-               "period end plus the reporting lag from params is assumed."),
-            *(_c(a, "float", a not in INCOME_STATEMENT,
-                 f"{a.replace('_', ' ').capitalize()}, {_MONEY}"
-                 + (" (empty in balance-sheet-only filings)." if a in INCOME_STATEMENT else "."))
-              for a in FINANCIAL_AMOUNTS),
+            _c(
+                "filing_date",
+                "date",
+                False,
+                "Date the statement became available; when empty, "
+                "period end plus the reporting lag from params is assumed.",
+            ),
+            *(
+                _c(
+                    a,
+                    "float",
+                    a not in INCOME_STATEMENT,
+                    f"{a.replace('_', ' ').capitalize()}, {_MONEY}"
+                    + (" (empty in balance-sheet-only filings)." if a in INCOME_STATEMENT else "."),
+                )
+                for a in FINANCIAL_AMOUNTS
+            ),
         ),
         ("applicant_id", "fiscal_year"),
         "Annual statements (balance sheet, income statement, cash flow), 0-3 years per applicant.",
@@ -121,8 +182,12 @@ TABLES: dict[str, TableSpec] = {
             _c("event_date", "date", description="Date the event was recorded."),
             _c("event_type", "str", description="One of: " + ", ".join(EVENT_TYPES) + "."),
             _c("severity", "str", description="One of: " + ", ".join(SEVERITIES) + "."),
-            _c("amount", "float", False, f"Amount at stake, {_MONEY} (empty for sanctions and "
-               "insolvency filings)."),
+            _c(
+                "amount",
+                "float",
+                False,
+                f"Amount at stake, {_MONEY} (empty for sanctions and insolvency filings).",
+            ),
             _c("resolved_date", "date", False, "Date closed; empty while open at extraction."),
         ),
         ("event_id",),
@@ -133,10 +198,18 @@ TABLES: dict[str, TableSpec] = {
         (
             _c("applicant_id", "str", description="Applicant rated."),
             _c("rating_date", "date", description="Date the scores were pulled."),
-            _c("bureau_score", "float", False, "External bureau score 1-100, higher is "
-               "better; empty when the bureau has no file."),
-            _c("esg_score", "float", False, "ESG score 0-100, higher is better; often empty "
-               "for small firms."),
+            _c(
+                "bureau_score",
+                "float",
+                False,
+                "External bureau score 1-100, higher is better; empty when the bureau has no file.",
+            ),
+            _c(
+                "esg_score",
+                "float",
+                False,
+                "ESG score 0-100, higher is better; often empty for small firms.",
+            ),
         ),
         ("applicant_id", "rating_date"),
         "External bureau and ESG scores, pulled at one or more dates.",
@@ -145,9 +218,14 @@ TABLES: dict[str, TableSpec] = {
         "outcomes",
         (
             _c("applicant_id", "str", description="Applicant."),
-            _c("default_12m", "int", False, "1 if 90+ days past due or insolvent within 12 "
-               "months after the application date, 0 if not, empty when the 12-month window "
-               "is not complete at the data cut-off (unlabelled)."),
+            _c(
+                "default_12m",
+                "int",
+                False,
+                "1 if 90+ days past due or insolvent within 12 "
+                "months after the application date, 0 if not, empty when the 12-month window "
+                "is not complete at the data cut-off (unlabelled).",
+            ),
             _c("default_date", "date", False, "Date of default, when defaulted."),
             _c("true_pd", "float", False, "Synthetic data only: the generator's true PD."),
         ),

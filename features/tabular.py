@@ -29,8 +29,14 @@ from features.tables import TABLES
 FORMATS = ("csv", "arff", "xls", "whitespace")
 CONFIG_DIRECTIONS = ("increasing", "decreasing", "none", "auto")
 ALL_COLUMNS = "*"
-_EXTENSIONS = {".csv": "csv", ".txt": "csv", ".arff": "arff", ".xls": "xls", ".xlsx": "xls",
-               ".data": "whitespace"}
+_EXTENSIONS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".arff": "arff",
+    ".xls": "xls",
+    ".xlsx": "xls",
+    ".data": "whitespace",
+}
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 _DIGITS = re.compile(r"(\d+)")
 
@@ -52,8 +58,9 @@ class FeatureSpec:
 
     def __post_init__(self) -> None:
         if self.direction not in CONFIG_DIRECTIONS:
-            raise ValueError(f"direction must be one of {CONFIG_DIRECTIONS}; got "
-                             f"{self.direction!r}")
+            raise ValueError(
+                f"direction must be one of {CONFIG_DIRECTIONS}; got {self.direction!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -88,8 +95,10 @@ class TabularDatasetConfig:
         if not self.format:  # inferred from the first file's extension
             ext = Path(self.files[0]).suffix.lower()
             if ext not in _EXTENSIONS:
-                raise ValueError(f"format is not set and cannot be inferred from {ext!r}; "
-                                 f"set it to one of {FORMATS}")
+                raise ValueError(
+                    f"format is not set and cannot be inferred from {ext!r}; "
+                    f"set it to one of {FORMATS}"
+                )
             object.__setattr__(self, "format", _EXTENSIONS[ext])
         if self.format not in FORMATS:
             raise ValueError(f"format must be one of {FORMATS}; got {self.format!r}")
@@ -98,11 +107,14 @@ class TabularDatasetConfig:
         if self.skip_rows < 0:
             raise ValueError(f"skip_rows must be >= 0; got {self.skip_rows}")
         roles = [self.target, self.id_column, self.date_column]
-        clash = sorted({c for c in self.drop if c in roles}
-                       | {c for c in self.categorical if c in roles})
+        clash = sorted(
+            {c for c in self.drop if c in roles} | {c for c in self.categorical if c in roles}
+        )
         if clash:
-            raise ValueError(f"{clash[0]!r} is the target, id or date column and cannot also be "
-                             "dropped or categorical")
+            raise ValueError(
+                f"{clash[0]!r} is the target, id or date column and cannot also be "
+                "dropped or categorical"
+            )
 
     @property
     def source(self) -> str:
@@ -150,10 +162,13 @@ def _config_from_mapping(data: object, where: str) -> TabularDatasetConfig:
             kwargs[key] = tuple(value)
         elif key == "special_codes":
             if not isinstance(value, dict):
-                raise DataError(f"{where}: key 'special_codes' must map a column (or '*') to a "
-                                f"list of codes; got {value!r}")
-            kwargs[key] = {str(k): tuple(v if isinstance(v, list) else [v])
-                           for k, v in value.items()}
+                raise DataError(
+                    f"{where}: key 'special_codes' must map a column (or '*') to a "
+                    f"list of codes; got {value!r}"
+                )
+            kwargs[key] = {
+                str(k): tuple(v if isinstance(v, list) else [v]) for k, v in value.items()
+            }
         elif key == "features":
             kwargs[key] = _feature_specs(value, where)
         elif key == "skip_rows":
@@ -172,8 +187,10 @@ def _config_from_mapping(data: object, where: str) -> TabularDatasetConfig:
 
 def _feature_specs(value: object, where: str) -> dict[str, FeatureSpec]:
     if not isinstance(value, dict):
-        raise DataError(f"{where}: key 'features' must map a column to "
-                        f"{{description, direction}}; got {value!r}")
+        raise DataError(
+            f"{where}: key 'features' must map a column to "
+            f"{{description, direction}}; got {value!r}"
+        )
     known = [f.name for f in fields(FeatureSpec)]
     out = {}
     for name, spec in value.items():
@@ -182,11 +199,11 @@ def _feature_specs(value: object, where: str) -> dict[str, FeatureSpec]:
             raise DataError(f"{where}: features.{name} must be a mapping; got {spec!r}")
         unknown = sorted(set(spec) - set(known))
         if unknown:
-            raise DataError(f"{where}: unknown key features.{name}.{unknown[0]} (known: "
-                            f"{', '.join(known)})")
+            raise DataError(
+                f"{where}: unknown key features.{name}.{unknown[0]} (known: {', '.join(known)})"
+            )
         try:
-            out[str(name)] = FeatureSpec(**{k: str(v) for k, v in spec.items()
-                                            if v is not None})
+            out[str(name)] = FeatureSpec(**{k: str(v) for k, v in spec.items() if v is not None})
         except ValueError as exc:
             raise DataError(f"{where}: features.{name}.direction: {exc}") from None
     return out
@@ -211,9 +228,15 @@ def load_config(path: Path | str) -> TabularDatasetConfig:
 
 # ------------------------------------------------------------------------------- reading
 def _read_text_table(path: Path, config: TabularDatasetConfig, sep: str) -> pd.DataFrame:
-    return pd.read_csv(path, sep=sep, header=None if config.columns else 0,
-                       skiprows=config.skip_rows, na_values=list(config.na_values) or None,
-                       encoding=config.encoding, skipinitialspace=True)
+    return pd.read_csv(
+        path,
+        sep=sep,
+        header=None if config.columns else 0,
+        skiprows=config.skip_rows,
+        na_values=list(config.na_values) or None,
+        encoding=config.encoding,
+        skipinitialspace=True,
+    )
 
 
 def _read_arff(path: Path, config: TabularDatasetConfig) -> pd.DataFrame:
@@ -232,12 +255,17 @@ def _read_arff(path: Path, config: TabularDatasetConfig) -> pd.DataFrame:
 
 def _read_excel(path: Path, config: TabularDatasetConfig) -> pd.DataFrame:
     try:
-        return pd.read_excel(path, header=None if config.columns else 0,
-                             skiprows=config.skip_rows,
-                             na_values=list(config.na_values) or None)
+        return pd.read_excel(
+            path,
+            header=None if config.columns else 0,
+            skiprows=config.skip_rows,
+            na_values=list(config.na_values) or None,
+        )
     except ImportError as exc:
-        raise DataError(f"{path}: reading Excel needs an extra package ({exc}); install 'xlrd' "
-                        "for .xls or 'openpyxl' for .xlsx, or export the sheet as CSV") from None
+        raise DataError(
+            f"{path}: reading Excel needs an extra package ({exc}); install 'xlrd' "
+            "for .xls or 'openpyxl' for .xlsx, or export the sheet as CSV"
+        ) from None
 
 
 def _read(path: Path, config: TabularDatasetConfig) -> pd.DataFrame:
@@ -253,15 +281,17 @@ def _read(path: Path, config: TabularDatasetConfig) -> pd.DataFrame:
     except DataError:
         raise
     except UnicodeDecodeError:
-        raise DataError(f"{path}: not {config.encoding} text; set 'encoding' in the dataset "
-                        "config") from None
+        raise DataError(
+            f"{path}: not {config.encoding} text; set 'encoding' in the dataset config"
+        ) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"{path}: cannot be read as {config.format} ({message})") from None
     if config.columns:
         if frame.shape[1] != len(config.columns):
-            raise DataError(f"{path}: {frame.shape[1]} fields per row but 'columns' names "
-                            f"{len(config.columns)}")
+            raise DataError(
+                f"{path}: {frame.shape[1]} fields per row but 'columns' names {len(config.columns)}"
+            )
         frame.columns = list(config.columns)
     frame.columns = [str(c).strip() for c in frame.columns]
     if frame.empty:
@@ -288,11 +318,15 @@ def load_tabular(config: TabularDatasetConfig, base_dir: Path | str) -> pd.DataF
 
 def _check_columns(raw: pd.DataFrame, config: TabularDatasetConfig) -> None:
     """Every column the config names must exist (one error naming the first missing one)."""
-    named = {"target": [config.target], "id_column": [config.id_column],
-             "date_column": [config.date_column], "categorical": config.categorical,
-             "drop": config.drop,
-             "special_codes": [c for c in config.special_codes if c != ALL_COLUMNS],
-             "features": list(config.features)}
+    named = {
+        "target": [config.target],
+        "id_column": [config.id_column],
+        "date_column": [config.date_column],
+        "categorical": config.categorical,
+        "drop": config.drop,
+        "special_codes": [c for c in config.special_codes if c != ALL_COLUMNS],
+        "features": list(config.features),
+    }
     present = set(raw.columns)
     safe_present = {safe_name(c) for c in raw.columns}
     for key, cols in named.items():
@@ -301,16 +335,17 @@ def _check_columns(raw: pd.DataFrame, config: TabularDatasetConfig) -> None:
                 continue
             shown = ", ".join(map(str, list(raw.columns)[:12]))
             more = " ..." if raw.shape[1] > 12 else ""
-            raise DataError(f"dataset {config.name!r}: column {col!r} named in '{key}' is not "
-                            f"in {config.source} (columns: {shown}{more})")
+            raise DataError(
+                f"dataset {config.name!r}: column {col!r} named in '{key}' is not "
+                f"in {config.source} (columns: {shown}{more})"
+            )
 
 
 # ------------------------------------------------------------------------- feature table
 def _bad_flag(target: pd.Series, config: TabularDatasetConfig) -> pd.array:
     """1 for bad values, 0 for other labelled rows, <NA> where the target is empty."""
     labelled = target.notna().to_numpy()
-    if pd.api.types.is_numeric_dtype(target.dtype) and not pd.api.types.is_bool_dtype(
-            target.dtype):
+    if pd.api.types.is_numeric_dtype(target.dtype) and not pd.api.types.is_bool_dtype(target.dtype):
         codes = pd.to_numeric(pd.Series(config.bad_values, dtype=object), errors="coerce")
         bad = target.isin(codes.dropna().tolist()).to_numpy()
     else:
@@ -318,8 +353,10 @@ def _bad_flag(target: pd.Series, config: TabularDatasetConfig) -> pd.array:
         bad = text.isin([str(v).strip() for v in config.bad_values]).to_numpy()
     if labelled.any() and not (bad & labelled).any():
         seen = ", ".join(map(str, pd.unique(target.dropna())[:10]))
-        raise DataError(f"dataset {config.name!r}: no row of target {config.target!r} has a "
-                        f"value in bad_values {list(config.bad_values)} (values seen: {seen})")
+        raise DataError(
+            f"dataset {config.name!r}: no row of target {config.target!r} has a "
+            f"value in bad_values {list(config.bad_values)} (values seen: {seen})"
+        )
     out = pd.array(bad.astype("int8"), dtype="Int8")
     out[~labelled] = pd.NA
     return out
@@ -363,9 +400,11 @@ def _numeric(values: pd.Series, column: str, config: TabularDatasetConfig) -> np
         odd = values.notna() & parsed.isna()
         if odd.any():
             examples = ", ".join(repr(v) for v in pd.unique(values[odd])[:3])
-            raise DataError(f"dataset {config.name!r}: column {column!r} is mostly numbers but "
-                            f"holds {examples}: add such values to 'na_values' or "
-                            f"'special_codes', or list the column under 'categorical'")
+            raise DataError(
+                f"dataset {config.name!r}: column {column!r} is mostly numbers but "
+                f"holds {examples}: add such values to 'na_values' or "
+                f"'special_codes', or list the column under 'categorical'"
+            )
         out = parsed.to_numpy(dtype="float64", na_value=np.nan, copy=True)
     out[np.isinf(out)] = np.nan
     return out
@@ -384,12 +423,15 @@ def _is_categorical(values: pd.Series, column: str, config: TabularDatasetConfig
     return bool(share_numeric < 0.9)
 
 
-def _feature(name: str, column: str, kind: str, config: TabularDatasetConfig,
-             codes: tuple[Any, ...]) -> Feature:
+def _feature(
+    name: str, column: str, kind: str, config: TabularDatasetConfig, codes: tuple[Any, ...]
+) -> Feature:
     spec = config.spec(column)
     if kind == "categorical" and spec.direction in ("increasing", "decreasing"):
-        raise DataError(f"dataset {config.name!r}: features.{column}.direction: a categorical "
-                        f"column has no order; use 'none' or 'auto'")
+        raise DataError(
+            f"dataset {config.name!r}: features.{column}.direction: a categorical "
+            f"column has no order; use 'none' or 'auto'"
+        )
     en = spec.description or f"Column {column!r} of {config.source}"
     zh = spec.zh or en
     missing = spec.missing or "no value in the source file"
@@ -397,15 +439,24 @@ def _feature(name: str, column: str, kind: str, config: TabularDatasetConfig,
         missing += f"; codes {', '.join(map(str, codes))} (no record) are treated as missing"
     if kind == "numeric" and not spec.missing:
         missing += "; infinite values (division by zero) are treated as missing"
-    return Feature(name=name, group=config.name, source=config.source, kind=kind,
-                   unit=spec.unit, direction="none" if spec.direction == "auto" else
-                   spec.direction, missing=missing, en=en, zh=zh,
-                   reason_en=f"Unfavourable value of {en.rstrip('.')}",
-                   reason_zh=f"不利取值：{zh.rstrip('.。')}")
+    return Feature(
+        name=name,
+        group=config.name,
+        source=config.source,
+        kind=kind,
+        unit=spec.unit,
+        direction="none" if spec.direction == "auto" else spec.direction,
+        missing=missing,
+        en=en,
+        zh=zh,
+        reason_en=f"Unfavourable value of {en.rstrip('.')}",
+        reason_zh=f"不利取值：{zh.rstrip('.。')}",
+    )
 
 
-def tabular_feature_table(raw: pd.DataFrame,
-                          config: TabularDatasetConfig) -> tuple[pd.DataFrame, Catalogue]:
+def tabular_feature_table(
+    raw: pd.DataFrame, config: TabularDatasetConfig
+) -> tuple[pd.DataFrame, Catalogue]:
     """The features-file layout and its catalogue.
 
     Columns: ``features.assemble.META_COLUMNS`` (``applicant_id``, ``application_date`` (NaT
@@ -421,14 +472,18 @@ def tabular_feature_table(raw: pd.DataFrame,
     meta_roles = {config.target, config.id_column, config.date_column, *config.drop}
     columns = [c for c in raw.columns if c not in meta_roles]
     if not columns:
-        raise DataError(f"dataset {config.name!r}: no feature columns left after removing the "
-                        "target, id, date and dropped columns")
+        raise DataError(
+            f"dataset {config.name!r}: no feature columns left after removing the "
+            "target, id, date and dropped columns"
+        )
     names = [safe_name(c) for c in columns]
     clashes = sorted({n for n in names if names.count(n) > 1} | (set(names) & set(META_COLUMNS)))
     if clashes:
-        raise DataError(f"dataset {config.name!r}: feature name {clashes[0]!r} is not unique "
-                        "after replacing characters other than [A-Za-z0-9_] (or is a reserved "
-                        "column); rename or drop one of the columns")
+        raise DataError(
+            f"dataset {config.name!r}: feature name {clashes[0]!r} is not unique "
+            "after replacing characters other than [A-Za-z0-9_] (or is a reserved "
+            "column); rename or drop one of the columns"
+        )
 
     if config.id_column:
         ids = raw[config.id_column]
@@ -437,22 +492,29 @@ def tabular_feature_table(raw: pd.DataFrame,
         ids = ids.astype("str")
         if ids.duplicated().any() or raw[config.id_column].isna().any():
             dup = ids[ids.duplicated()].iloc[0] if ids.duplicated().any() else "(empty)"
-            raise DataError(f"dataset {config.name!r}: id column {config.id_column!r} is not "
-                            f"unique and complete (e.g. {dup!r})")
+            raise DataError(
+                f"dataset {config.name!r}: id column {config.id_column!r} is not "
+                f"unique and complete (e.g. {dup!r})"
+            )
     else:
         ids = pd.Series(np.arange(1, len(raw) + 1), dtype="int64").astype("str")
     if config.date_column:
         try:
             dates = pd.to_datetime(raw[config.date_column]).astype("datetime64[ns]")
         except (ValueError, TypeError) as exc:
-            raise DataError(f"dataset {config.name!r}: date column {config.date_column!r} "
-                            f"cannot be read as dates ({str(exc).splitlines()[0]})") from None
+            raise DataError(
+                f"dataset {config.name!r}: date column {config.date_column!r} "
+                f"cannot be read as dates ({str(exc).splitlines()[0]})"
+            ) from None
     else:
         dates = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
 
-    out = {"applicant_id": ids.to_numpy(), "application_date": dates.to_numpy(),
-           "default_12m": _bad_flag(raw[config.target], config),
-           "true_pd": np.full(len(raw), np.nan)}
+    out = {
+        "applicant_id": ids.to_numpy(),
+        "application_date": dates.to_numpy(),
+        "default_12m": _bad_flag(raw[config.target], config),
+        "true_pd": np.full(len(raw), np.nan),
+    }
     catalogue = []
     star = config.special_codes.get(ALL_COLUMNS, ())
     for column, name in zip(columns, names, strict=True):
@@ -475,8 +537,9 @@ def tabular_feature_table(raw: pd.DataFrame,
     kinds = {c.name: c.kind for c in TABLES["applicants"].columns}
     for col in META_COLUMNS:
         if col not in frame:
-            frame[col] = pd.Series(np.nan, index=frame.index,
-                                   dtype="str" if kinds.get(col) == "str" else "float64")
+            frame[col] = pd.Series(
+                np.nan, index=frame.index, dtype="str" if kinds.get(col) == "str" else "float64"
+            )
     return frame[META_COLUMNS + names], Catalogue(catalogue)
 
 
@@ -495,8 +558,13 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean((rx - rx.mean()) * (ry - ry.mean())) / (sx * sy))
 
 
-def infer_directions(X: pd.DataFrame, y: np.ndarray, catalogue: Catalogue,
-                     auto_names: list[str], min_abs_rho: float = 0.02) -> Catalogue:
+def infer_directions(
+    X: pd.DataFrame,
+    y: np.ndarray,
+    catalogue: Catalogue,
+    auto_names: list[str],
+    min_abs_rho: float = 0.02,
+) -> Catalogue:
     """Risk direction of ``auto`` features from the sign of Spearman's rho with the target.
 
     Uses only the rows given: pass the training fold, never data that is later scored, or the

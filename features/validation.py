@@ -20,10 +20,20 @@ from features.schemas import KeyRule, Rule, ValidationConfig, build_schema, tabl
 from features.tables import TABLES, TableSpec
 
 REJECT_COLUMNS = ["row", "rule", "rules", "column", "value", "message"]
-VALIDATION_ORDER = ("applicants", "financial_statements", "invoices", "compliance_events",
-                    "external_ratings", "outcomes")
-_EXPECTED = {"int": "a whole number", "float": "a number", "date": "a date (YYYY-MM-DD)",
-             "str": "text"}
+VALIDATION_ORDER = (
+    "applicants",
+    "financial_statements",
+    "invoices",
+    "compliance_events",
+    "external_ratings",
+    "outcomes",
+)
+_EXPECTED = {
+    "int": "a whole number",
+    "float": "a number",
+    "date": "a date (YYYY-MM-DD)",
+    "str": "text",
+}
 
 
 @dataclass
@@ -66,15 +76,17 @@ def check_columns(raw: pd.DataFrame, spec: TableSpec, source: str) -> list[str]:
     missing = [c.name for c in spec.columns if c.required and c.name not in present]
     if missing:
         shown = ", ".join(present[:12]) + (" ..." if len(present) > 12 else "")
-        raise DataError(f"{source}: missing required column(s) {', '.join(missing)} "
-                        f"(found: {shown or 'none'})")
+        raise DataError(
+            f"{source}: missing required column(s) {', '.join(missing)} (found: {shown or 'none'})"
+        )
     if len(raw) == 0:
         raise DataError(f"{source}: empty file (no data rows)")
     return [c for c in present if c not in spec.column_names]
 
 
-def coerce(raw: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, list[tuple[int, str, str,
-                                                                                   object]]]:
+def coerce(
+    raw: pd.DataFrame, spec: TableSpec
+) -> tuple[pd.DataFrame, list[tuple[int, str, str, object]]]:
     """Cast each column to its contract type; return the frame and type/required failures.
 
     Failures are ``(position, rule, column, raw value)``. A value that cannot be parsed becomes
@@ -126,7 +138,8 @@ def _cast(values: pd.Series, kind: str) -> tuple[pd.Series, np.ndarray]:
             typed = typed.astype("datetime64[ns]")
     else:
         if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(
-                values.dtype):
+            values.dtype
+        ):
             num = values.astype("float64")
         else:
             text = values.astype("str").str.strip().where(~blank, None)
@@ -142,9 +155,14 @@ def _cast(values: pd.Series, kind: str) -> tuple[pd.Series, np.ndarray]:
     return typed, bad
 
 
-def validate_table(raw: pd.DataFrame, table: str, cfg: ValidationConfig, source: str = "",
-                   valid_ids: pd.Index | None = None,
-                   rejected_ids: pd.Index | None = None) -> TableResult:
+def validate_table(
+    raw: pd.DataFrame,
+    table: str,
+    cfg: ValidationConfig,
+    source: str = "",
+    valid_ids: pd.Index | None = None,
+    rejected_ids: pd.Index | None = None,
+) -> TableResult:
     """Validate one raw table (as read, untyped or typed) against its contract."""
     spec = TABLES[table]
     source = source or table
@@ -157,23 +175,26 @@ def validate_table(raw: pd.DataFrame, table: str, cfg: ValidationConfig, source:
     return _assemble(table, raw, typed, failures, rules, keys, dropped)
 
 
-def _run_schema(typed: pd.DataFrame, spec: TableSpec, rules: list[Rule],
-                keys: list[KeyRule]) -> list[tuple[int, str, str, object]]:
+def _run_schema(
+    typed: pd.DataFrame, spec: TableSpec, rules: list[Rule], keys: list[KeyRule]
+) -> list[tuple[int, str, str, object]]:
     schema = build_schema(spec.name, spec.column_names, rules, keys)
     try:
         schema.validate(typed, lazy=True)
         return []
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
-    key_by_check = {"field_uniqueness": {k.columns[0]: k.id for k in keys if len(k.columns) == 1},
-                    "multiple_fields_uniqueness": next((k.id for k in keys if len(k.columns) > 1),
-                                                       None)}
+    key_by_check = {
+        "field_uniqueness": {k.columns[0]: k.id for k in keys if len(k.columns) == 1},
+        "multiple_fields_uniqueness": next((k.id for k in keys if len(k.columns) > 1), None),
+    }
     wide_cols = {r.id: r.columns for r in rules if r.column is None}
     failures: list[tuple[int, str, str, object]] = []
     cases = cases.dropna(subset=["index"])
     seen: set[tuple[int, str]] = set()
-    for check, column, index, value in cases[["check", "column", "index",
-                                              "failure_case"]].itertuples(index=False):
+    for check, column, index, value in cases[
+        ["check", "column", "index", "failure_case"]
+    ].itertuples(index=False):
         pos = int(index)
         if check == "field_uniqueness":
             rule = key_by_check["field_uniqueness"].get(column, f"{column}.unique")
@@ -191,8 +212,7 @@ def _run_schema(typed: pd.DataFrame, spec: TableSpec, rules: list[Rule],
     return failures
 
 
-def _describe(typed: pd.DataFrame, raw: pd.DataFrame, pos: int, column: str,
-              value: object) -> str:
+def _describe(typed: pd.DataFrame, raw: pd.DataFrame, pos: int, column: str, value: object) -> str:
     cols = column.split(",")
     if len(cols) > 1 or column not in raw.columns:
         parts = []
@@ -213,9 +233,15 @@ def _fmt(value: object) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def _assemble(table: str, raw: pd.DataFrame, typed: pd.DataFrame,
-              failures: list[tuple[int, str, str, object]], rules: list[Rule],
-              keys: list[KeyRule], dropped: list[str]) -> TableResult:
+def _assemble(
+    table: str,
+    raw: pd.DataFrame,
+    typed: pd.DataFrame,
+    failures: list[tuple[int, str, str, object]],
+    rules: list[Rule],
+    keys: list[KeyRule],
+    dropped: list[str],
+) -> TableResult:
     spec = TABLES[table]
     order = {f"{c.name}.type": i for i, c in enumerate(spec.columns)}
     order.update({f"{c.name}.required": len(order) + i for i, c in enumerate(spec.columns)})
@@ -237,17 +263,18 @@ def _assemble(table: str, raw: pd.DataFrame, typed: pd.DataFrame,
             message = f"{column} must be {_EXPECTED[kind]}; got {shown}"
         elif rule.endswith(".required"):
             message = f"{column} is required; got empty"
-        elif rule in ("applicant_id.unique",) or rule.endswith((".unique",
-                                                                ".unique_per_applicant")):
+        elif rule in ("applicant_id.unique",) or rule.endswith(
+            (".unique", ".unique_per_applicant")
+        ):
             key_cols = next(k.columns for k in keys if k.id == rule)
             key_val = tuple(typed[c].iloc[pos] for c in key_cols)
-            message = messages[rule].format(value=_fmt(key_val if len(key_val) > 1
-                                                       else key_val[0]))
+            message = messages[rule].format(value=_fmt(key_val if len(key_val) > 1 else key_val[0]))
             shown = _fmt(key_val if len(key_val) > 1 else key_val[0])
         else:
             message = messages.get(rule, rule).format(value=shown)
-        records.append((pos + 1, rule, "; ".join(dict.fromkeys(f[1] for f in fs)), column, shown,
-                        message))
+        records.append(
+            (pos + 1, rule, "; ".join(dict.fromkeys(f[1] for f in fs)), column, shown, message)
+        )
     meta = pd.DataFrame(records, columns=REJECT_COLUMNS)
     bad_pos = np.array(sorted(by_row), dtype=int)
     original = raw.iloc[bad_pos].reset_index(drop=True)
@@ -259,8 +286,9 @@ def _assemble(table: str, raw: pd.DataFrame, typed: pd.DataFrame,
     return TableResult(table, len(raw), valid, rejects, dict(rule_counts), dropped)
 
 
-def validate_tables(raw: dict[str, pd.DataFrame], cfg: ValidationConfig,
-                    sources: dict[str, str] | None = None) -> dict[str, TableResult]:
+def validate_tables(
+    raw: dict[str, pd.DataFrame], cfg: ValidationConfig, sources: dict[str, str] | None = None
+) -> dict[str, TableResult]:
     """Validate all tables, applicants first so children can be checked against them."""
     sources = sources or {}
     results: dict[str, TableResult] = {}
@@ -272,8 +300,9 @@ def validate_tables(raw: dict[str, pd.DataFrame], cfg: ValidationConfig,
     for table in VALIDATION_ORDER[1:]:
         if table not in raw:
             continue
-        results[table] = validate_table(raw[table], table, cfg, sources.get(table, ""),
-                                        valid_ids, rejected_ids)
+        results[table] = validate_table(
+            raw[table], table, cfg, sources.get(table, ""), valid_ids, rejected_ids
+        )
     return results
 
 

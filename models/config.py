@@ -35,8 +35,9 @@ class PDModelConfig:
 
     def __post_init__(self) -> None:
         if self.calibration not in CALIBRATION_METHODS:
-            raise ValueError(f"calibration must be one of {CALIBRATION_METHODS}; "
-                             f"got {self.calibration!r}")
+            raise ValueError(
+                f"calibration must be one of {CALIBRATION_METHODS}; got {self.calibration!r}"
+            )
         if not 0 < self.learning_rate <= 1:
             raise ValueError(f"learning_rate must be in (0, 1]; got {self.learning_rate}")
 

@@ -44,13 +44,13 @@ def shap_reasons(contributions: pd.DataFrame, k: int = 4) -> pd.DataFrame:
 
 def scorecard_reasons(points: pd.DataFrame, max_points: dict[str, int], k: int = 4) -> pd.DataFrame:
     """Reasons from scorecard points: impact = maximum points - points obtained."""
-    below = pd.DataFrame({c: max_points[c] - points[c] for c in points.columns},
-                         index=points.index)
+    below = pd.DataFrame({c: max_points[c] - points[c] for c in points.columns}, index=points.index)
     return top_reasons(below, k, min_impact=0.5)
 
 
-def reason_texts(reasons: pd.DataFrame, catalogue: Catalogue, lang: str = "en",
-                 k: int = 4) -> pd.DataFrame:
+def reason_texts(
+    reasons: pd.DataFrame, catalogue: Catalogue, lang: str = "en", k: int = 4
+) -> pd.DataFrame:
     """``reason_i_text`` from the catalogue's adverse-reason text (``en`` or ``zh``)."""
     if lang not in ("en", "zh"):
         raise ValueError(f"lang must be 'en' or 'zh'; got {lang!r}")
@@ -59,6 +59,7 @@ def reason_texts(reasons: pd.DataFrame, catalogue: Catalogue, lang: str = "en",
     for i in range(1, k + 1):
         col = reasons[f"reason_{i}"]
         text = col.map(lookup)  # a Series lookup: one pass, not a Python call per row
-        out[f"reason_{i}_text"] = text.where(text.notna(), col).astype(object).where(
-            col.notna(), None)
+        out[f"reason_{i}_text"] = (
+            text.where(text.notna(), col).astype(object).where(col.notna(), None)
+        )
     return pd.DataFrame(out, index=reasons.index)

@@ -19,14 +19,18 @@ class MasterScale:
     def __post_init__(self) -> None:
         bounds = np.asarray(self.upper_bounds)
         if len(self.labels) != len(bounds) + 1:
-            raise ValueError(f"labels must have one more entry than upper_bounds; got "
-                             f"{len(self.labels)} labels for {len(bounds)} bounds")
+            raise ValueError(
+                f"labels must have one more entry than upper_bounds; got "
+                f"{len(self.labels)} labels for {len(bounds)} bounds"
+            )
         if len(self.labels) < 7:
-            raise ValueError(f"a master scale needs at least 7 non-default grades; got "
-                             f"{len(self.labels)}")
+            raise ValueError(
+                f"a master scale needs at least 7 non-default grades; got {len(self.labels)}"
+            )
         if not (np.all(np.diff(bounds) > 0) and bounds[0] > 0 and bounds[-1] < 1):
-            raise ValueError(f"upper_bounds must increase strictly within (0, 1); got "
-                             f"{self.upper_bounds}")
+            raise ValueError(
+                f"upper_bounds must increase strictly within (0, 1); got {self.upper_bounds}"
+            )
         if self.default_label in self.labels or len(set(self.labels)) != len(self.labels):
             raise ValueError("grade labels must be unique and differ from the default label")
 
@@ -36,8 +40,9 @@ class MasterScale:
 
     def grade_index(self, pd_: np.ndarray) -> np.ndarray:
         """0-based grade number (0 = best) for each PD; PD exactly on a bound is in that grade."""
-        return np.searchsorted(np.asarray(self.upper_bounds), np.asarray(pd_, dtype="float64"),
-                               side="left")
+        return np.searchsorted(
+            np.asarray(self.upper_bounds), np.asarray(pd_, dtype="float64"), side="left"
+        )
 
     def grade(self, pd_: np.ndarray, in_default: np.ndarray | None = None) -> np.ndarray:
         labels = np.asarray(self.labels, dtype=object)[self.grade_index(pd_)]
@@ -48,5 +53,7 @@ class MasterScale:
     def bounds_table(self) -> list[dict]:
         lower = (0.0, *self.upper_bounds)
         upper = (*self.upper_bounds, 1.0)
-        return [{"grade": g, "pd_from": lo, "pd_to": hi, "midpoint": (lo * hi) ** 0.5 if lo
-                 else hi / 2} for g, lo, hi in zip(self.labels, lower, upper, strict=True)]
+        return [
+            {"grade": g, "pd_from": lo, "pd_to": hi, "midpoint": (lo * hi) ** 0.5 if lo else hi / 2}
+            for g, lo, hi in zip(self.labels, lower, upper, strict=True)
+        ]

@@ -53,8 +53,9 @@ def ks_statistic(y: np.ndarray, score: np.ndarray) -> float:
     return float(np.max(np.abs(tpr - fpr)))
 
 
-def calibration_table(y: np.ndarray, pd_: np.ndarray, groups: np.ndarray | None = None,
-                      n_bins: int = 10) -> pd.DataFrame:
+def calibration_table(
+    y: np.ndarray, pd_: np.ndarray, groups: np.ndarray | None = None, n_bins: int = 10
+) -> pd.DataFrame:
     """Observed vs predicted default rate per group (default: PD deciles, lowest PD first)."""
     y = np.asarray(y, dtype="float64")
     pd_ = np.asarray(pd_, dtype="float64")
@@ -62,10 +63,14 @@ def calibration_table(y: np.ndarray, pd_: np.ndarray, groups: np.ndarray | None 
         ranks = pd.Series(pd_).rank(method="first").to_numpy()
         groups = np.ceil(ranks / len(pd_) * n_bins).astype(int)
     frame = pd.DataFrame({"group": groups, "y": y, "pd": pd_})
-    out = frame.groupby("group", sort=True).agg(n=("y", "size"), defaults=("y", "sum"),
-                                                 observed_dr=("y", "mean"),
-                                                 mean_pd=("pd", "mean"),
-                                                 min_pd=("pd", "min"), max_pd=("pd", "max"))
+    out = frame.groupby("group", sort=True).agg(
+        n=("y", "size"),
+        defaults=("y", "sum"),
+        observed_dr=("y", "mean"),
+        mean_pd=("pd", "mean"),
+        min_pd=("pd", "min"),
+        max_pd=("pd", "max"),
+    )
     return out.reset_index()
 
 
@@ -79,8 +84,9 @@ def grade_table(y: np.ndarray, pd_: np.ndarray, scale: MasterScale) -> pd.DataFr
 def expected_calibration_error(y: np.ndarray, pd_: np.ndarray, n_bins: int = 10) -> float:
     """Count-weighted mean |observed - predicted| over PD deciles."""
     table = calibration_table(y, pd_, n_bins=n_bins)
-    return float(np.sum(table["n"] * (table["observed_dr"] - table["mean_pd"]).abs())
-                 / table["n"].sum())
+    return float(
+        np.sum(table["n"] * (table["observed_dr"] - table["mean_pd"]).abs()) / table["n"].sum()
+    )
 
 
 def hosmer_lemeshow(y: np.ndarray, pd_: np.ndarray, n_bins: int = 10) -> tuple[float, float]:
@@ -131,32 +137,42 @@ def psi_table(expected, actual, n_bins: int = 10) -> pd.DataFrame:
     """Bin shares and PSI terms. Numeric: quantile bins of ``expected``; else by category."""
     e = pd.Series(expected)
     a = pd.Series(actual)
-    if isinstance(e.dtype, pd.CategoricalDtype) or e.dtype == object or \
-            pd.api.types.is_string_dtype(e.dtype):
+    if (
+        isinstance(e.dtype, pd.CategoricalDtype)
+        or e.dtype == object
+        or pd.api.types.is_string_dtype(e.dtype)
+    ):
         e_bins = e.astype(object).where(e.notna(), "Missing")
         a_bins = a.astype(object).where(a.notna(), "Missing")
     else:
         ev = e.astype("float64")
         av = a.astype("float64")
-        edges = np.unique(np.nanquantile(ev.dropna(), np.linspace(0, 1, n_bins + 1)[1:-1])) \
-            if ev.notna().any() else np.array([])
+        edges = (
+            np.unique(np.nanquantile(ev.dropna(), np.linspace(0, 1, n_bins + 1)[1:-1]))
+            if ev.notna().any()
+            else np.array([])
+        )
         e_bins = pd.Series(np.searchsorted(edges, ev, side="right"), dtype=object).where(
-            ev.notna().to_numpy(), "Missing")
+            ev.notna().to_numpy(), "Missing"
+        )
         a_bins = pd.Series(np.searchsorted(edges, av, side="right"), dtype=object).where(
-            av.notna().to_numpy(), "Missing")
+            av.notna().to_numpy(), "Missing"
+        )
     e_share = e_bins.value_counts(normalize=True)
     a_share = a_bins.value_counts(normalize=True)
     idx = e_share.index.union(a_share.index)
     es = e_share.reindex(idx).fillna(0.0).clip(lower=EPS)
     as_ = a_share.reindex(idx).fillna(0.0).clip(lower=EPS)
-    out = pd.DataFrame({"bin": idx.astype(str), "expected": es.to_numpy(),
-                        "actual": as_.to_numpy()})
+    out = pd.DataFrame(
+        {"bin": idx.astype(str), "expected": es.to_numpy(), "actual": as_.to_numpy()}
+    )
     out["psi"] = (out["actual"] - out["expected"]) * np.log(out["actual"] / out["expected"])
     return out
 
 
-def csi(train: pd.DataFrame, other: pd.DataFrame, features: list[str],
-        n_bins: int = 10) -> pd.Series:
+def csi(
+    train: pd.DataFrame, other: pd.DataFrame, features: list[str], n_bins: int = 10
+) -> pd.Series:
     """Characteristic stability index (PSI per feature), highest first."""
     values = {f: psi(train[f], other[f], n_bins) for f in features}
     return pd.Series(values, name="csi").sort_values(ascending=False)
@@ -169,8 +185,9 @@ def _draw_weights(n: int, n_boot: int, seed: int) -> Iterator[np.ndarray]:
         yield np.bincount(rng.integers(0, n, n), minlength=n)
 
 
-def bootstrap_auc_ci(y: np.ndarray, score: np.ndarray, n_boot: int = 500,
-                     seed: int = 0) -> tuple[float, float]:
+def bootstrap_auc_ci(
+    y: np.ndarray, score: np.ndarray, n_boot: int = 500, seed: int = 0
+) -> tuple[float, float]:
     """95% percentile bootstrap interval of the AUC (resamples with one class are skipped)."""
     ranked = _RankedScores(y, score)
     vals = [ranked.auc(w) for w in _draw_weights(len(ranked.y), n_boot, seed)]
@@ -178,18 +195,24 @@ def bootstrap_auc_ci(y: np.ndarray, score: np.ndarray, n_boot: int = 500,
     return float(np.percentile(vals, 2.5)), float(np.percentile(vals, 97.5))
 
 
-def bootstrap_auc_difference(y: np.ndarray, score_a: np.ndarray, score_b: np.ndarray,
-                             n_boot: int = 500, seed: int = 0) -> dict[str, float]:
+def bootstrap_auc_difference(
+    y: np.ndarray, score_a: np.ndarray, score_b: np.ndarray, n_boot: int = 500, seed: int = 0
+) -> dict[str, float]:
     """Paired bootstrap of AUC(a) - AUC(b): point estimate and 95% percentile interval."""
     a, b = _RankedScores(y, score_a), _RankedScores(y, score_b)
     diffs = np.asarray([a.auc(w) - b.auc(w) for w in _draw_weights(len(a.y), n_boot, seed)])
     diffs = diffs[~np.isnan(diffs)]
-    return {"auc_diff": a.auc() - b.auc(), "ci_low": float(np.percentile(diffs, 2.5)),
-            "ci_high": float(np.percentile(diffs, 97.5)), "n_boot": int(len(diffs))}
+    return {
+        "auc_diff": a.auc() - b.auc(),
+        "ci_low": float(np.percentile(diffs, 2.5)),
+        "ci_high": float(np.percentile(diffs, 97.5)),
+        "n_boot": int(len(diffs)),
+    }
 
 
-def bootstrap_ci(y: np.ndarray, score: np.ndarray, metric, n_boot: int = 500,
-                 seed: int = 0) -> tuple[float, float]:
+def bootstrap_ci(
+    y: np.ndarray, score: np.ndarray, metric, n_boot: int = 500, seed: int = 0
+) -> tuple[float, float]:
     """95% percentile bootstrap interval of any ``metric(y, score)`` (slower than
     :func:`bootstrap_auc_ci`: it materialises every resample)."""
     y = np.asarray(y)

@@ -19,13 +19,23 @@ class PDModel(ClassifierMixin, BaseEstimator):
     for a given ``random_state`` and ``n_jobs`` (two fits give the identical model string).
     """
 
-    def __init__(self, monotone: dict[str, int] | None = None, n_estimators: int = 1000,
-                 learning_rate: float = 0.03, num_leaves: int = 15, max_depth: int = -1,
-                 min_child_samples: int = 50, min_child_share: float = 0.02,
-                 subsample: float = 0.8,
-                 colsample_bytree: float = 0.5, reg_lambda: float = 5.0,
-                 early_stopping_rounds: int = 100, calibration: str = "platt",
-                 random_state: int = 42, n_jobs: int = 2):
+    def __init__(
+        self,
+        monotone: dict[str, int] | None = None,
+        n_estimators: int = 1000,
+        learning_rate: float = 0.03,
+        num_leaves: int = 15,
+        max_depth: int = -1,
+        min_child_samples: int = 50,
+        min_child_share: float = 0.02,
+        subsample: float = 0.8,
+        colsample_bytree: float = 0.5,
+        reg_lambda: float = 5.0,
+        early_stopping_rounds: int = 100,
+        calibration: str = "platt",
+        random_state: int = 42,
+        n_jobs: int = 2,
+    ):
         self.monotone = monotone
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -68,13 +78,19 @@ class PDModel(ClassifierMixin, BaseEstimator):
             "verbosity": -1,
         }
 
-    def fit(self, X: pd.DataFrame, y: np.ndarray, X_valid: pd.DataFrame | None = None,
-            y_valid: np.ndarray | None = None) -> PDModel:
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        X_valid: pd.DataFrame | None = None,
+        y_valid: np.ndarray | None = None,
+    ) -> PDModel:
         """Train with early stopping on the validation set, then calibrate on it."""
         if not isinstance(X, pd.DataFrame):
             raise TypeError(f"X must be a pandas DataFrame; got {type(X).__name__}")
-        bad = [c for c in X.columns if X[c].dtype == object or pd.api.types.is_string_dtype(
-            X[c].dtype)]
+        bad = [
+            c for c in X.columns if X[c].dtype == object or pd.api.types.is_string_dtype(X[c].dtype)
+        ]
         if bad:
             raise TypeError(f"text columns must be pandas 'category' for LightGBM; got {bad}")
         features = list(X.columns)
@@ -83,13 +99,18 @@ class PDModel(ClassifierMixin, BaseEstimator):
         callbacks = [lgb.log_evaluation(0)]
         valid_sets = []
         if X_valid is not None:
-            valid = lgb.Dataset(X_valid[features], label=np.asarray(y_valid, dtype="int64"),
-                                reference=train)
+            valid = lgb.Dataset(
+                X_valid[features], label=np.asarray(y_valid, dtype="int64"), reference=train
+            )
             valid_sets = [valid]
             callbacks.append(lgb.early_stopping(self.early_stopping_rounds, verbose=False))
-        self.booster_ = lgb.train(self.lgb_params(features, len(X)), train,
-                                  num_boost_round=self.n_estimators, valid_sets=valid_sets,
-                                  callbacks=callbacks)
+        self.booster_ = lgb.train(
+            self.lgb_params(features, len(X)),
+            train,
+            num_boost_round=self.n_estimators,
+            valid_sets=valid_sets,
+            callbacks=callbacks,
+        )
         self.best_iteration_ = int(self.booster_.best_iteration or self.booster_.num_trees())
         self.feature_names_in_ = np.array(features, dtype=object)
         self.n_features_in_ = len(features)
@@ -101,8 +122,9 @@ class PDModel(ClassifierMixin, BaseEstimator):
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
         """Raw (uncalibrated) log-odds of default."""
         check_is_fitted(self, "booster_")
-        return self.booster_.predict(X[list(self.feature_names_in_)],
-                                     num_iteration=self.best_iteration_, raw_score=True)
+        return self.booster_.predict(
+            X[list(self.feature_names_in_)], num_iteration=self.best_iteration_, raw_score=True
+        )
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         pd_ = self.calibrator_.transform(self.decision_function(X))
@@ -117,18 +139,20 @@ class PDModel(ClassifierMixin, BaseEstimator):
         Columns are the features plus ``bias``; each row sums to :meth:`decision_function`.
         """
         check_is_fitted(self, "booster_")
-        values = self.booster_.predict(X[list(self.feature_names_in_)],
-                                       num_iteration=self.best_iteration_, pred_contrib=True)
-        return pd.DataFrame(values, index=X.index,
-                            columns=[*self.feature_names_in_, "bias"])
+        values = self.booster_.predict(
+            X[list(self.feature_names_in_)], num_iteration=self.best_iteration_, pred_contrib=True
+        )
+        return pd.DataFrame(values, index=X.index, columns=[*self.feature_names_in_, "bias"])
 
     def feature_importance(self) -> pd.DataFrame:
         check_is_fitted(self, "booster_")
-        return pd.DataFrame({
-            "feature": self.feature_names_in_,
-            "gain": self.booster_.feature_importance("gain", iteration=self.best_iteration_),
-            "splits": self.booster_.feature_importance("split", iteration=self.best_iteration_),
-        }).sort_values("gain", ascending=False, ignore_index=True)
+        return pd.DataFrame(
+            {
+                "feature": self.feature_names_in_,
+                "gain": self.booster_.feature_importance("gain", iteration=self.best_iteration_),
+                "splits": self.booster_.feature_importance("split", iteration=self.best_iteration_),
+            }
+        ).sort_values("gain", ascending=False, ignore_index=True)
 
     def model_to_string(self) -> str:
         check_is_fitted(self, "booster_")

@@ -10,8 +10,7 @@ import pandas as pd
 
 DECISIONS = ("approve", "refer", "decline")
 SECURITY = ("none", "guarantee", "prepayment")
-_OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt,
-        "==": operator.eq}
+_OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
 
 
 @dataclass(frozen=True)
@@ -28,8 +27,9 @@ class KnockOut:
 
     def __post_init__(self) -> None:
         if self.op not in _OPS:
-            raise ValueError(f"knock-out {self.name}: op must be one of {sorted(_OPS)}; got "
-                             f"{self.op!r}")
+            raise ValueError(
+                f"knock-out {self.name}: op must be one of {sorted(_OPS)}; got {self.op!r}"
+            )
 
     def hits(self, frame: pd.DataFrame) -> np.ndarray:
         """Rows the rule declines; none when the data has no such feature (e.g. a public
@@ -73,8 +73,9 @@ class CreditPolicy:
         if missing:
             raise ValueError(f"policy.grades lacks terms for grade(s) {missing}")
 
-    def decide(self, frame: pd.DataFrame, grade: np.ndarray, revenue: np.ndarray,
-               default_label: str = "D") -> pd.DataFrame:
+    def decide(
+        self, frame: pd.DataFrame, grade: np.ndarray, revenue: np.ndarray, default_label: str = "D"
+    ) -> pd.DataFrame:
         """Decision, knock-out rule, grade (D when a default knock-out hit), limit, terms.
 
         ``frame`` holds the knock-out features and ``requested_limit`` /
@@ -98,10 +99,17 @@ class CreditPolicy:
         no_fin = np.array([t.no_financials_limit for t in terms])
         by_revenue = np.where(np.isfinite(revenue) & (revenue > 0), share * revenue, no_fin)
         limit = np.fmin(np.fmin(request, cap), by_revenue)
-        limit_rule = np.where(limit == request, "requested amount",
-                              np.where(limit == cap, "grade cap",
-                                       np.where(np.isfinite(revenue) & (revenue > 0),
-                                                "share of revenue", "no-financials cap")))
+        limit_rule = np.where(
+            limit == request,
+            "requested amount",
+            np.where(
+                limit == cap,
+                "grade cap",
+                np.where(
+                    np.isfinite(revenue) & (revenue > 0), "share of revenue", "no-financials cap"
+                ),
+            ),
+        )
         limit = np.floor(np.maximum(limit, 0.0) / 100.0) * 100.0
         approved = decision == "approve"
         limit = np.where(approved, limit, 0.0)
@@ -109,12 +117,15 @@ class CreditPolicy:
         max_terms = np.array([t.max_terms_days for t in terms], dtype="float64")
         pay_terms = np.where(approved, np.fmin(req_terms, max_terms), 0).astype("int64")
         security = np.where(approved, np.array([t.security for t in terms], dtype=object), None)
-        return pd.DataFrame({
-            "grade": grade,
-            "decision": decision,
-            "knockout_rule": knocked,
-            "credit_limit": limit,
-            "limit_rule": np.where(approved, limit_rule, None),
-            "payment_terms_days": pay_terms,
-            "security": security,
-        }, index=frame.index)
+        return pd.DataFrame(
+            {
+                "grade": grade,
+                "decision": decision,
+                "knockout_rule": knocked,
+                "credit_limit": limit,
+                "limit_rule": np.where(approved, limit_rule, None),
+                "payment_terms_days": pay_terms,
+                "security": security,
+            },
+            index=frame.index,
+        )

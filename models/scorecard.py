@@ -36,11 +36,20 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
     the monotonic event-rate trend of each numeric feature's bins.
     """
 
-    def __init__(self, directions: dict[str, str] | None = None,
-                 categorical: tuple[str, ...] = (), min_iv: float = 0.02,
-                 max_features: int = 20, max_correlation: float = 0.7, max_n_bins: int = 6,
-                 min_bin_size: float = 0.05, pdo: float = 20.0, odds: float = 50.0,
-                 points: float = 600.0, C: float = 1.0):
+    def __init__(
+        self,
+        directions: dict[str, str] | None = None,
+        categorical: tuple[str, ...] = (),
+        min_iv: float = 0.02,
+        max_features: int = 20,
+        max_correlation: float = 0.7,
+        max_n_bins: int = 6,
+        min_bin_size: float = 0.05,
+        pdo: float = 20.0,
+        odds: float = 50.0,
+        points: float = 600.0,
+        C: float = 1.0,
+    ):
         self.directions = directions
         self.categorical = categorical
         self.min_iv = min_iv
@@ -59,14 +68,23 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
 
         directions = self.directions or {}
         cats = [n for n in names if n in set(self.categorical)]
-        fit_params = {n: {"monotonic_trend": _TREND[directions.get(n, "none")]}
-                      for n in names if n not in cats}
-        transform = {n: {"metric_missing": "empirical", "metric_special": "empirical"}
-                     for n in names}
-        return BinningProcess(variable_names=names, categorical_variables=cats or None,
-                              max_n_bins=self.max_n_bins, min_bin_size=self.min_bin_size,
-                              binning_fit_params=fit_params,
-                              binning_transform_params=transform, n_jobs=1)
+        fit_params = {
+            n: {"monotonic_trend": _TREND[directions.get(n, "none")]}
+            for n in names
+            if n not in cats
+        }
+        transform = {
+            n: {"metric_missing": "empirical", "metric_special": "empirical"} for n in names
+        }
+        return BinningProcess(
+            variable_names=names,
+            categorical_variables=cats or None,
+            max_n_bins=self.max_n_bins,
+            min_bin_size=self.min_bin_size,
+            binning_fit_params=fit_params,
+            binning_transform_params=transform,
+            n_jobs=1,
+        )
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> WoEScorecard:
         if not isinstance(X, pd.DataFrame):
@@ -81,8 +99,9 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
             self.iv_ = summary["iv"].astype(float).sort_values(ascending=False)
             candidates = [n for n in self.iv_.index if self.iv_[n] >= self.min_iv]
             woe = screen.transform(X, metric="woe")
-            selected = _decorrelate(woe[candidates], candidates, self.max_correlation,
-                                    self.max_features)
+            selected = _decorrelate(
+                woe[candidates], candidates, self.max_correlation, self.max_features
+            )
             if not selected:  # nothing reaches min_iv: keep the single strongest variable
                 selected = [str(self.iv_.index[0])]
             # Each variable is binned on its own, so the screen's WoE columns are exactly what
@@ -111,8 +130,11 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
             binning_process=self._binning(names),
             estimator=LogisticRegression(C=self.C, max_iter=2000),
             scaling_method="pdo_odds",
-            scaling_method_params={"pdo": self.pdo, "odds": self.odds,
-                                   "scorecard_points": self.points},
+            scaling_method_params={
+                "pdo": self.pdo,
+                "odds": self.odds,
+                "scorecard_points": self.points,
+            },
             intercept_based=False,
             rounding=True,
         )
@@ -130,31 +152,52 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
             regular = rows.loc[~rows["Bin"].astype(str).isin(["Special", "Missing"])]
             splits = list(optb.splits) if not is_cat else None
             for i, (_, row) in enumerate(regular.iterrows()):
-                entry = {"woe": float(row["WoE"]), "points": int(round(row["Points"])),
-                         "count": int(row["Count"]), "event_rate": float(row["Event rate"])}
+                entry = {
+                    "woe": float(row["WoE"]),
+                    "points": int(round(row["Points"])),
+                    "count": int(row["Count"]),
+                    "event_rate": float(row["Event rate"]),
+                }
                 if is_cat:
                     entry["categories"] = [str(c) for c in row["Bin"]]
                 else:
                     entry["lower"] = float(splits[i - 1]) if i > 0 else None
                     entry["upper"] = float(splits[i]) if i < len(splits) else None
-                entry["label"] = str(row["Bin"]) if not is_cat else ", ".join(entry[
-                    "categories"])
+                entry["label"] = str(row["Bin"]) if not is_cat else ", ".join(entry["categories"])
                 bins.append(entry)
             for label in ("Missing", "Special"):
                 row = rows.loc[rows["Bin"].astype(str) == label].iloc[0]
-                item = {"woe": float(row["WoE"]), "points": int(round(row["Points"])),
-                        "count": int(row["Count"])}
+                item = {
+                    "woe": float(row["WoE"]),
+                    "points": int(round(row["Points"])),
+                    "count": int(row["Count"]),
+                }
                 if label == "Missing":
                     missing = item
                 else:
                     special = item
-            chars.append({"name": name, "type": "categorical" if is_cat else "numerical",
-                          "bins": bins, "missing": missing, "special": special,
-                          "unseen": {"points": _unseen_points(card, name)} if is_cat else None})
-        return {"format": SPEC_FORMAT,
-                "scaling": {"method": "pdo_odds", "pdo": self.pdo, "odds": self.odds,
-                            "points": self.points, "factor": factor, "offset": offset},
-                "characteristics": chars}
+            chars.append(
+                {
+                    "name": name,
+                    "type": "categorical" if is_cat else "numerical",
+                    "bins": bins,
+                    "missing": missing,
+                    "special": special,
+                    "unseen": {"points": _unseen_points(card, name)} if is_cat else None,
+                }
+            )
+        return {
+            "format": SPEC_FORMAT,
+            "scaling": {
+                "method": "pdo_odds",
+                "pdo": self.pdo,
+                "odds": self.odds,
+                "points": self.points,
+                "factor": factor,
+                "offset": offset,
+            },
+            "characteristics": chars,
+        }
 
     # ----------------------------------------------------------------- scoring
     def score(self, X: pd.DataFrame) -> np.ndarray:
@@ -205,8 +248,9 @@ def _unseen_points(card, name: str) -> int:
         if card.binning_process_.get_binned_variable(n).dtype == "categorical":
             frame[n] = frame[n].astype(object)
     base = {n: [np.nan] for n in names}
-    base_frame = pd.DataFrame(base).astype({n: object for n in frame.columns
-                                            if frame[n].dtype == object})
+    base_frame = pd.DataFrame(base).astype(
+        {n: object for n in frame.columns if frame[n].dtype == object}
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         diff = card.score(frame)[0] - card.score(base_frame)[0]
@@ -220,8 +264,9 @@ def _missing_points(card, name: str) -> float:
     return float(rows["Points"].iloc[0])
 
 
-def _decorrelate(woe: pd.DataFrame, ranked: list[str], max_corr: float,
-                 max_features: int) -> list[str]:
+def _decorrelate(
+    woe: pd.DataFrame, ranked: list[str], max_corr: float, max_features: int
+) -> list[str]:
     """Greedy: keep features in IV order unless |corr| with a kept one exceeds ``max_corr``."""
     corr = woe.corr().abs()
     kept: list[str] = []
@@ -311,14 +356,35 @@ class ScorecardSpec:
         rows = []
         for c in self.spec["characteristics"]:
             for b in c["bins"]:
-                rows.append({"characteristic": c["name"], "bin": b["label"], "woe": b["woe"],
-                             "points": b["points"], "count": b["count"],
-                             "event_rate": b["event_rate"]})
-            rows.append({"characteristic": c["name"], "bin": "Missing",
-                         "woe": c["missing"]["woe"], "points": c["missing"]["points"],
-                         "count": c["missing"]["count"], "event_rate": np.nan})
+                rows.append(
+                    {
+                        "characteristic": c["name"],
+                        "bin": b["label"],
+                        "woe": b["woe"],
+                        "points": b["points"],
+                        "count": b["count"],
+                        "event_rate": b["event_rate"],
+                    }
+                )
+            rows.append(
+                {
+                    "characteristic": c["name"],
+                    "bin": "Missing",
+                    "woe": c["missing"]["woe"],
+                    "points": c["missing"]["points"],
+                    "count": c["missing"]["count"],
+                    "event_rate": np.nan,
+                }
+            )
             if c["type"] == "categorical":
-                rows.append({"characteristic": c["name"], "bin": "Unseen category",
-                             "woe": 0.0, "points": c["unseen"]["points"], "count": 0,
-                             "event_rate": np.nan})
+                rows.append(
+                    {
+                        "characteristic": c["name"],
+                        "bin": "Unseen category",
+                        "woe": 0.0,
+                        "points": c["unseen"]["points"],
+                        "count": 0,
+                        "event_rate": np.nan,
+                    }
+                )
         return pd.DataFrame(rows)

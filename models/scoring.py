@@ -41,8 +41,13 @@ class ScoringModel:
             return np.expm1(X["fin_log_revenue"].to_numpy(dtype="float64"))
         return np.full(len(X), np.nan)
 
-    def score(self, frame: pd.DataFrame, reasons_for: tuple[str, ...] = ("decline", "refer"),
-              k: int = 4, lang: str = "en") -> pd.DataFrame:
+    def score(
+        self,
+        frame: pd.DataFrame,
+        reasons_for: tuple[str, ...] = ("decline", "refer"),
+        k: int = 4,
+        lang: str = "en",
+    ) -> pd.DataFrame:
         """One output row per input row (same index).
 
         Reason codes come from the PD model's exact TreeSHAP contributions and are computed
@@ -56,13 +61,17 @@ class ScoringModel:
         out = pd.DataFrame({"pd": pd_, "score": points}, index=frame.index)
         out = pd.concat([out, decided], axis=1)
         need = decided["decision"].isin(reasons_for).to_numpy()
-        contrib = self.pd_model.contributions(X.loc[need]) if need.any() else \
-            pd.DataFrame(index=frame.index[:0])
+        contrib = (
+            self.pd_model.contributions(X.loc[need])
+            if need.any()
+            else pd.DataFrame(index=frame.index[:0])
+        )
         reasons = shap_reasons(contrib, k).reindex(frame.index)
         texts = reason_texts(reasons.where(reasons.notna(), None), self.catalogue, lang, k)
         for i in range(1, k + 1):
-            out[f"reason_{i}"] = reasons[f"reason_{i}"].astype(object).where(
-                reasons[f"reason_{i}"].notna(), None)
+            out[f"reason_{i}"] = (
+                reasons[f"reason_{i}"].astype(object).where(reasons[f"reason_{i}"].notna(), None)
+            )
             out[f"reason_{i}_text"] = texts[f"reason_{i}_text"]
         out["bundle_version"] = self.version
         return out

@@ -24,8 +24,13 @@ class SplitConfig:
             raise ValueError(f"valid_share must be in (0, 1); got {self.valid_share}")
 
 
-def assign_split(frame: pd.DataFrame, cfg: SplitConfig, seed: int,
-                 date_col: str = "application_date", label_col: str = "default_12m") -> pd.Series:
+def assign_split(
+    frame: pd.DataFrame,
+    cfg: SplitConfig,
+    seed: int,
+    date_col: str = "application_date",
+    label_col: str = "default_12m",
+) -> pd.Series:
     """'train' / 'valid' / 'oot' for labelled rows, 'score' for unlabelled ones.
 
     OOT holds the applications of the last ``oot_months`` months of labelled applications
@@ -47,14 +52,19 @@ def assign_split(frame: pd.DataFrame, cfg: SplitConfig, seed: int,
     else:
         idx = frame.index[labelled]
         y_all = frame.loc[idx, label_col].astype(int)
-        _, held = train_test_split(idx, test_size=cfg.holdout_share, random_state=seed,
-                                   stratify=y_all if y_all.value_counts().min() >= 2 else None)
+        _, held = train_test_split(
+            idx,
+            test_size=cfg.holdout_share,
+            random_state=seed,
+            stratify=y_all if y_all.value_counts().min() >= 2 else None,
+        )
         oot = frame.index.isin(held)
     dev = frame.index[labelled & ~oot]
     y = frame.loc[dev, label_col].astype(int)
     stratify = y if y.nunique() > 1 and y.value_counts().min() >= 2 else None
-    train_idx, valid_idx = train_test_split(dev, test_size=cfg.valid_share, random_state=seed,
-                                            stratify=stratify)
+    train_idx, valid_idx = train_test_split(
+        dev, test_size=cfg.valid_share, random_state=seed, stratify=stratify
+    )
     split[oot] = "oot"
     split.loc[train_idx] = "train"
     split.loc[valid_idx] = "valid"

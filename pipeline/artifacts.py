@@ -37,12 +37,19 @@ def scorecard_markdown(spec: ScorecardSpec, descriptions: dict[str, str]) -> str
     maxima = spec.max_points()
     for char in spec.spec["characteristics"]:
         name = char["name"]
-        lines += [f"## `{name}` (max {maxima[name]} points)", "",
-                  descriptions.get(name, ""), "", "| bin | WoE | points | count | default rate |",
-                  "|---|---:|---:|---:|---:|"]
+        lines += [
+            f"## `{name}` (max {maxima[name]} points)",
+            "",
+            descriptions.get(name, ""),
+            "",
+            "| bin | WoE | points | count | default rate |",
+            "|---|---:|---:|---:|---:|",
+        ]
         for b in char["bins"]:
-            lines.append(f"| {b['label']} | {b['woe']:.4f} | {b['points']} | {b['count']} | "
-                         f"{b['event_rate']:.2%} |")
+            lines.append(
+                f"| {b['label']} | {b['woe']:.4f} | {b['points']} | {b['count']} | "
+                f"{b['event_rate']:.2%} |"
+            )
         m = char["missing"]
         lines.append(f"| Missing | {m['woe']:.4f} | {m['points']} | {m['count']} | |")
         if char["type"] == "categorical":
@@ -51,8 +58,9 @@ def scorecard_markdown(spec: ScorecardSpec, descriptions: dict[str, str]) -> str
     return "\n".join(lines)
 
 
-def save_models(layout: Layout, pd_model: PDModel, spec: ScorecardSpec, meta: dict,
-                descriptions: dict[str, str]) -> None:
+def save_models(
+    layout: Layout, pd_model: PDModel, spec: ScorecardSpec, meta: dict, descriptions: dict[str, str]
+) -> None:
     models = layout.models
     with atomic_path(models / "pd_model.txt") as tmp:
         tmp.write_text(pd_model.model_to_string(), encoding="utf-8")

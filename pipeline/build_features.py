@@ -21,7 +21,8 @@ def run(params: Params, layout: Layout) -> None:
 
         config = load_config(layout.root / params.generate.dataset)
         frame, catalogue = tabular_feature_table(
-            read_parquet(layout.interim / TABULAR_FILE), config)
+            read_parquet(layout.interim / TABULAR_FILE), config
+        )
         auto = config.auto_features(catalogue)
     else:
         tables = {t: read_parquet(layout.interim / f"{t}.parquet") for t in VALIDATION_ORDER}
@@ -40,12 +41,15 @@ def run(params: Params, layout: Layout) -> None:
         "labelled": int(labelled.sum()),
         "unlabelled": int((~labelled).sum()),
         "default_rate": round(float(frame.loc[labelled, "default_12m"].mean()), 6)
-        if labelled.any() else None,
+        if labelled.any()
+        else None,
         "features": len(profile),
         "mean_missing_rate": round(float(profile["missing_rate"].mean()), 6),
     }
     write_json(summary, layout.reports / "features.json")
-    console.print(f"features: {summary['rows']:,} rows ({summary['labelled']:,} labelled, "
-                  f"{summary['unlabelled']:,} unlabelled) x {summary['features']} features -> "
-                  "data/processed/features.parquet")
+    console.print(
+        f"features: {summary['rows']:,} rows ({summary['labelled']:,} labelled, "
+        f"{summary['unlabelled']:,} unlabelled) x {summary['features']} features -> "
+        "data/processed/features.parquet"
+    )
     log.info("features built in %.1f s", time.perf_counter() - start)

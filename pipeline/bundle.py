@@ -29,8 +29,15 @@ from pipeline.io import sha256
 
 BUNDLE_FORMAT = "credit-bundle/1"
 MANIFEST = "manifest.json"
-FILES = ("pd_model.txt", "calibrator.json", "scorecard.json", "catalogue.json", "grading.json",
-         "policy.json", "input_schema.json")
+FILES = (
+    "pd_model.txt",
+    "calibrator.json",
+    "scorecard.json",
+    "catalogue.json",
+    "grading.json",
+    "policy.json",
+    "input_schema.json",
+)
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".pt", ".sav")
 
 
@@ -64,8 +71,9 @@ def write_bundle(directory: Path, model: ScoringModel, schema: dict, info: dict)
             "input_schema.json": schema,
         }
         for name, data in contents.items():
-            (tmp / name).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n",
-                                    encoding="utf-8")
+            (tmp / name).write_text(
+                json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            )
         hashes = {name: sha256(tmp / name) for name in FILES}
         digest = hashlib.sha256("".join(hashes[n] for n in FILES).encode()).hexdigest()[:12]
         manifest = {
@@ -95,8 +103,9 @@ def verify_bundle(directory: Path) -> dict:
     except json.JSONDecodeError as exc:
         raise BundleError(f"{path}: unreadable manifest ({exc.msg})") from None
     if manifest.get("format") != BUNDLE_FORMAT:
-        raise BundleError(f"{path}: unknown bundle format {manifest.get('format')!r} "
-                          f"(expected {BUNDLE_FORMAT})")
+        raise BundleError(
+            f"{path}: unknown bundle format {manifest.get('format')!r} (expected {BUNDLE_FORMAT})"
+        )
     listed = manifest.get("files", {})
     missing = [n for n in FILES if n not in listed]
     if missing:
@@ -111,8 +120,10 @@ def verify_bundle(directory: Path) -> dict:
             raise BundleError(f"{file}: missing bundle file")
         actual = sha256(file)
         if actual != expected:
-            raise BundleError(f"{file}: sha256 mismatch (manifest {expected[:12]}..., file "
-                              f"{actual[:12]}...): the bundle was modified")
+            raise BundleError(
+                f"{file}: sha256 mismatch (manifest {expected[:12]}..., file "
+                f"{actual[:12]}...): the bundle was modified"
+            )
     return manifest
 
 
@@ -125,8 +136,9 @@ def load_bundle(directory: Path) -> tuple[ScoringModel, dict]:
     def read(name: str):
         return json.loads((directory / name).read_text(encoding="utf-8"))
 
-    pd_model = PDModel.from_parts((directory / "pd_model.txt").read_text(encoding="utf-8"),
-                                  read("calibrator.json"))
+    pd_model = PDModel.from_parts(
+        (directory / "pd_model.txt").read_text(encoding="utf-8"), read("calibrator.json")
+    )
     model = ScoringModel(
         pd_model=pd_model,
         scorecard=ScorecardSpec(read("scorecard.json")),
@@ -159,8 +171,9 @@ def conform(frame: pd.DataFrame, schema: dict) -> pd.DataFrame:
     out = frame.copy()
     for f in schema["features"]:
         if f["kind"] == "categorical":
-            out[f["name"]] = pd.Categorical(out[f["name"]].astype(object), categories=f[
-                "categories"])
+            out[f["name"]] = pd.Categorical(
+                out[f["name"]].astype(object), categories=f["categories"]
+            )
         else:
             out[f["name"]] = pd.to_numeric(out[f["name"]], errors="coerce").astype("float64")
     return out
@@ -171,8 +184,10 @@ def check_columns(frame: pd.DataFrame, schema: dict, source: str) -> None:
     needed = [schema["id"], *schema["request"], *(f["name"] for f in schema["features"])]
     missing = [c for c in needed if c not in frame.columns]
     if missing:
-        raise DataError(f"{source}: missing required column(s) {', '.join(missing[:8])}"
-                        + (" ..." if len(missing) > 8 else ""))
+        raise DataError(
+            f"{source}: missing required column(s) {', '.join(missing[:8])}"
+            + (" ..." if len(missing) > 8 else "")
+        )
 
 
 def input_problems(frame: pd.DataFrame, schema: dict) -> pd.Series:
@@ -182,13 +197,17 @@ def input_problems(frame: pd.DataFrame, schema: dict) -> pd.Series:
     checks: list[tuple[np.ndarray, str]] = []
     ids = frame[schema["id"]]
     checks.append((ids.isna().to_numpy(), "applicant_id is required; got empty"))
-    checks.append(((ids.duplicated(keep="first") & ids.notna()).to_numpy(),
-                   "applicant_id appears more than once in the input (first occurrence scored)"))
+    checks.append(
+        (
+            (ids.duplicated(keep="first") & ids.notna()).to_numpy(),
+            "applicant_id appears more than once in the input (first occurrence scored)",
+        )
+    )
     for col in schema["request"]:  # empty: no request to cap the limit / terms
-        values = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype="float64",
-                                                                     na_value=np.nan)
-        checks.append((np.isnan(values) & frame[col].notna().to_numpy(),
-                       f"{col} must be a number"))
+        values = pd.to_numeric(frame[col], errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan
+        )
+        checks.append((np.isnan(values) & frame[col].notna().to_numpy(), f"{col} must be a number"))
         checks.append((values < 0, f"{col} must be >= 0"))
     numeric = [f["name"] for f in schema["features"] if f["kind"] != "categorical"]
     typed = [c for c in numeric if pd.api.types.is_numeric_dtype(frame[c].dtype)]
@@ -200,8 +219,9 @@ def input_problems(frame: pd.DataFrame, schema: dict) -> pd.Series:
     for c in (c for c in numeric if c not in set(typed)):
         values = pd.to_numeric(frame[c], errors="coerce")
         checks.append(((values.isna() & frame[c].notna()).to_numpy(), f"{c} must be a number"))
-        checks.append((np.isinf(values.to_numpy(dtype="float64", na_value=np.nan)),
-                       f"{c} must be finite"))
+        checks.append(
+            (np.isinf(values.to_numpy(dtype="float64", na_value=np.nan)), f"{c} must be finite")
+        )
     for f in schema["features"]:
         if f["kind"] == "categorical":
             col = frame[f["name"]]

@@ -49,10 +49,12 @@ def _version(value: bool) -> None:
 def root(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
     project: Path = typer.Option(Path("."), "--project", help="Project root (holds data/)."),
-    params: Path | None = typer.Option(None, "--params", help="params.yaml to use "
-                                       "(default: <project>/params.yaml)."),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
+    params: Path | None = typer.Option(
+        None, "--params", help="params.yaml to use (default: <project>/params.yaml)."
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     setup_logging(verbose)
     state.root = project
@@ -125,19 +127,33 @@ def export() -> None:
 
 @app.command()
 def score(
-    features: Path | None = typer.Option(None, "--features", help="Features file to score "
-                                         "(default: data/processed/features.parquet)."),
-    raw: Path | None = typer.Option(None, "--raw", help="Folder of raw tables (data/raw "
-                                    "schemas) to validate, featurise and score instead."),
-    out: Path | None = typer.Option(None, "--out", help="Output Parquet (default: "
-                                    "data/scores/scores.parquet)."),
-    bundle: Path | None = typer.Option(None, "--bundle", help="Model bundle directory "
-                                       "(default: data/models/bundle)."),
+    features: Path | None = typer.Option(
+        None,
+        "--features",
+        help="Features file to score (default: data/processed/features.parquet).",
+    ),
+    raw: Path | None = typer.Option(
+        None,
+        "--raw",
+        help="Folder of raw tables (data/raw schemas) to validate, featurise and score instead.",
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Output Parquet (default: data/scores/scores.parquet)."
+    ),
+    bundle: Path | None = typer.Option(
+        None, "--bundle", help="Model bundle directory (default: data/models/bundle)."
+    ),
     lang: str | None = typer.Option(None, "--lang", help="Reason text language: en | zh."),
-    all_reasons: bool = typer.Option(False, "--all-reasons", help="Reason codes for every "
-                                     "decision, not only declines and referrals."),
-    all_rows: bool = typer.Option(False, "--all-rows", help="Also score rows that already "
-                                  "have an outcome (default: unlabelled rows only)."),
+    all_reasons: bool = typer.Option(
+        False,
+        "--all-reasons",
+        help="Reason codes for every decision, not only declines and referrals.",
+    ),
+    all_rows: bool = typer.Option(
+        False,
+        "--all-rows",
+        help="Also score rows that already have an outcome (default: unlabelled rows only).",
+    ),
 ) -> None:
     """Score new applicants: PD, score, grade, decision, limit, terms, reason codes."""
     from pipeline import score as stage
@@ -146,21 +162,37 @@ def score(
         raise DataError(f"--lang must be en or zh; got {lang!r}")
     if features is not None and raw is not None:
         raise DataError("give either --features or --raw, not both")
-    stage.run(state.params(), state.layout, features=features, raw=raw, output=out,
-              bundle=bundle, lang=lang, all_reasons=all_reasons, labelled_too=all_rows)
+    stage.run(
+        state.params(),
+        state.layout,
+        features=features,
+        raw=raw,
+        output=out,
+        bundle=bundle,
+        lang=lang,
+        all_reasons=all_reasons,
+        labelled_too=all_rows,
+    )
 
 
 @app.command()
 def report(
     ids: list[str] = typer.Option([], "--id", help="Applicant id (repeatable)."),
     ids_file: Path | None = typer.Option(None, "--ids-file", help="File with one id per line."),
-    features: Path | None = typer.Option(None, "--features", help="Features file holding the "
-                                         "applicants (default: data/processed/features.parquet)."),
-    out: Path | None = typer.Option(None, "--out", help="Output folder (default: "
-                                    "data/reports/applicants)."),
+    features: Path | None = typer.Option(
+        None,
+        "--features",
+        help="Features file holding the applicants (default: data/processed/features.parquet).",
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Output folder (default: data/reports/applicants)."
+    ),
     lang: str | None = typer.Option(None, "--lang", help="Report language: en | zh."),
-    batch: bool = typer.Option(False, "--batch", help="Reports for the scored batch's "
-                               "decisions listed in params (the DVC stage)."),
+    batch: bool = typer.Option(
+        False,
+        "--batch",
+        help="Reports for the scored batch's decisions listed in params (the DVC stage).",
+    ),
 ) -> None:
     """Self-contained HTML auditor report per applicant: decision, scorecard, SHAP, lineage."""
     from pipeline import report as stage
@@ -171,16 +203,25 @@ def report(
     if ids_file is not None:
         if not ids_file.is_file():
             raise DataError(f"{ids_file}: missing file")
-        ids = [*ids, *(x.strip() for x in ids_file.read_text(encoding="utf-8").splitlines()
-                       if x.strip())]
-    stage.run(state.params(), state.layout, list(dict.fromkeys(ids)), features=features,
-              out_dir=out, lang=lang)
+        ids = [
+            *ids,
+            *(x.strip() for x in ids_file.read_text(encoding="utf-8").splitlines() if x.strip()),
+        ]
+    stage.run(
+        state.params(),
+        state.layout,
+        list(dict.fromkeys(ids)),
+        features=features,
+        out_dir=out,
+        lang=lang,
+    )
 
 
 @app.command()
 def monitor(
-    batch: Path | None = typer.Option(None, "--batch", help="Features file of the batch to "
-                                      "compare (default: the scored batch)."),
+    batch: Path | None = typer.Option(
+        None, "--batch", help="Features file of the batch to compare (default: the scored batch)."
+    ),
 ) -> None:
     """Drift of a batch vs development data: score PSI, CSI, missing rates, points shift."""
     from pipeline import monitor as stage
@@ -190,8 +231,11 @@ def monitor(
 
 @app.command()
 def reassess(
-    as_of: str | None = typer.Option(None, "--as-of", help="Re-assessment date YYYY-MM-DD "
-                                     "(default: params monitor.reassess_as_of)."),
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        help="Re-assessment date YYYY-MM-DD (default: params monitor.reassess_as_of).",
+    ),
 ) -> None:
     """Re-score the portfolio as of a date: grade migration and early warnings with actions."""
     from pipeline import reassess as stage

@@ -35,12 +35,21 @@ def render_data_doc(cfg: ValidationConfig | None = None) -> str:
         "",
     ]
     for name, spec in TABLES.items():
-        lines += [f"## `{name}`", "", spec.description, "",
-                  f"Key: `{', '.join(spec.key)}`.", "",
-                  "| column | type | required | description |", "|---|---|---|---|"]
+        lines += [
+            f"## `{name}`",
+            "",
+            spec.description,
+            "",
+            f"Key: `{', '.join(spec.key)}`.",
+            "",
+            "| column | type | required | description |",
+            "|---|---|---|---|",
+        ]
         for col in spec.columns:
-            lines.append(f"| `{col.name}` | {col.kind} | {'yes' if col.required else 'no'} | "
-                         f"{col.description} |")
+            lines.append(
+                f"| `{col.name}` | {col.kind} | {'yes' if col.required else 'no'} | "
+                f"{col.description} |"
+            )
         keys, rules = table_rules(name, cfg)
         lines += ["", "| rule | checks |", "|---|---|"]
         for rule in [*keys, *rules]:
@@ -63,17 +72,31 @@ def render_features_doc(catalogue: Catalogue | None = None) -> str:
         "expanded once per window set in `params.yaml` (`features`).",
         "",
     ]
-    titles = {"financial": "Financial statements", "payments": "Payment behaviour",
-              "compliance": "Compliance and external ratings", "firmographics": "Firmographics"}
+    titles = {
+        "financial": "Financial statements",
+        "payments": "Payment behaviour",
+        "compliance": "Compliance and external ratings",
+        "firmographics": "Firmographics",
+    }
     for group, title in titles.items():
         names = catalogue.group(group)
-        lines += [f"## {title} ({len(names)})", "",
-                  "| feature | unit | direction | description | 说明 | missing means | "
-                  "reason / 原因 |", "|---|---|---|---|---|---|---|"]
+        lines += [
+            f"## {title} ({len(names)})",
+            "",
+            "| feature | unit | direction | description | 说明 | missing means | reason / 原因 |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for name in names:
             f = catalogue[name]
-            cells = [f"`{f.name}`", f.unit, f.direction, f.en, f.zh, f.missing,
-                     f"{f.reason_en} / {f.reason_zh}"]
+            cells = [
+                f"`{f.name}`",
+                f.unit,
+                f.direction,
+                f.en,
+                f.zh,
+                f.missing,
+                f"{f.reason_en} / {f.reason_zh}",
+            ]
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
         lines.append("")
     return "\n".join(lines)

@@ -32,9 +32,12 @@ def explanation(contrib: pd.DataFrame, X: pd.DataFrame):
         if isinstance(data[c].dtype, pd.CategoricalDtype):
             data[c] = data[c].cat.codes.replace(-1, np.nan)
     values = contrib.drop(columns="bias")
-    return shap.Explanation(values=values.to_numpy(), base_values=contrib["bias"].to_numpy(),
-                            data=data.to_numpy(dtype="float64"),
-                            feature_names=list(values.columns))
+    return shap.Explanation(
+        values=values.to_numpy(),
+        base_values=contrib["bias"].to_numpy(),
+        data=data.to_numpy(dtype="float64"),
+        feature_names=list(values.columns),
+    )
 
 
 def run(params: Params, layout: Layout) -> pd.DataFrame:
@@ -70,6 +73,9 @@ def run(params: Params, layout: Layout) -> pd.DataFrame:
             plots.save(plt.gcf(), out / f"shap_dependence_{name}.png")
     with tracking.resume_run(layout) as mlflow:
         mlflow.log_artifacts(str(out), "explain")
-    console.print(f"explain: exact TreeSHAP on {len(X):,} applicants; top factors: "
-                  + ", ".join(importance.index[:5]) + f" -> {out.relative_to(layout.root)}")
+    console.print(
+        f"explain: exact TreeSHAP on {len(X):,} applicants; top factors: "
+        + ", ".join(importance.index[:5])
+        + f" -> {out.relative_to(layout.root)}"
+    )
     return table

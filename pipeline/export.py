@@ -22,9 +22,22 @@ from pipeline.layout import Layout
 from pipeline.params import Gates, Params
 
 PACKAGES = Path(__file__).resolve().parents[1]
-RUNTIME_REQUIREMENTS = ("pandas", "numpy", "pyarrow", "scikit-learn", "lightgbm", "optbinning",
-                        "scipy", "pyyaml", "mlflow", "pandera", "rich", "typer", "jinja2",
-                        "matplotlib")
+RUNTIME_REQUIREMENTS = (
+    "pandas",
+    "numpy",
+    "pyarrow",
+    "scikit-learn",
+    "lightgbm",
+    "optbinning",
+    "scipy",
+    "pyyaml",
+    "mlflow",
+    "pandera",
+    "rich",
+    "typer",
+    "jinja2",
+    "matplotlib",
+)
 
 
 def check_gates(metrics: dict, gates: Gates) -> list[str]:
@@ -45,11 +58,15 @@ def _signature(schema: dict):
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
 
-    cols = [ColSpec("string", schema["id"]), ColSpec("double", "requested_limit"),
-            ColSpec("double", "requested_terms_days")]
+    cols = [
+        ColSpec("string", schema["id"]),
+        ColSpec("double", "requested_limit"),
+        ColSpec("double", "requested_terms_days"),
+    ]
     for f in schema["features"]:
-        cols.append(ColSpec("string" if f["kind"] == "categorical" else "double", f["name"],
-                            required=False))
+        cols.append(
+            ColSpec("string" if f["kind"] == "categorical" else "double", f["name"], required=False)
+        )
     return ModelSignature(inputs=Schema(cols))
 
 
@@ -58,8 +75,9 @@ def run(params: Params, layout: Layout) -> dict:
     catalogue = load_catalogue(layout)
     metrics = read_json(layout.reports / "metrics.json")
     failed = check_gates(metrics, params.export.gates)
-    model = ScoringModel(trained.pd_model, trained.scorecard, catalogue, params.grading,
-                         params.policy)
+    model = ScoringModel(
+        trained.pd_model, trained.scorecard, catalogue, params.grading, params.policy
+    )
     sample = read_parquet(layout.processed / "features.parquet", columns=catalogue.categorical)
     schema = input_schema(catalogue, sample)
     run_info = read_json(layout.models / tracking.RUN_FILE)
@@ -68,16 +86,28 @@ def run(params: Params, layout: Layout) -> dict:
         "model_name": params.export.model_name,
         "git_commit": tracking.git_commit(layout.root),
         "mlflow_run_id": run_info["run_id"],
-        "input_data_sha256": tracking.data_hashes({
-            "features": layout.processed / "features.parquet",
-            "split": layout.processed / "split.parquet"}),
-        "oot_metrics": {m: {k: metrics[m]["oot"][k] for k in ("auc", "gini", "ks", "brier",
-                                                              "ece", "n", "defaults")}
-                        for m in ("pd_model", "scorecard")},
-        "gates": {"thresholds": {"min_auc": params.export.gates.min_auc,
-                                 "max_ece": params.export.gates.max_ece,
-                                 "max_score_psi": params.export.gates.max_score_psi},
-                  "passed": not failed, "failed": failed},
+        "input_data_sha256": tracking.data_hashes(
+            {
+                "features": layout.processed / "features.parquet",
+                "split": layout.processed / "split.parquet",
+            }
+        ),
+        "oot_metrics": {
+            m: {
+                k: metrics[m]["oot"][k]
+                for k in ("auc", "gini", "ks", "brier", "ece", "n", "defaults")
+            }
+            for m in ("pd_model", "scorecard")
+        },
+        "gates": {
+            "thresholds": {
+                "min_auc": params.export.gates.min_auc,
+                "max_ece": params.export.gates.max_ece,
+                "max_score_psi": params.export.gates.max_score_psi,
+            },
+            "passed": not failed,
+            "failed": failed,
+        },
         "features": catalogue.names,
     }
     bundle_dir = layout.models / "bundle"
@@ -90,14 +120,22 @@ def run(params: Params, layout: Layout) -> dict:
     console.print(f"bundle {manifest['version']} -> {bundle_dir.relative_to(layout.root)}")
     if failed:
         raise DataError("model not registered as champion: " + "; ".join(failed))
-    console.print(f"registered {registration['model_name']} version {registration['version']} "
-                  f"as @champion (serve: mlflow models serve -m "
-                  f"models:/{registration['model_name']}@champion --env-manager local)")
+    console.print(
+        f"registered {registration['model_name']} version {registration['version']} "
+        f"as @champion (serve: mlflow models serve -m "
+        f"models:/{registration['model_name']}@champion --env-manager local)"
+    )
     return registration
 
 
-def _log_and_register(layout: Layout, params: Params, bundle_dir: Path, schema: dict,
-                      manifest: dict, failed: list[str]) -> dict:
+def _log_and_register(
+    layout: Layout,
+    params: Params,
+    bundle_dir: Path,
+    schema: dict,
+    manifest: dict,
+    failed: list[str],
+) -> dict:
     name = params.export.model_name
     with tracking.resume_run(layout) as mlflow, warnings.catch_warnings():
         # The signature is explicit; an input example would make MLflow run the model now.
@@ -115,14 +153,21 @@ def _log_and_register(layout: Layout, params: Params, bundle_dir: Path, schema: 
         mlflow.log_dict(manifest, "bundle_manifest.json")
         mlflow.set_tag("bundle_version", manifest["version"])
         mlflow.set_tag("gates_passed", str(not failed))
-        out = {"model_name": name, "model_uri": info.model_uri, "bundle_version":
-               manifest["version"], "gates_passed": not failed, "failed_gates": failed,
-               "version": None, "alias": None}
+        out = {
+            "model_name": name,
+            "model_uri": info.model_uri,
+            "bundle_version": manifest["version"],
+            "gates_passed": not failed,
+            "failed_gates": failed,
+            "version": None,
+            "alias": None,
+        }
         if failed:
             return out
         client = mlflow.MlflowClient()
-        registered = mlflow.register_model(info.model_uri, name,
-                                           tags={"bundle_version": manifest["version"]})
+        registered = mlflow.register_model(
+            info.model_uri, name, tags={"bundle_version": manifest["version"]}
+        )
         client.set_registered_model_alias(name, "champion", registered.version)
         out.update(version=int(registered.version), alias="champion")
     return out

@@ -116,6 +116,5 @@ def run(params: Params, layout: Layout) -> dict[str, int]:
         table.add_row(name, f"{n:,}")
     console.print(table)
     log.debug("generate finished in %.1f s", elapsed)
-    write_json({"source": source, "rows": counts},
-               layout.reports / "generate.json")
+    write_json({"source": source, "rows": counts}, layout.reports / "generate.json")
     return counts

@@ -15,8 +15,10 @@ from pipeline.io import atomic_path
 
 @cache
 def template(name: str) -> Template:
-    env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
-                      autoescape=select_autoescape(["html", "j2"], default=True))
+    env = Environment(
+        loader=FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=select_autoescape(["html", "j2"], default=True),
+    )
     return env.get_template(name)
 
 
@@ -30,14 +32,18 @@ def cell(value: object) -> str:
 
 def table(frame: pd.DataFrame, css: Callable[[str, object], str] | None = None) -> dict:
     """Columns and rows of text cells; ``css(column, value)`` may give a cell a class."""
-    rows = [[{"text": cell(v), "cls": css(c, v) if css else ""} for c, v in zip(
-        frame.columns, values, strict=True)] for values in frame.itertuples(index=False)]
+    rows = [
+        [
+            {"text": cell(v), "cls": css(c, v) if css else ""}
+            for c, v in zip(frame.columns, values, strict=True)
+        ]
+        for values in frame.itertuples(index=False)
+    ]
     return {"columns": [str(c) for c in frame.columns], "rows": rows}
 
 
 def write_page(path: Path, title: str, subtitle: str, sections: list[dict]) -> None:
-    html = template("monitoring.html.j2").render(title=title, subtitle=subtitle,
-                                                 sections=sections)
+    html = template("monitoring.html.j2").render(title=title, subtitle=subtitle, sections=sections)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         tmp.write_text(html, encoding="utf-8")

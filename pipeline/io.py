@@ -32,10 +32,14 @@ def find_raw(directory: Path, table: str) -> Path:
             return path
     others = sorted(p.name for p in directory.glob(f"{table}.*")) if directory.is_dir() else []
     if others:
-        raise DataError(f"{directory / others[0]}: unsupported file type "
-                        f"'{Path(others[0]).suffix}' (expected .parquet or .csv)")
-    raise DataError(f"{directory / (table + '.parquet')}: missing file (expected {table}.parquet "
-                    f"or {table}.csv in {directory})")
+        raise DataError(
+            f"{directory / others[0]}: unsupported file type "
+            f"'{Path(others[0]).suffix}' (expected .parquet or .csv)"
+        )
+    raise DataError(
+        f"{directory / (table + '.parquet')}: missing file (expected {table}.parquet "
+        f"or {table}.csv in {directory})"
+    )
 
 
 def read_raw(path: Path) -> pd.DataFrame:
@@ -56,11 +60,19 @@ def read_raw(path: Path) -> pd.DataFrame:
         if head.startswith(b"PAR1") or b"\x00" in head:
             raise DataError(f"{path}: not a CSV text file (binary content; wrong file type?)")
         try:
-            return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
-                               encoding="utf-8", skipinitialspace=True)
+            return pd.read_csv(
+                path,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+                encoding="utf-8",
+                skipinitialspace=True,
+            )
         except UnicodeDecodeError as exc:
-            raise DataError(f"{path}: unreadable encoding, expected UTF-8 (byte "
-                            f"0x{exc.object[exc.start]:02x} at offset {exc.start})") from None
+            raise DataError(
+                f"{path}: unreadable encoding, expected UTF-8 (byte "
+                f"0x{exc.object[exc.start]:02x} at offset {exc.start})"
+            ) from None
         except pd.errors.EmptyDataError:
             raise DataError(f"{path}: empty file (no header row)") from None
         except pd.errors.ParserError as exc:
@@ -99,8 +111,9 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 def write_json(data: Any, path: Path) -> None:
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n",
-                       encoding="utf-8")
+        tmp.write_text(
+            json.dumps(data, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8"
+        )
 
 
 def read_json(path: Path) -> Any:
@@ -156,8 +169,13 @@ class ChunkedWriter:
 
     def write(self, frame: pd.DataFrame) -> None:
         if self.path.suffix == ".csv":
-            frame.to_csv(self._tmp, mode="w" if self._header else "a", header=self._header,
-                         index=False, date_format="%Y-%m-%d")
+            frame.to_csv(
+                self._tmp,
+                mode="w" if self._header else "a",
+                header=self._header,
+                index=False,
+                date_format="%Y-%m-%d",
+            )
             self._header = False
         else:
             table = pa.Table.from_pandas(frame, preserve_index=False)

@@ -50,30 +50,54 @@ def run(params: Params, layout: Layout, batch: Path | None = None) -> dict:
         return _no_batch(out, source, manifest["version"])
     pd_e, score_e, pts_e = _scores(model, expected)
     pd_a, score_a, pts_a = _scores(model, actual)
-    report = drift_report(expected, actual, model.features,
-                          {"pd": (pd_e, pd_a), "scorecard_score": (score_e, score_a)},
-                          (pts_e, pts_a), cfg)
+    report = drift_report(
+        expected,
+        actual,
+        model.features,
+        {"pd": (pd_e, pd_a), "scorecard_score": (score_e, score_a)},
+        (pts_e, pts_a),
+        cfg,
+    )
     labelled = actual["default_12m"].notna() if "default_12m" in actual else None
     if labelled is not None and labelled.sum() >= 50:
-        table = grade_table(actual.loc[labelled, "default_12m"].astype(int).to_numpy(),
-                            pd_a[labelled.to_numpy()], model.scale)
+        table = grade_table(
+            actual.loc[labelled, "default_12m"].astype(int).to_numpy(),
+            pd_a[labelled.to_numpy()],
+            model.scale,
+        )
         report["grades_actual_vs_expected"] = table.to_dict("records")
-    report.update(bundle_version=manifest["version"], batch=source,
-                  drift_scenario=params.generate.synthetic.drift.name)
+    report.update(
+        bundle_version=manifest["version"],
+        batch=source,
+        drift_scenario=params.generate.synthetic.drift.name,
+    )
     write_json(report, out / "drift.json")
     pd.DataFrame(report["features"]).to_csv(out / "csi.csv", index=False)
     _page(report, pd_e, pd_a, score_e, score_a, out / "drift.html")
-    with tracking.new_run(layout, "monitor", {"stage": "monitor",
-                                              "bundle_version": manifest["version"],
-                                              "drift_status": report["status"]}) as mlflow:
-        tracking.log_metrics(mlflow, {"psi": {k: v["psi"] for k, v in report["scores"].items()},
-                                      "n_alerts": len(report["alerts"])})
+    with tracking.new_run(
+        layout,
+        "monitor",
+        {
+            "stage": "monitor",
+            "bundle_version": manifest["version"],
+            "drift_status": report["status"],
+        },
+    ) as mlflow:
+        tracking.log_metrics(
+            mlflow,
+            {
+                "psi": {k: v["psi"] for k, v in report["scores"].items()},
+                "n_alerts": len(report["alerts"]),
+            },
+        )
         for name in ("drift.json", "drift.html", "csi.csv"):
             mlflow.log_artifact(str(out / name), "monitoring")
     style = {"stable": "green", "watch": "yellow", "act": "red"}[report["status"]]
-    console.print(f"drift: [{style}]{report['status']}[/] - score PSI "
-                  + ", ".join(f"{k} {v['psi']:.3f}" for k, v in report["scores"].items())
-                  + f"; {len(report['alerts'])} alert(s) -> {out.relative_to(layout.root)}")
+    console.print(
+        f"drift: [{style}]{report['status']}[/] - score PSI "
+        + ", ".join(f"{k} {v['psi']:.3f}" for k, v in report["scores"].items())
+        + f"; {len(report['alerts'])} alert(s) -> {out.relative_to(layout.root)}"
+    )
     for alert in report["alerts"][:10]:
         console.print(f"  - {alert}")
     return report
@@ -81,48 +105,105 @@ def run(params: Params, layout: Layout, batch: Path | None = None) -> dict:
 
 def _no_batch(out: Path, source: str, version: str) -> dict:
     """Nothing to compare (e.g. a public data set where every row has an outcome)."""
-    report = {"status": "no_batch", "batch": source, "n_actual": 0, "alerts": [],
-              "bundle_version": version}
+    report = {
+        "status": "no_batch",
+        "batch": source,
+        "n_actual": 0,
+        "alerts": [],
+        "bundle_version": version,
+    }
     write_json(report, out / "drift.json")
     pd.DataFrame(columns=["feature", "csi", "band"]).to_csv(out / "csi.csv", index=False)
-    html.write_page(out / "drift.html", "Drift report", f"bundle {version}",
-                    [{"title": "No batch", "text": f"{source} holds no applicant to compare "
-                                                   "with the development sample."}])
+    html.write_page(
+        out / "drift.html",
+        "Drift report",
+        f"bundle {version}",
+        [
+            {
+                "title": "No batch",
+                "text": f"{source} holds no applicant to compare with the development sample.",
+            }
+        ],
+    )
     console.print(f"drift: no batch to compare ({source})")
     return report
 
 
 def _page(report: dict, pd_e, pd_a, score_e, score_a, path: Path) -> None:
-    band_css = (lambda c, v: v if c in ("band", "status") else "")  # noqa: E731
+    band_css = lambda c, v: v if c in ("band", "status") else ""  # noqa: E731
     scores = pd.DataFrame([{"score": k, **v} for k, v in report["scores"].items()])
     feats = pd.DataFrame(report["features"])
     top = feats.head(15)
     sections = [
-        {"title": "Status", "status": report["status"],
-         "status_text": f"{report['status'].upper()}: {len(report['alerts'])} alert(s)",
-         "bullets": report["alerts"] or ["No drift alert."]},
-        {"title": "Score stability (PSI: < 0.10 stable, 0.10-0.25 watch, >= 0.25 act)",
-         "table": html.table(scores.round(4), band_css),
-         "images": [plots.data_uri(plots.distributions(np.log(pd_e / (1 - pd_e)),
-                                                       np.log(pd_a / (1 - pd_a)),
-                                                       "PD model log-odds")),
-                    plots.data_uri(plots.distributions(score_e, score_a, "scorecard points"))]},
-        {"title": "Characteristic stability (CSI), top 15",
-         "table": html.table(top[["feature", "csi", "band", "missing_expected",
-                                  "missing_actual", "missing_shift"]], band_css),
-         "images": [plots.data_uri(plots.hbars(top["feature"].tolist(), top["csi"].tolist(),
-                                               "CSI by feature", "CSI", (0.10, 0.25)))]},
+        {
+            "title": "Status",
+            "status": report["status"],
+            "status_text": f"{report['status'].upper()}: {len(report['alerts'])} alert(s)",
+            "bullets": report["alerts"] or ["No drift alert."],
+        },
+        {
+            "title": "Score stability (PSI: < 0.10 stable, 0.10-0.25 watch, >= 0.25 act)",
+            "table": html.table(scores.round(4), band_css),
+            "images": [
+                plots.data_uri(
+                    plots.distributions(
+                        np.log(pd_e / (1 - pd_e)), np.log(pd_a / (1 - pd_a)), "PD model log-odds"
+                    )
+                ),
+                plots.data_uri(plots.distributions(score_e, score_a, "scorecard points")),
+            ],
+        },
+        {
+            "title": "Characteristic stability (CSI), top 15",
+            "table": html.table(
+                top[
+                    [
+                        "feature",
+                        "csi",
+                        "band",
+                        "missing_expected",
+                        "missing_actual",
+                        "missing_shift",
+                    ]
+                ],
+                band_css,
+            ),
+            "images": [
+                plots.data_uri(
+                    plots.hbars(
+                        top["feature"].tolist(),
+                        top["csi"].tolist(),
+                        "CSI by feature",
+                        "CSI",
+                        (0.10, 0.25),
+                    )
+                )
+            ],
+        },
     ]
     if "characteristics" in report:
         chars = pd.DataFrame(report["characteristics"])
-        sections.append({"title": "Characteristic analysis (scorecard points)",
-                         "text": "Mean points per characteristic in the development sample "
-                                 "and the batch; a negative shift means the batch scores worse "
-                                 "on that characteristic.",
-                         "table": html.table(chars)})
+        sections.append(
+            {
+                "title": "Characteristic analysis (scorecard points)",
+                "text": "Mean points per characteristic in the development sample "
+                "and the batch; a negative shift means the batch scores worse "
+                "on that characteristic.",
+                "table": html.table(chars),
+            }
+        )
     if "grades_actual_vs_expected" in report:
-        sections.append({"title": "Observed vs expected default rate by grade",
-                         "table": html.table(pd.DataFrame(report["grades_actual_vs_expected"]))})
-    html.write_page(path, "Drift report", f"batch: {report['batch']} ({report['n_actual']:,} "
-                    f"applicants) vs development ({report['n_expected']:,}); bundle "
-                    f"{report['bundle_version']}", sections)
+        sections.append(
+            {
+                "title": "Observed vs expected default rate by grade",
+                "table": html.table(pd.DataFrame(report["grades_actual_vs_expected"])),
+            }
+        )
+    html.write_page(
+        path,
+        "Drift report",
+        f"batch: {report['batch']} ({report['n_actual']:,} "
+        f"applicants) vs development ({report['n_expected']:,}); bundle "
+        f"{report['bundle_version']}",
+        sections,
+    )

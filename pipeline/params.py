@@ -39,8 +39,9 @@ class GenerateParams:
 
     def __post_init__(self) -> None:
         if self.source not in ("synthetic", "files", "tabular"):
-            raise ValueError(f"source must be 'synthetic', 'files' or 'tabular'; got "
-                             f"{self.source!r}")
+            raise ValueError(
+                f"source must be 'synthetic', 'files' or 'tabular'; got {self.source!r}"
+            )
         if self.format not in ("parquet", "csv"):
             raise ValueError(f"format must be 'parquet' or 'csv'; got {self.format!r}")
 
@@ -143,8 +144,10 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
         key_t, val_t = typing.get_args(tp)
         if not isinstance(value, dict):
             raise DataError(f"params.yaml: {where} must be a mapping; got {value!r}")
-        return {_convert(key_t, k, f"{where}.{k}"): _convert(val_t, v, f"{where}.{k}")
-                for k, v in value.items()}
+        return {
+            _convert(key_t, k, f"{where}.{k}"): _convert(val_t, v, f"{where}.{k}")
+            for k, v in value.items()
+        }
     if origin is tuple:
         (item_t, *_rest) = typing.get_args(tp)
         if not isinstance(value, list | tuple):
@@ -169,8 +172,9 @@ def build(cls: type, data: dict, where: str) -> Any:
     names = {f.name for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(data) - names)
     if unknown:
-        raise DataError(f"params.yaml: unknown key {where}.{unknown[0]} (known: "
-                        f"{', '.join(sorted(names))})")
+        raise DataError(
+            f"params.yaml: unknown key {where}.{unknown[0]} (known: {', '.join(sorted(names))})"
+        )
     kwargs = {k: _convert(hints[k], v, f"{where}.{k}") for k, v in data.items()}
     try:
         return cls(**kwargs)

@@ -43,10 +43,19 @@ def ks(y: np.ndarray, scores: dict[str, np.ndarray], title: str) -> plt.Figure:
         i = int(np.argmax(np.abs(good - bad)))
         ax.plot(grid, good, label="non-defaults")
         ax.plot(grid, bad, label="defaults")
-        ax.vlines(grid[i], min(good[i], bad[i]), max(good[i], bad[i]), colors="k", ls="--",
-                  label=f"KS {abs(good[i] - bad[i]):.3f}")
-        ax.set(title=f"{label}: {title}", xlabel="risk score (higher = riskier)",
-               ylabel="cumulative share")
+        ax.vlines(
+            grid[i],
+            min(good[i], bad[i]),
+            max(good[i], bad[i]),
+            colors="k",
+            ls="--",
+            label=f"KS {abs(good[i] - bad[i]):.3f}",
+        )
+        ax.set(
+            title=f"{label}: {title}",
+            xlabel="risk score (higher = riskier)",
+            ylabel="cumulative share",
+        )
         ax.legend(fontsize=8)
     return fig
 
@@ -101,8 +110,12 @@ def data_uri(fig: plt.Figure) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def distributions(expected: np.ndarray, actual: np.ndarray, label: str,
-                  names: tuple[str, str] = ("development", "batch")) -> plt.Figure:
+def distributions(
+    expected: np.ndarray,
+    actual: np.ndarray,
+    label: str,
+    names: tuple[str, str] = ("development", "batch"),
+) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(6, 3.5))
     both = np.concatenate([expected[np.isfinite(expected)], actual[np.isfinite(actual)]])
     bins = np.histogram_bin_edges(both, bins=40)
@@ -113,8 +126,9 @@ def distributions(expected: np.ndarray, actual: np.ndarray, label: str,
     return fig
 
 
-def hbars(labels: list[str], values: list[float], title: str, xlabel: str,
-          lines: tuple[float, ...] = ()) -> plt.Figure:
+def hbars(
+    labels: list[str], values: list[float], title: str, xlabel: str, lines: tuple[float, ...] = ()
+) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(6, 0.28 * len(labels) + 1.2))
     y = np.arange(len(labels))[::-1]
     ax.barh(y, values, color="#5b8db8")

@@ -75,8 +75,9 @@ def _grade_key(grade: str) -> tuple[int, str]:
     return (0, f"{int(grade):04d}") if str(grade).isdigit() else (1, str(grade))
 
 
-def _batches(file: pq.ParquetFile, batch_size: int, labelled_too: bool,
-             summary: ScoreSummary) -> Iterator[pd.DataFrame]:
+def _batches(
+    file: pq.ParquetFile, batch_size: int, labelled_too: bool, summary: ScoreSummary
+) -> Iterator[pd.DataFrame]:
     """Feature rows to score, one record batch at a time (unlabelled rows only by default)."""
     for batch in file.iter_batches(batch_size=batch_size):
         frame = batch.to_pandas()
@@ -100,19 +101,32 @@ def _raw_frame(raw_dir: Path, params: Params, out_dir: Path) -> tuple[pd.DataFra
         write_parquet(result.rejects, out_dir / "rejects" / f"{name}.parquet")
     write_json({n: r.summary() for n, r in results.items()}, out_dir / "validation.json")
     tables = {n: r.valid for n, r in results.items()}
-    tables["outcomes"] = pd.DataFrame({"applicant_id": pd.Series([], dtype="str"),
-                                       "default_12m": pd.Series([], dtype="Int8")})
+    tables["outcomes"] = pd.DataFrame(
+        {"applicant_id": pd.Series([], dtype="str"), "default_12m": pd.Series([], dtype="Int8")}
+    )
     frame = feature_table(tables, params.features)
     app_rejects = results["applicants"].rejects
-    rejects = pd.DataFrame({"applicant_id": app_rejects["applicant_id"].astype(str),
-                            "stage": "validation",
-                            "reason": app_rejects["rule"] + ": " + app_rejects["message"]})
+    rejects = pd.DataFrame(
+        {
+            "applicant_id": app_rejects["applicant_id"].astype(str),
+            "stage": "validation",
+            "reason": app_rejects["rule"] + ": " + app_rejects["message"],
+        }
+    )
     return frame, rejects
 
 
-def run(params: Params, layout: Layout, features: Path | None = None, raw: Path | None = None,
-        output: Path | None = None, bundle: Path | None = None, lang: str | None = None,
-        all_reasons: bool = False, labelled_too: bool = False) -> dict:
+def run(
+    params: Params,
+    layout: Layout,
+    features: Path | None = None,
+    raw: Path | None = None,
+    output: Path | None = None,
+    bundle: Path | None = None,
+    lang: str | None = None,
+    all_reasons: bool = False,
+    labelled_too: bool = False,
+) -> dict:
     start = time.perf_counter()
     cfg = params.score
     model, manifest = load_bundle(bundle or layout.models / "bundle")
@@ -125,8 +139,10 @@ def run(params: Params, layout: Layout, features: Path | None = None, raw: Path 
     if raw is not None:
         frame, pre_rejects = _raw_frame(raw, params, output.parent)
         summary.input_rows += len(pre_rejects)
-        batches: Iterator[pd.DataFrame] = (frame.iloc[i:i + cfg.batch_size].reset_index(drop=True)
-                                           for i in range(0, max(len(frame), 1), cfg.batch_size))
+        batches: Iterator[pd.DataFrame] = (
+            frame.iloc[i : i + cfg.batch_size].reset_index(drop=True)
+            for i in range(0, max(len(frame), 1), cfg.batch_size)
+        )
         n_batches = max(1, -(-len(frame) // cfg.batch_size))
         source = str(raw)
     else:
@@ -157,8 +173,15 @@ def run(params: Params, layout: Layout, features: Path | None = None, raw: Path 
             seen.update(i for i in ids if isinstance(i, str))
             bad = problems.notna()
             if bad.any():
-                rej.write(pd.DataFrame({"applicant_id": frame.loc[bad, "applicant_id"].astype(
-                    str), "stage": "scoring", "reason": problems[bad]}))
+                rej.write(
+                    pd.DataFrame(
+                        {
+                            "applicant_id": frame.loc[bad, "applicant_id"].astype(str),
+                            "stage": "scoring",
+                            "reason": problems[bad],
+                        }
+                    )
+                )
                 summary.rejected += int(bad.sum())
             good = conform(frame.loc[~bad].reset_index(drop=True), schema)
             if len(good):
@@ -173,8 +196,11 @@ def run(params: Params, layout: Layout, features: Path | None = None, raw: Path 
             rej.write(pd.DataFrame({c: pd.Series([], dtype="str") for c in REJECT_COLUMNS}))
     seconds = time.perf_counter() - start
     result = summary.to_dict(model.version)
-    result.update(output=_shown(output, layout), rejects=_shown(rejects_path, layout),
-                  source=_shown(Path(source), layout))
+    result.update(
+        output=_shown(output, layout),
+        rejects=_shown(rejects_path, layout),
+        source=_shown(Path(source), layout),
+    )
     write_json(result, output.with_name(output.stem + "_summary.json"))
     _print(summary, result, seconds)
     if not result["balanced"]:  # pragma: no cover - an internal invariant, kept loud
@@ -189,9 +215,18 @@ def _shown(path: Path, layout: Layout) -> str:
 
 
 def _empty_scores(k: int) -> pd.DataFrame:
-    cols = {"applicant_id": "str", "pd": "float64", "score": "int64", "grade": "str",
-            "decision": "str", "knockout_rule": "str", "credit_limit": "float64",
-            "limit_rule": "str", "payment_terms_days": "int64", "security": "str"}
+    cols = {
+        "applicant_id": "str",
+        "pd": "float64",
+        "score": "int64",
+        "grade": "str",
+        "decision": "str",
+        "knockout_rule": "str",
+        "credit_limit": "float64",
+        "limit_rule": "str",
+        "payment_terms_days": "int64",
+        "security": "str",
+    }
     for i in range(1, k + 1):
         cols[f"reason_{i}"] = "str"
         cols[f"reason_{i}_text"] = "str"
@@ -201,8 +236,10 @@ def _empty_scores(k: int) -> pd.DataFrame:
 
 def _print(summary: ScoreSummary, result: dict, seconds: float) -> None:
     decisions = ["approve", "refer", "decline"]
-    table = Table(title=f"Scored {summary.scored:,} of {summary.input_rows:,} applicants "
-                        f"({summary.rejected:,} rejected) in {seconds:.1f} s")
+    table = Table(
+        title=f"Scored {summary.scored:,} of {summary.input_rows:,} applicants "
+        f"({summary.rejected:,} rejected) in {seconds:.1f} s"
+    )
     table.add_column("grade")
     for d in decisions:
         table.add_column(d, justify="right")
@@ -210,10 +247,15 @@ def _print(summary: ScoreSummary, result: dict, seconds: float) -> None:
     for grade in sorted(summary.grades, key=_grade_key):
         counts = [summary.crosstab[(grade, d)] for d in decisions]
         table.add_row(str(grade), *(f"{c:,}" for c in counts), f"{sum(counts):,}")
-    table.add_row("all", *(f"{summary.decisions[d]:,}" for d in decisions),
-                  f"{summary.scored:,}", style="bold")
+    table.add_row(
+        "all",
+        *(f"{summary.decisions[d]:,}" for d in decisions),
+        f"{summary.scored:,}",
+        style="bold",
+    )
     console.print(table)
     if summary.skipped_labelled:
-        console.print(f"skipped {summary.skipped_labelled:,} labelled rows (use --all-rows to "
-                      "score them too)")
+        console.print(
+            f"skipped {summary.skipped_labelled:,} labelled rows (use --all-rows to score them too)"
+        )
     console.print(f"-> {result['output']} (rejects: {result['rejects']})")

@@ -22,7 +22,8 @@ def split_summary(frame: pd.DataFrame) -> dict:
         out[name] = {
             "rows": int(len(part)),
             "defaults": int(part.loc[labelled, "default_12m"].sum()),
-            "default_rate": float(part.loc[labelled, "default_12m"].mean()) if labelled.any()
+            "default_rate": float(part.loc[labelled, "default_12m"].mean())
+            if labelled.any()
             else None,
             "from": str(part["application_date"].min().date()) if len(part) else None,
             "to": str(part["application_date"].max().date()) if len(part) else None,
@@ -31,8 +32,10 @@ def split_summary(frame: pd.DataFrame) -> dict:
 
 
 def run(params: Params, layout: Layout) -> dict:
-    frame = read_parquet(layout.processed / "features.parquet",
-                         columns=["applicant_id", "application_date", "default_12m"])
+    frame = read_parquet(
+        layout.processed / "features.parquet",
+        columns=["applicant_id", "application_date", "default_12m"],
+    )
     frame["split"] = assign_split(frame, params.split, params.seed)
     write_parquet(frame[["applicant_id", "split"]], layout.processed / "split.parquet")
     summary = split_summary(frame)
@@ -42,7 +45,8 @@ def run(params: Params, layout: Layout) -> dict:
         table.add_column(col, justify="left" if col in ("split", "applications") else "right")
     for name, s in summary.items():
         rate = f"{s['default_rate']:.2%}" if s["default_rate"] is not None else "unlabelled"
-        table.add_row(name, f"{s['rows']:,}", f"{s['defaults']:,}", rate,
-                      f"{s['from']} .. {s['to']}")
+        table.add_row(
+            name, f"{s['rows']:,}", f"{s['defaults']:,}", rate, f"{s['from']} .. {s['to']}"
+        )
     console.print(table)
     return summary

@@ -32,18 +32,25 @@ def _mlflow(layout: Layout):
     client = mlflow.MlflowClient()
     exp = client.get_experiment_by_name(EXPERIMENT)
     if exp is None:
-        client.create_experiment(EXPERIMENT,
-                                 artifact_location=(layout.root / "mlruns").resolve().as_uri())
+        client.create_experiment(
+            EXPERIMENT, artifact_location=(layout.root / "mlruns").resolve().as_uri()
+        )
     mlflow.set_experiment(EXPERIMENT)
     return mlflow
 
 
 def git_commit(root: Path) -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                             text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=root, capture_output=True, text=True, timeout=10)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     if out.returncode != 0:
@@ -70,10 +77,18 @@ def flatten(data: dict, prefix: str = "", sep: str = ".") -> dict[str, Any]:
 def training_run(layout: Layout, tags: dict[str, str]) -> Iterator[Any]:
     """Start a new run for a training; remember its id for the later stages."""
     mlflow = _mlflow(layout)
-    with mlflow.start_run(run_name=f"train-{tags.get('dataset', 'data')}",
-                          tags={"git_commit": git_commit(layout.root), **tags}) as run:
-        write_json({"run_id": run.info.run_id, "experiment": EXPERIMENT,
-                    "tracking_uri": tracking_uri(layout)}, layout.models / RUN_FILE)
+    with mlflow.start_run(
+        run_name=f"train-{tags.get('dataset', 'data')}",
+        tags={"git_commit": git_commit(layout.root), **tags},
+    ) as run:
+        write_json(
+            {
+                "run_id": run.info.run_id,
+                "experiment": EXPERIMENT,
+                "tracking_uri": tracking_uri(layout),
+            },
+            layout.models / RUN_FILE,
+        )
         yield mlflow
 
 
@@ -82,8 +97,10 @@ def new_run(layout: Layout, name: str, tags: dict[str, str]) -> Iterator[Any]:
     """A separate run (monitoring), linked to the model's training run by a tag."""
     mlflow = _mlflow(layout)
     model_run = read_json(layout.models / RUN_FILE)["run_id"]
-    with mlflow.start_run(run_name=name, tags={"git_commit": git_commit(layout.root),
-                                               "model_run_id": model_run, **tags}):
+    with mlflow.start_run(
+        run_name=name,
+        tags={"git_commit": git_commit(layout.root), "model_run_id": model_run, **tags},
+    ):
         yield mlflow
 
 
@@ -97,8 +114,11 @@ def resume_run(layout: Layout) -> Iterator[Any]:
 
 
 def log_metrics(mlflow: Any, metrics: dict, prefix: str = "") -> None:
-    flat = {k.replace("/", "_"): float(v) for k, v in flatten(metrics, prefix).items()
-            if isinstance(v, int | float) and v == v}  # drops NaN
+    flat = {
+        k.replace("/", "_"): float(v)
+        for k, v in flatten(metrics, prefix).items()
+        if isinstance(v, int | float) and v == v
+    }  # drops NaN
     mlflow.log_metrics(flat)
 
 
@@ -106,4 +126,4 @@ def log_params(mlflow: Any, params: dict, prefix: str = "") -> None:
     flat = {k: str(v)[:6000] for k, v in flatten(params, prefix).items()}
     items = list(flat.items())
     for i in range(0, len(items), 90):
-        mlflow.log_params(dict(items[i:i + 90]))
+        mlflow.log_params(dict(items[i : i + 90]))

@@ -38,8 +38,9 @@ def run(params: Params, layout: Layout) -> dict:
     log.info("PD model: %d trees (early stopping) in %.1f s", pd_model.best_iteration_, pd_seconds)
 
     start = time.perf_counter()
-    card = params.train.scorecard.build({f.name: f.direction for f in directions},
-                                        tuple(catalogue.categorical))
+    card = params.train.scorecard.build(
+        {f.name: f.direction for f in directions}, tuple(catalogue.categorical)
+    )
     card.fit(train[names], y_train)
     card_seconds = time.perf_counter() - start
     log.info("scorecard: %d characteristics in %.1f s", len(card.selected_), card_seconds)
@@ -49,45 +50,66 @@ def run(params: Params, layout: Layout) -> dict:
         "features": names,
         "categorical": catalogue.categorical,
         "inferred_directions": {n: directions[n].direction for n in auto},
-        "pd_model": {"best_iteration": pd_model.best_iteration_,
-                     "params": asdict(params.train.pd_model)},
-        "scorecard": {"selected": card.selected_,
-                      "iv": {k: round(float(v), 6) for k, v in card.iv_.items()},
-                      "params": asdict(params.train.scorecard)},
+        "pd_model": {
+            "best_iteration": pd_model.best_iteration_,
+            "params": asdict(params.train.pd_model),
+        },
+        "scorecard": {
+            "selected": card.selected_,
+            "iv": {k: round(float(v), 6) for k, v in card.iv_.items()},
+            "params": asdict(params.train.scorecard),
+        },
         "seed": params.seed,
     }
     descriptions = {f.name: f.en for f in catalogue}
     save_models(layout, pd_model, card.spec_, meta, descriptions)
     importance.to_csv(layout.models / "feature_importance.csv", index=False)
 
-    hashes = tracking.data_hashes({
-        "features": layout.processed / "features.parquet",
-        "split": layout.processed / "split.parquet",
-        **{f"interim_{p.stem}": p for p in sorted(layout.interim.glob("*.parquet"))},
-    })
+    hashes = tracking.data_hashes(
+        {
+            "features": layout.processed / "features.parquet",
+            "split": layout.processed / "split.parquet",
+            **{f"interim_{p.stem}": p for p in sorted(layout.interim.glob("*.parquet"))},
+        }
+    )
     sizes = split_summary(frame)
-    with tracking.training_run(layout, {"dataset": params.generate.source,
-                                        "model_type": "lightgbm+scorecard",
-                                        "stage": "train"}) as mlflow:
-        tracking.log_params(mlflow, {"seed": params.seed,
-                                     "split": asdict(params.split),
-                                     "features": asdict(params.features),
-                                     "train": asdict(params.train),
-                                     "generate.n_applicants":
-                                         params.generate.synthetic.n_applicants})
+    with tracking.training_run(
+        layout,
+        {"dataset": params.generate.source, "model_type": "lightgbm+scorecard", "stage": "train"},
+    ) as mlflow:
+        tracking.log_params(
+            mlflow,
+            {
+                "seed": params.seed,
+                "split": asdict(params.split),
+                "features": asdict(params.features),
+                "train": asdict(params.train),
+                "generate.n_applicants": params.generate.synthetic.n_applicants,
+            },
+        )
         tracking.log_params(mlflow, hashes, "data_sha256")
-        tracking.log_metrics(mlflow, {
-            "train_seconds": {"pd_model": pd_seconds, "scorecard": card_seconds},
-            "pd_model": {"best_iteration": pd_model.best_iteration_},
-            "scorecard": {"n_characteristics": len(card.selected_)},
-            "sizes": {k: {"rows": v["rows"], "defaults": v["defaults"],
-                          "default_rate": v["default_rate"] or np.nan}
-                      for k, v in sizes.items()},
-        })
+        tracking.log_metrics(
+            mlflow,
+            {
+                "train_seconds": {"pd_model": pd_seconds, "scorecard": card_seconds},
+                "pd_model": {"best_iteration": pd_model.best_iteration_},
+                "scorecard": {"n_characteristics": len(card.selected_)},
+                "sizes": {
+                    k: {
+                        "rows": v["rows"],
+                        "defaults": v["defaults"],
+                        "default_rate": v["default_rate"] or np.nan,
+                    }
+                    for k, v in sizes.items()
+                },
+            },
+        )
         mlflow.log_artifacts(str(layout.models / "scorecard"), "scorecard")
         mlflow.log_artifact(str(layout.models / "feature_importance.csv"))
         mlflow.log_artifact(str(layout.models / "training.json"))
         mlflow.log_artifact(str(layout.models / "pd_model.txt"), "pd_model")
-    console.print(f"trained: PD model ({pd_model.best_iteration_} trees) and scorecard "
-                  f"({len(card.selected_)} characteristics) -> data/models/")
+    console.print(
+        f"trained: PD model ({pd_model.best_iteration_} trees) and scorecard "
+        f"({len(card.selected_)} characteristics) -> data/models/"
+    )
     return meta

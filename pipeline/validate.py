@@ -21,8 +21,9 @@ def run(params: Params, layout: Layout) -> dict:
     raw, sources = {}, {}
     for table in VALIDATION_ORDER:
         path = find_raw(layout.raw, table)
-        sources[table] = str(path.relative_to(layout.root)) if path.is_relative_to(
-            layout.root) else str(path)
+        sources[table] = (
+            str(path.relative_to(layout.root)) if path.is_relative_to(layout.root) else str(path)
+        )
         raw[table] = read_raw(path)
         log.debug("read %s: %d rows", sources[table], len(raw[table]))
     results = validate_tables(raw, params.validate, sources)
@@ -51,16 +52,28 @@ def run_tabular(params: Params, layout: Layout) -> dict:
     frame, _ = tabular_feature_table(raw, config)  # raises DataError naming the problem
     write_parquet(raw, layout.interim / TABULAR_FILE)
     labelled = int(frame["default_12m"].notna().sum())
-    report = {"tables": {config.name: {"source": f"data/raw/{TABULAR_FILE}",
-                                       "input_rows": len(raw), "valid_rows": len(raw),
-                                       "rejected_rows": 0, "balanced": True,
-                                       "labelled": labelled, "unlabelled": len(raw) - labelled,
-                                       "bad": int(frame["default_12m"].sum())}},
-              "totals": {"input_rows": len(raw), "valid_rows": len(raw), "rejected_rows": 0},
-              "balanced": True, "rejects_dir": "data/interim/rejects"}
+    report = {
+        "tables": {
+            config.name: {
+                "source": f"data/raw/{TABULAR_FILE}",
+                "input_rows": len(raw),
+                "valid_rows": len(raw),
+                "rejected_rows": 0,
+                "balanced": True,
+                "labelled": labelled,
+                "unlabelled": len(raw) - labelled,
+                "bad": int(frame["default_12m"].sum()),
+            }
+        },
+        "totals": {"input_rows": len(raw), "valid_rows": len(raw), "rejected_rows": 0},
+        "balanced": True,
+        "rejects_dir": "data/interim/rejects",
+    }
     write_json(report, layout.reports / "validation.json")
-    console.print(f"validated {config.name}: {len(raw):,} rows ({labelled:,} labelled, "
-                  f"{report['tables'][config.name]['bad']:,} bad)")
+    console.print(
+        f"validated {config.name}: {len(raw):,} rows ({labelled:,} labelled, "
+        f"{report['tables'][config.name]['bad']:,} bad)"
+    )
     return report
 
 
@@ -86,8 +99,13 @@ def _print(results: dict[str, TableResult]) -> None:
     for col in ("table", "rule", "rows"):
         rules.add_column(col, justify="right" if col == "rows" else "left")
     for name, r in results.items():
-        counts.add_row(name, f"{r.n_input:,}", f"{r.n_valid:,}", f"{r.n_rejected:,}",
-                       "[green]balanced[/]" if r.balanced else "[red]MISMATCH[/]")
+        counts.add_row(
+            name,
+            f"{r.n_input:,}",
+            f"{r.n_valid:,}",
+            f"{r.n_rejected:,}",
+            "[green]balanced[/]" if r.balanced else "[red]MISMATCH[/]",
+        )
         for rule, n in sorted(r.rule_counts.items(), key=lambda kv: (-kv[1], kv[0])):
             rules.add_row(name, rule, f"{n:,}")
     console.print(counts)

@@ -51,8 +51,10 @@ def shared_datasets() -> Path:
     (``$CI`` set, as ``.ci/run`` does) it fails: those tests must run there."""
     path = datasets_dir(REPO)
     if path is None:
-        message = ("public datasets folder not found: set CREDIT_DATASETS or place "
-                   "shared/datasets beside the repository")
+        message = (
+            "public datasets folder not found: set CREDIT_DATASETS or place "
+            "shared/datasets beside the repository"
+        )
         if os.environ.get("CI"):
             pytest.fail(message + " (CI must run these tests)")
         pytest.skip(reason=message)

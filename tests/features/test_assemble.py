@@ -22,43 +22,81 @@ def _one(tables, applicant_id, as_of):
 def _future_changes(tables, applicant_id, as_of, draw):
     """Add or change records dated after ``as_of`` for one applicant (in place)."""
     later = lambda: as_of + pd.Timedelta(days=draw(st.integers(1, 500)))  # noqa: E731
-    kind = draw(st.sampled_from(["invoice_new", "invoice_paid", "event_new", "event_resolved",
-                                 "rating_new", "statement_new", "statement_edit"]))
-    inv, ev, rt, fs = (tables[t] for t in ("invoices", "compliance_events", "external_ratings",
-                                           "financial_statements"))
+    kind = draw(
+        st.sampled_from(
+            [
+                "invoice_new",
+                "invoice_paid",
+                "event_new",
+                "event_resolved",
+                "rating_new",
+                "statement_new",
+                "statement_edit",
+            ]
+        )
+    )
+    inv, ev, rt, fs = (
+        tables[t]
+        for t in ("invoices", "compliance_events", "external_ratings", "financial_statements")
+    )
     if kind == "invoice_new":
         issue = later()
-        row = {"invoice_id": int(inv.invoice_id.max()) + 1, "applicant_id": applicant_id,
-               "issue_date": issue, "due_date": issue + pd.Timedelta(days=30),
-               "paid_date": draw(st.sampled_from([pd.NaT, issue + pd.Timedelta(days=90)])),
-               "amount": float(draw(st.integers(1, 10**7)))}
+        row = {
+            "invoice_id": int(inv.invoice_id.max()) + 1,
+            "applicant_id": applicant_id,
+            "issue_date": issue,
+            "due_date": issue + pd.Timedelta(days=30),
+            "paid_date": draw(st.sampled_from([pd.NaT, issue + pd.Timedelta(days=90)])),
+            "amount": float(draw(st.integers(1, 10**7))),
+        }
         tables["invoices"] = pd.concat([inv, pd.DataFrame([row])], ignore_index=True)
     elif kind == "invoice_paid":
         # Invoices still open on the as-of date: move their payment to another later date.
-        mine = inv.index[(inv.applicant_id == applicant_id) & (inv.issue_date <= as_of)
-                         & (inv.paid_date.isna() | (inv.paid_date > as_of))]
+        mine = inv.index[
+            (inv.applicant_id == applicant_id)
+            & (inv.issue_date <= as_of)
+            & (inv.paid_date.isna() | (inv.paid_date > as_of))
+        ]
         for i in mine:
             inv.loc[i, "paid_date"] = draw(st.sampled_from([pd.NaT, later()]))
     elif kind == "event_new":
-        row = {"event_id": int(ev.event_id.max()) + 1, "applicant_id": applicant_id,
-               "event_date": later(), "event_type": draw(st.sampled_from(
-                   ["litigation", "tax_arrears", "sanctions_hit", "insolvency_filing"])),
-               "severity": "high", "amount": 1e6, "resolved_date": pd.NaT}
+        row = {
+            "event_id": int(ev.event_id.max()) + 1,
+            "applicant_id": applicant_id,
+            "event_date": later(),
+            "event_type": draw(
+                st.sampled_from(["litigation", "tax_arrears", "sanctions_hit", "insolvency_filing"])
+            ),
+            "severity": "high",
+            "amount": 1e6,
+            "resolved_date": pd.NaT,
+        }
         tables["compliance_events"] = pd.concat([ev, pd.DataFrame([row])], ignore_index=True)
     elif kind == "event_resolved":
-        mine = ev.index[(ev.applicant_id == applicant_id) & (ev.event_date <= as_of)
-                        & (ev.resolved_date.isna() | (ev.resolved_date > as_of))]
+        mine = ev.index[
+            (ev.applicant_id == applicant_id)
+            & (ev.event_date <= as_of)
+            & (ev.resolved_date.isna() | (ev.resolved_date > as_of))
+        ]
         for i in mine:
             ev.loc[i, "resolved_date"] = draw(st.sampled_from([pd.NaT, later()]))
     elif kind == "rating_new":
-        row = {"applicant_id": applicant_id, "rating_date": later(), "bureau_score": 1.0,
-               "esg_score": 1.0}
+        row = {
+            "applicant_id": applicant_id,
+            "rating_date": later(),
+            "bureau_score": 1.0,
+            "esg_score": 1.0,
+        }
         tables["external_ratings"] = pd.concat([rt, pd.DataFrame([row])], ignore_index=True)
     elif kind == "statement_new":
         year = as_of.year - 1
-        row = fs.iloc[0].to_dict() | {"applicant_id": applicant_id, "fiscal_year": year - 5,
-                                      "period_end": pd.Timestamp(f"{year - 5}-12-31"),
-                                      "filing_date": later(), "revenue": 1.0}
+        row = fs.iloc[0].to_dict() | {
+            "applicant_id": applicant_id,
+            "fiscal_year": year - 5,
+            "period_end": pd.Timestamp(f"{year - 5}-12-31"),
+            "filing_date": later(),
+            "revenue": 1.0,
+        }
         tables["financial_statements"] = pd.concat([fs, pd.DataFrame([row])], ignore_index=True)
     else:
         mine = fs.index[(fs.applicant_id == applicant_id) & (fs.filing_date > as_of)]
@@ -66,8 +104,11 @@ def _future_changes(tables, applicant_id, as_of, draw):
     return kind
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.data_too_large])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(data=st.data())
 def test_records_after_the_as_of_date_change_nothing(_tiny_tables, data):
     tables = {k: v.copy() for k, v in _tiny_tables.items()}
@@ -87,9 +128,15 @@ def test_the_change_detector_is_not_blind(tiny_tables):
     applicant_id, as_of = apps.applicant_id.iloc[0], apps.application_date.iloc[0]
     before = _one(tiny_tables, applicant_id, as_of)
     ev = tiny_tables["compliance_events"]
-    row = {"event_id": int(ev.event_id.max()) + 1, "applicant_id": applicant_id,
-           "event_date": as_of - pd.Timedelta(days=1), "event_type": "litigation",
-           "severity": "high", "amount": 1e6, "resolved_date": pd.NaT}
+    row = {
+        "event_id": int(ev.event_id.max()) + 1,
+        "applicant_id": applicant_id,
+        "event_date": as_of - pd.Timedelta(days=1),
+        "event_type": "litigation",
+        "severity": "high",
+        "amount": 1e6,
+        "resolved_date": pd.NaT,
+    }
     tiny_tables["compliance_events"] = pd.concat([ev, pd.DataFrame([row])], ignore_index=True)
     after = _one(tiny_tables, applicant_id, as_of)
     assert after.cmp_litigation_open == before.cmp_litigation_open + 1
@@ -137,11 +184,17 @@ def test_every_catalogue_entry_is_complete():
 
 def test_several_as_of_dates_per_applicant_keep_spine_order(tiny_tables):
     apps = tiny_tables["applicants"].head(5)
-    spine = pd.DataFrame({
-        "applicant_id": list(apps.applicant_id) * 2,
-        "as_of": list(apps.application_date) + list(apps.application_date
-                                                     + pd.Timedelta(days=200)),
-    }).sample(frac=1.0, random_state=3).reset_index(drop=True)
+    spine = (
+        pd.DataFrame(
+            {
+                "applicant_id": list(apps.applicant_id) * 2,
+                "as_of": list(apps.application_date)
+                + list(apps.application_date + pd.Timedelta(days=200)),
+            }
+        )
+        .sample(frac=1.0, random_state=3)
+        .reset_index(drop=True)
+    )
     together = build_features(tiny_tables, FeatureConfig(chunk_size=2), spine)
     assert together[["applicant_id", "as_of"]].equals(spine)
     for i in range(len(spine)):

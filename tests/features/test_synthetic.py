@@ -34,8 +34,9 @@ def test_accounting_identities_hold(tiny_tables):
     assert (fs.cash + fs.receivables + fs.inventory <= fs.current_assets + 0.02).all()
     assert (fs.current_liabilities <= fs.total_liabilities + 0.02).all()
     full = fs.dropna(subset=["revenue"])
-    assert np.allclose(full.ebit, full.revenue - full.cost_of_sales - full.operating_expenses,
-                       atol=0.02)
+    assert np.allclose(
+        full.ebit, full.revenue - full.cost_of_sales - full.operating_expenses, atol=0.02
+    )
 
 
 def test_distressed_firms_exist_and_statements_respect_history(medium_tables):

@@ -31,10 +31,18 @@ from pipeline.params import load
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = REPO / "datasets"
 # rows, defaults, missing feature cells (as measured in each dataset's README)
-EXPECTED = {"german_credit": (1000, 300, 0), "taiwan_default": (30000, 6636, None),
-            "polish_1year": (7027, 271, 5835), "polish_5year": (5910, 410, 4666)}
-AUC_FLOOR = {"german_credit": 0.70, "taiwan_default": 0.74, "polish_1year": 0.85,
-             "polish_5year": 0.85}
+EXPECTED = {
+    "german_credit": (1000, 300, 0),
+    "taiwan_default": (30000, 6636, None),
+    "polish_1year": (7027, 271, 5835),
+    "polish_5year": (5910, 410, 4666),
+}
+AUC_FLOOR = {
+    "german_credit": 0.70,
+    "taiwan_default": 0.74,
+    "polish_1year": 0.85,
+    "polish_5year": 0.85,
+}
 SAFE = re.compile(r"^[A-Za-z0-9_]+$")
 
 
@@ -125,21 +133,20 @@ def test_taiwan_pay_codes_become_missing(shared_dir):
     assert "default_payment_next_month" not in catalogue
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if "polish" in n
-                                  else n for n in AUC_FLOOR])
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if "polish" in n else n for n in AUC_FLOOR]
+)
 def test_pd_model_auc_floor(name, shared_dir):
     """PD model on a quick stratified 75/25 hold-out with the benchmark's ``generic`` settings,
     floors well below the targets (German 1 s, Taiwan 3 s; Polish ~7 s each: marked slow)."""
     config, _, frame, catalogue = _dataset(name, shared_dir)
     y = frame["default_12m"].astype(int).to_numpy()
-    train, test = train_test_split(np.arange(len(y)), test_size=0.25, random_state=0,
-                                   stratify=y)
+    train, test = train_test_split(np.arange(len(y)), test_size=0.25, random_state=0, stratify=y)
     params = VARIANTS["generic"].adapt(load(REPO / "params.yaml"), len(train))
     pd_cfg = replace(params.train.pd_model, n_jobs=1)
     X = frame[catalogue.names]
     cat = infer_directions(X.iloc[train], y[train], catalogue, config.auto_features(catalogue))
-    fit, valid = train_test_split(train, test_size=VALID_SHARE, random_state=0,
-                                  stratify=y[train])
+    fit, valid = train_test_split(train, test_size=VALID_SHARE, random_state=0, stratify=y[train])
     stated = set(catalogue.names) - set(config.auto_features(catalogue))
     model = pd_cfg.build({f.name: f.sign if f.name in stated else 0 for f in cat}, seed=0)
     model.fit(X.iloc[fit], y[fit], X.iloc[valid], y[valid])
@@ -157,14 +164,32 @@ def _toy(n: int = 2000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, Catalo
     for label in (0, 1):
         rows = np.flatnonzero(y == label)
         noise[rows] = rng.permutation(np.linspace(0, 1, len(rows)))
-    X = pd.DataFrame({"up": risk + rng.normal(size=n), "down": -risk + rng.normal(size=n),
-                      "noise": noise,
-                      "cat": pd.Categorical(rng.choice(["a", "b"], n)),
-                      "fixed": risk})
+    X = pd.DataFrame(
+        {
+            "up": risk + rng.normal(size=n),
+            "down": -risk + rng.normal(size=n),
+            "noise": noise,
+            "cat": pd.Categorical(rng.choice(["a", "b"], n)),
+            "fixed": risk,
+        }
+    )
     X.loc[X.sample(frac=0.2, random_state=1).index, "up"] = np.nan
-    feats = [Feature(name=c, group="toy", source="toy", kind="categorical" if c == "cat" else
-                     "numeric", unit="", direction="decreasing" if c == "fixed" else "none",
-                     missing="", en=c, zh=c, reason_en=c, reason_zh=c) for c in X.columns]
+    feats = [
+        Feature(
+            name=c,
+            group="toy",
+            source="toy",
+            kind="categorical" if c == "cat" else "numeric",
+            unit="",
+            direction="decreasing" if c == "fixed" else "none",
+            missing="",
+            en=c,
+            zh=c,
+            reason_en=c,
+            reason_zh=c,
+        )
+        for c in X.columns
+    ]
     return X, y, Catalogue(feats)
 
 
@@ -173,8 +198,8 @@ def test_infer_directions_signs_and_exclusions():
     out = infer_directions(X, y, cat, ["up", "down", "noise", "cat"])
     assert out["up"].direction == "increasing"
     assert out["down"].direction == "decreasing"
-    assert out["noise"].direction == "none"      # |rho| < 0.02
-    assert out["cat"].direction == "none"        # categorical: no order
+    assert out["noise"].direction == "none"  # |rho| < 0.02
+    assert out["cat"].direction == "none"  # categorical: no order
     assert out["fixed"].direction == "decreasing"  # not auto: kept as configured
     assert out.names == cat.names
 
@@ -218,15 +243,17 @@ def _write_csv(folder: Path, n: int = 1500, seed: int = 3) -> pd.DataFrame:
     risk = rng.normal(size=n)
     income = np.round(np.exp(3.5 - 0.4 * risk + rng.normal(scale=0.3, size=n)), 1)
     late = np.clip(np.round(2 + 1.5 * risk + rng.normal(size=n)), 0, None)
-    late[rng.random(n) < 0.1] = -99          # "no record" code
-    frame = pd.DataFrame({
-        "customer_id": [f"C{i:05d}" for i in range(n)],
-        "income (k€)": income,
-        "late payments": late,
-        "region": rng.choice(["north", "south", "east"], n),
-        "sector": rng.choice(["retail", "farming"], n),
-        "defaulted": np.where(rng.random(n) < 1 / (1 + np.exp(2 - 1.5 * risk)), "yes", "no"),
-    })
+    late[rng.random(n) < 0.1] = -99  # "no record" code
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"C{i:05d}" for i in range(n)],
+            "income (k€)": income,
+            "late payments": late,
+            "region": rng.choice(["north", "south", "east"], n),
+            "sector": rng.choice(["retail", "farming"], n),
+            "defaulted": np.where(rng.random(n) < 1 / (1 + np.exp(2 - 1.5 * risk)), "yes", "no"),
+        }
+    )
     frame.loc[rng.random(n) < 0.05, "income (k€)"] = np.nan
     (folder / "my_portfolio").mkdir(parents=True)
     frame.to_csv(folder / "my_portfolio" / "applications.csv", index=False)
@@ -236,15 +263,18 @@ def _write_csv(folder: Path, n: int = 1500, seed: int = 3) -> pd.DataFrame:
 def test_generic_csv_with_six_line_config_end_to_end(tmp_path):
     source = _write_csv(tmp_path)
     path = tmp_path / "my_portfolio.yaml"
-    path.write_text(CONFIG_6_LINES + "special_codes: {late payments: [-99]}\n",
-                    encoding="utf-8")
+    path.write_text(CONFIG_6_LINES + "special_codes: {late payments: [-99]}\n", encoding="utf-8")
     assert len(CONFIG_6_LINES.splitlines()) == 6
     config = load_config(path)
     assert config.format == "csv"
     frame, catalogue = tabular_feature_table(load_tabular(config, tmp_path), config)
 
-    assert list(frame.columns) == META_COLUMNS + ["income__k__", "late_payments", "region",
-                                                  "sector"]
+    assert list(frame.columns) == META_COLUMNS + [
+        "income__k__",
+        "late_payments",
+        "region",
+        "sector",
+    ]
     assert frame["applicant_id"].tolist() == source["customer_id"].tolist()
     assert frame["default_12m"].tolist() == (source["defaulted"] == "yes").astype(int).tolist()
     assert frame["late_payments"].isna().sum() == (source["late payments"] == -99).sum()
@@ -258,35 +288,52 @@ def test_generic_csv_with_six_line_config_end_to_end(tmp_path):
     assert cat["late_payments"].direction == "increasing"
     assert cat["income__k__"].direction == "decreasing"
     fit, valid = train_test_split(np.arange(len(y)), test_size=0.3, random_state=0, stratify=y)
-    model = PDModelConfig(n_estimators=200, min_child_samples=20, early_stopping_rounds=30,
-                          n_jobs=1).build({f.name: f.sign for f in cat}, seed=0)
+    model = PDModelConfig(
+        n_estimators=200, min_child_samples=20, early_stopping_rounds=30, n_jobs=1
+    ).build({f.name: f.sign for f in cat}, seed=0)
     model.fit(X.iloc[fit], y[fit], X.iloc[valid], y[valid])
     card = ScorecardConfig().build({f.name: f.direction for f in cat}, tuple(cat.categorical))
     card.fit(X.iloc[fit], y[fit])
-    for proba in (model.predict_proba(X.iloc[valid])[:, 1],
-                  card.predict_proba(X.iloc[valid])[:, 1]):
+    for proba in (
+        model.predict_proba(X.iloc[valid])[:, 1],
+        card.predict_proba(X.iloc[valid])[:, 1],
+    ):
         assert ((proba > 0) & (proba < 1)).all()
         assert roc_auc_score(y[valid], proba) > 0.7
 
 
 def test_row_number_is_the_id_without_id_column(tmp_path):
     _write_csv(tmp_path, n=50)
-    config = config_from_mapping({"name": "x", "files": ["my_portfolio/applications.csv"],
-                                  "target": "defaulted", "bad_values": ["yes"],
-                                  "drop": ["customer_id"]})
+    config = config_from_mapping(
+        {
+            "name": "x",
+            "files": ["my_portfolio/applications.csv"],
+            "target": "defaulted",
+            "bad_values": ["yes"],
+            "drop": ["customer_id"],
+        }
+    )
     frame, catalogue = tabular_feature_table(load_tabular(config, tmp_path), config)
     assert frame["applicant_id"].tolist() == [str(i) for i in range(1, 51)]
     assert "customer_id" not in catalogue
 
 
 def test_headerless_whitespace_file_and_date_column(tmp_path):
-    (tmp_path / "t.data").write_text("A1  10 2024-01-31 1\nA2 20 2024-02-29   2\n"
-                                     "A1 30 2024-03-31 2\n", encoding="utf-8")
-    config = config_from_mapping({
-        "name": "ws", "files": ["t.data"], "format": "whitespace",
-        "columns": ["code", "amount", "applied", "status"], "target": "status",
-        "bad_values": [2], "date_column": "applied",
-        "features": {"amount": {"description": "Amount", "direction": "increasing"}}})
+    (tmp_path / "t.data").write_text(
+        "A1  10 2024-01-31 1\nA2 20 2024-02-29   2\nA1 30 2024-03-31 2\n", encoding="utf-8"
+    )
+    config = config_from_mapping(
+        {
+            "name": "ws",
+            "files": ["t.data"],
+            "format": "whitespace",
+            "columns": ["code", "amount", "applied", "status"],
+            "target": "status",
+            "bad_values": [2],
+            "date_column": "applied",
+            "features": {"amount": {"description": "Amount", "direction": "increasing"}},
+        }
+    )
     frame, catalogue = tabular_feature_table(load_tabular(config, tmp_path), config)
     assert frame["application_date"].dtype == "datetime64[ns]"
     assert frame["application_date"].dt.month.tolist() == [1, 2, 3]
@@ -303,18 +350,25 @@ def test_unlabelled_rows_keep_a_missing_label(tmp_path):
 
 
 # ------------------------------------------------------------------------------- errors
-@pytest.mark.parametrize(("text", "message"), [
-    ("name: a\nfiles: [a.csv]\ntarget: y\ncolour: red\n", "unknown key 'colour'"),
-    ("name: a\nfiles: [a.csv]\n", "key 'target' is required"),
-    ("name: a\nfiles: [a.csv]\ntarget: y\nformat: parquet\n", "format must be one of"),
-    ("name: a\nfiles: [a.csv]\ntarget: y\nfeatures: {x: {direction: up}}\n",
-     "features.x.direction"),
-    ("name: a\nfiles: [a.csv]\ntarget: y\nfeatures: {x: {colour: red}}\n",
-     "unknown key features.x.colour"),
-    ("name: a\nfiles: [a.csv]\ntarget: y\nspecial_codes: [1, 2]\n", "'special_codes' must map"),
-    ("name: a\nfiles: [a.csv\n", "not valid YAML"),
-    ("- just\n- a list\n", "top level must be a mapping"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name: a\nfiles: [a.csv]\ntarget: y\ncolour: red\n", "unknown key 'colour'"),
+        ("name: a\nfiles: [a.csv]\n", "key 'target' is required"),
+        ("name: a\nfiles: [a.csv]\ntarget: y\nformat: parquet\n", "format must be one of"),
+        (
+            "name: a\nfiles: [a.csv]\ntarget: y\nfeatures: {x: {direction: up}}\n",
+            "features.x.direction",
+        ),
+        (
+            "name: a\nfiles: [a.csv]\ntarget: y\nfeatures: {x: {colour: red}}\n",
+            "unknown key features.x.colour",
+        ),
+        ("name: a\nfiles: [a.csv]\ntarget: y\nspecial_codes: [1, 2]\n", "'special_codes' must map"),
+        ("name: a\nfiles: [a.csv\n", "not valid YAML"),
+        ("- just\n- a list\n", "top level must be a mapping"),
+    ],
+)
 def test_bad_config_is_one_line_naming_the_key(tmp_path, text, message):
     path = tmp_path / "c.yaml"
     path.write_text(text, encoding="utf-8")
@@ -336,8 +390,9 @@ def test_missing_file_column_or_bad_value_is_a_data_error(tmp_path):
         tabular_feature_table(raw, config_from_mapping({**base, "bad_values": [7]}))
     with pytest.raises(DataError, match="fields per row"):
         load_tabular(config_from_mapping({**base, "columns": ["x", "y"]}), tmp_path)
-    (tmp_path / "n.csv").write_text("x,y\n1,0\n2,1\n?,0\n3,1\n4,0\n5,1\n6,0\n7,1\n8,0\n9,1\n"
-                                    "10,1\n", encoding="utf-8")
+    (tmp_path / "n.csv").write_text(
+        "x,y\n1,0\n2,1\n?,0\n3,1\n4,0\n5,1\n6,0\n7,1\n8,0\n9,1\n10,1\n", encoding="utf-8"
+    )
     bad_numbers = config_from_mapping({**base, "files": ["n.csv"]})
     with pytest.raises(DataError, match="'x' is mostly numbers but holds '\\?'"):
         tabular_feature_table(load_tabular(bad_numbers, tmp_path), bad_numbers)

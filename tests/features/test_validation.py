@@ -19,12 +19,14 @@ D = pd.Timedelta
 def _set(table, column, value):
     def mutate(t):
         t[table].loc[R, column] = value
+
     return mutate
 
 
 def _shift(table, column, other, days):
     def mutate(t):
         t[table].loc[R, column] = t[table].loc[R, other] + D(days=days)
+
     return mutate
 
 
@@ -32,12 +34,14 @@ def _copy_key(table, columns):
     def mutate(t):
         for c in columns:
             t[table].loc[R, c] = t[table].loc[R - 1, c]
+
     return mutate
 
 
 def _scale(table, column, factor):
     def mutate(t):
         t[table].loc[R, column] = t[table].loc[R, column] * factor
+
     return mutate
 
 
@@ -55,114 +59,290 @@ def _then(*fns):
     def mutate(t):
         for fn in fns:
             fn(t)
+
     return mutate
 
 
 FS = "financial_statements"
-NON_NEG_FS = ("revenue", "cost_of_sales", "operating_expenses", "interest_expense",
-              "depreciation", "cash", "receivables", "inventory", "current_assets",
-              "total_assets", "current_liabilities", "long_term_debt", "total_liabilities")
+NON_NEG_FS = (
+    "revenue",
+    "cost_of_sales",
+    "operating_expenses",
+    "interest_expense",
+    "depreciation",
+    "cash",
+    "receivables",
+    "inventory",
+    "current_assets",
+    "total_assets",
+    "current_liabilities",
+    "long_term_debt",
+    "total_liabilities",
+)
 
 CASES = [
-    ("applicants", "applicant_id.unique", "applicant_id", _copy_key("applicants",
-                                                                    ["applicant_id"])),
-    ("applicants", "application_date.in_range", "application_date",
-     _set("applicants", "application_date", pd.Timestamp("2031-01-01"))),
-    ("applicants", "founding_date.in_range", "founding_date",
-     _set("applicants", "founding_date", pd.Timestamp("1700-01-01"))),
-    ("applicants", "founding_date.before_application", "founding_date,application_date",
-     _shift("applicants", "founding_date", "application_date", 30)),
-    ("applicants", "requested_limit.positive", "requested_limit",
-     _set("applicants", "requested_limit", 0.0)),
-    ("applicants", "requested_terms_days.in_range", "requested_terms_days",
-     _set("applicants", "requested_terms_days", 400)),
+    (
+        "applicants",
+        "applicant_id.unique",
+        "applicant_id",
+        _copy_key("applicants", ["applicant_id"]),
+    ),
+    (
+        "applicants",
+        "application_date.in_range",
+        "application_date",
+        _set("applicants", "application_date", pd.Timestamp("2031-01-01")),
+    ),
+    (
+        "applicants",
+        "founding_date.in_range",
+        "founding_date",
+        _set("applicants", "founding_date", pd.Timestamp("1700-01-01")),
+    ),
+    (
+        "applicants",
+        "founding_date.before_application",
+        "founding_date,application_date",
+        _shift("applicants", "founding_date", "application_date", 30),
+    ),
+    (
+        "applicants",
+        "requested_limit.positive",
+        "requested_limit",
+        _set("applicants", "requested_limit", 0.0),
+    ),
+    (
+        "applicants",
+        "requested_terms_days.in_range",
+        "requested_terms_days",
+        _set("applicants", "requested_terms_days", 400),
+    ),
     ("applicants", "industry.allowed", "industry", _set("applicants", "industry", "piracy")),
     ("applicants", "region.allowed", "region", _set("applicants", "region", "atlantis")),
     ("applicants", "legal_form.allowed", "legal_form", _set("applicants", "legal_form", "trust")),
     ("applicants", "employees.non_negative", "employees", _set("applicants", "employees", -1)),
-    ("applicants", "registered_capital.non_negative", "registered_capital",
-     _set("applicants", "registered_capital", -5.0)),
-    (FS, "fiscal_year.unique_per_applicant", "applicant_id,fiscal_year",
-     _copy_key(FS, ["applicant_id", "fiscal_year"])),
+    (
+        "applicants",
+        "registered_capital.non_negative",
+        "registered_capital",
+        _set("applicants", "registered_capital", -5.0),
+    ),
+    (
+        FS,
+        "fiscal_year.unique_per_applicant",
+        "applicant_id,fiscal_year",
+        _copy_key(FS, ["applicant_id", "fiscal_year"]),
+    ),
     (FS, "applicant_id.known", "applicant_id", _set(FS, "applicant_id", "NOBODY")),
-    (FS, "period_end.in_range", "period_end", _then(
-        _set(FS, "period_end", pd.Timestamp("1975-12-31")), _set(FS, "fiscal_year", 1975),
-        _set(FS, "filing_date", pd.Timestamp("1976-06-30")))),
-    (FS, "period_end.matches_fiscal_year", "period_end,fiscal_year",
-     _set(FS, "period_end", pd.Timestamp("1999-12-31"))),
-    (FS, "filing_date.after_period_end", "filing_date,period_end",
-     _shift(FS, "filing_date", "period_end", -1)),
+    (
+        FS,
+        "period_end.in_range",
+        "period_end",
+        _then(
+            _set(FS, "period_end", pd.Timestamp("1975-12-31")),
+            _set(FS, "fiscal_year", 1975),
+            _set(FS, "filing_date", pd.Timestamp("1976-06-30")),
+        ),
+    ),
+    (
+        FS,
+        "period_end.matches_fiscal_year",
+        "period_end,fiscal_year",
+        _set(FS, "period_end", pd.Timestamp("1999-12-31")),
+    ),
+    (
+        FS,
+        "filing_date.after_period_end",
+        "filing_date,period_end",
+        _shift(FS, "filing_date", "period_end", -1),
+    ),
     *((FS, f"{c}.non_negative", c, _then(_fs_full_row, _set(FS, c, -1.0))) for c in NON_NEG_FS),
-    (FS, "balance_sheet.identity", "total_assets,total_liabilities,equity",
-     _then(_fs_full_row, _scale(FS, "equity", 1.5), _scale(FS, "total_liabilities", 0.5))),
-    (FS, "current_assets.le_total_assets", "current_assets,total_assets",
-     _then(_fs_full_row, lambda t: t[FS].__setitem__("current_assets", t[FS].current_assets
-                                                     .where(t[FS].index != R,
-                                                            t[FS].total_assets * 1.2)))),
-    (FS, "current_assets.components", "cash,receivables,inventory,current_assets",
-     _then(_fs_full_row, lambda t: t[FS].__setitem__("cash", t[FS].cash.where(
-         t[FS].index != R, t[FS].current_assets)))),
-    (FS, "current_liabilities.le_total_liabilities", "current_liabilities,total_liabilities",
-     _then(_fs_full_row, lambda t: t[FS].__setitem__("current_liabilities",
-                                                     t[FS].current_liabilities.where(
-                                                         t[FS].index != R,
-                                                         t[FS].total_liabilities * 1.5)))),
-    (FS, "ebit.identity", "ebit,revenue,cost_of_sales,operating_expenses",
-     _then(_fs_full_row, lambda t: t[FS].__setitem__("ebit", t[FS].ebit.where(
-         t[FS].index != R, t[FS].revenue)))),
+    (
+        FS,
+        "balance_sheet.identity",
+        "total_assets,total_liabilities,equity",
+        _then(_fs_full_row, _scale(FS, "equity", 1.5), _scale(FS, "total_liabilities", 0.5)),
+    ),
+    (
+        FS,
+        "current_assets.le_total_assets",
+        "current_assets,total_assets",
+        _then(
+            _fs_full_row,
+            lambda t: t[FS].__setitem__(
+                "current_assets",
+                t[FS].current_assets.where(t[FS].index != R, t[FS].total_assets * 1.2),
+            ),
+        ),
+    ),
+    (
+        FS,
+        "current_assets.components",
+        "cash,receivables,inventory,current_assets",
+        _then(
+            _fs_full_row,
+            lambda t: t[FS].__setitem__(
+                "cash", t[FS].cash.where(t[FS].index != R, t[FS].current_assets)
+            ),
+        ),
+    ),
+    (
+        FS,
+        "current_liabilities.le_total_liabilities",
+        "current_liabilities,total_liabilities",
+        _then(
+            _fs_full_row,
+            lambda t: t[FS].__setitem__(
+                "current_liabilities",
+                t[FS].current_liabilities.where(t[FS].index != R, t[FS].total_liabilities * 1.5),
+            ),
+        ),
+    ),
+    (
+        FS,
+        "ebit.identity",
+        "ebit,revenue,cost_of_sales,operating_expenses",
+        _then(
+            _fs_full_row,
+            lambda t: t[FS].__setitem__("ebit", t[FS].ebit.where(t[FS].index != R, t[FS].revenue)),
+        ),
+    ),
     ("invoices", "invoice_id.unique", "invoice_id", _copy_key("invoices", ["invoice_id"])),
     ("invoices", "applicant_id.known", "applicant_id", _set("invoices", "applicant_id", "?")),
-    ("invoices", "issue_date.in_range", "issue_date", _then(
-        _set("invoices", "issue_date", pd.Timestamp("1970-01-05")),
-        _set("invoices", "due_date", pd.Timestamp("1970-02-05")),
-        _set("invoices", "paid_date", pd.Timestamp("1970-02-05")))),
-    ("invoices", "due_date.not_before_issue", "due_date,issue_date",
-     _shift("invoices", "due_date", "issue_date", -1)),
-    ("invoices", "due_date.within_terms_limit", "due_date,issue_date", _then(
-        _shift("invoices", "due_date", "issue_date", 400), _set("invoices", "paid_date", pd.NaT))),
-    ("invoices", "paid_date.not_before_issue", "paid_date,issue_date",
-     _shift("invoices", "paid_date", "issue_date", -3)),
-    ("invoices", "paid_date.in_range", "paid_date",
-     _set("invoices", "paid_date", pd.Timestamp("2030-01-01"))),
+    (
+        "invoices",
+        "issue_date.in_range",
+        "issue_date",
+        _then(
+            _set("invoices", "issue_date", pd.Timestamp("1970-01-05")),
+            _set("invoices", "due_date", pd.Timestamp("1970-02-05")),
+            _set("invoices", "paid_date", pd.Timestamp("1970-02-05")),
+        ),
+    ),
+    (
+        "invoices",
+        "due_date.not_before_issue",
+        "due_date,issue_date",
+        _shift("invoices", "due_date", "issue_date", -1),
+    ),
+    (
+        "invoices",
+        "due_date.within_terms_limit",
+        "due_date,issue_date",
+        _then(
+            _shift("invoices", "due_date", "issue_date", 400), _set("invoices", "paid_date", pd.NaT)
+        ),
+    ),
+    (
+        "invoices",
+        "paid_date.not_before_issue",
+        "paid_date,issue_date",
+        _shift("invoices", "paid_date", "issue_date", -3),
+    ),
+    (
+        "invoices",
+        "paid_date.in_range",
+        "paid_date",
+        _set("invoices", "paid_date", pd.Timestamp("2030-01-01")),
+    ),
     ("invoices", "amount.positive", "amount", _set("invoices", "amount", 0.0)),
-    ("compliance_events", "event_id.unique", "event_id",
-     _copy_key("compliance_events", ["event_id"])),
-    ("compliance_events", "applicant_id.known", "applicant_id",
-     _set("compliance_events", "applicant_id", "?")),
-    ("compliance_events", "event_date.in_range", "event_date", _then(
-        _set("compliance_events", "event_date", pd.Timestamp("1960-01-01")),
-        _set("compliance_events", "resolved_date", pd.NaT))),
-    ("compliance_events", "event_type.allowed", "event_type",
-     _set("compliance_events", "event_type", "parking")),
-    ("compliance_events", "severity.allowed", "severity",
-     _set("compliance_events", "severity", "catastrophic")),
-    ("compliance_events", "amount.non_negative", "amount",
-     _set("compliance_events", "amount", -1.0)),
-    ("compliance_events", "resolved_date.not_before_event", "resolved_date,event_date",
-     _shift("compliance_events", "resolved_date", "event_date", -1)),
-    ("compliance_events", "resolved_date.in_range", "resolved_date",
-     _set("compliance_events", "resolved_date", pd.Timestamp("2040-01-01"))),
-    ("external_ratings", "rating_date.unique_per_applicant", "applicant_id,rating_date",
-     _copy_key("external_ratings", ["applicant_id", "rating_date"])),
-    ("external_ratings", "applicant_id.known", "applicant_id",
-     _set("external_ratings", "applicant_id", "?")),
-    ("external_ratings", "rating_date.in_range", "rating_date",
-     _set("external_ratings", "rating_date", pd.Timestamp("2029-01-01"))),
-    ("external_ratings", "bureau_score.in_range", "bureau_score",
-     _set("external_ratings", "bureau_score", 0.0)),
-    ("external_ratings", "esg_score.in_range", "esg_score",
-     _set("external_ratings", "esg_score", 101.0)),
+    (
+        "compliance_events",
+        "event_id.unique",
+        "event_id",
+        _copy_key("compliance_events", ["event_id"]),
+    ),
+    (
+        "compliance_events",
+        "applicant_id.known",
+        "applicant_id",
+        _set("compliance_events", "applicant_id", "?"),
+    ),
+    (
+        "compliance_events",
+        "event_date.in_range",
+        "event_date",
+        _then(
+            _set("compliance_events", "event_date", pd.Timestamp("1960-01-01")),
+            _set("compliance_events", "resolved_date", pd.NaT),
+        ),
+    ),
+    (
+        "compliance_events",
+        "event_type.allowed",
+        "event_type",
+        _set("compliance_events", "event_type", "parking"),
+    ),
+    (
+        "compliance_events",
+        "severity.allowed",
+        "severity",
+        _set("compliance_events", "severity", "catastrophic"),
+    ),
+    (
+        "compliance_events",
+        "amount.non_negative",
+        "amount",
+        _set("compliance_events", "amount", -1.0),
+    ),
+    (
+        "compliance_events",
+        "resolved_date.not_before_event",
+        "resolved_date,event_date",
+        _shift("compliance_events", "resolved_date", "event_date", -1),
+    ),
+    (
+        "compliance_events",
+        "resolved_date.in_range",
+        "resolved_date",
+        _set("compliance_events", "resolved_date", pd.Timestamp("2040-01-01")),
+    ),
+    (
+        "external_ratings",
+        "rating_date.unique_per_applicant",
+        "applicant_id,rating_date",
+        _copy_key("external_ratings", ["applicant_id", "rating_date"]),
+    ),
+    (
+        "external_ratings",
+        "applicant_id.known",
+        "applicant_id",
+        _set("external_ratings", "applicant_id", "?"),
+    ),
+    (
+        "external_ratings",
+        "rating_date.in_range",
+        "rating_date",
+        _set("external_ratings", "rating_date", pd.Timestamp("2029-01-01")),
+    ),
+    (
+        "external_ratings",
+        "bureau_score.in_range",
+        "bureau_score",
+        _set("external_ratings", "bureau_score", 0.0),
+    ),
+    (
+        "external_ratings",
+        "esg_score.in_range",
+        "esg_score",
+        _set("external_ratings", "esg_score", 101.0),
+    ),
     ("outcomes", "applicant_id.unique", "applicant_id", _copy_key("outcomes", ["applicant_id"])),
     ("outcomes", "applicant_id.known", "applicant_id", _set("outcomes", "applicant_id", "?")),
     ("outcomes", "default_12m.allowed", "default_12m", _set("outcomes", "default_12m", 2)),
-    ("outcomes", "default_date.in_range", "default_date",
-     _set("outcomes", "default_date", pd.Timestamp("2026-01-01"))),
+    (
+        "outcomes",
+        "default_date.in_range",
+        "default_date",
+        _set("outcomes", "default_date", pd.Timestamp("2026-01-01")),
+    ),
     ("outcomes", "true_pd.in_range", "true_pd", _set("outcomes", "true_pd", 1.5)),
 ]
 
 
-@pytest.mark.parametrize(("table", "rule", "column", "mutate"), CASES,
-                         ids=[f"{c[0]}:{c[1]}" for c in CASES])
+@pytest.mark.parametrize(
+    ("table", "rule", "column", "mutate"), CASES, ids=[f"{c[0]}:{c[1]}" for c in CASES]
+)
 def test_rule_reports_rule_column_and_row(tiny_tables, table, rule, column, mutate):
     mutate(tiny_tables)
     results = validate_tables(tiny_tables, CFG)
@@ -193,8 +373,13 @@ def test_children_of_a_rejected_applicant_are_rejected_with_the_reason(tiny_tabl
     victim = tiny_tables["invoices"].applicant_id.iloc[0]
     apps.loc[apps.applicant_id == victim, "industry"] = "piracy"
     results = validate_tables(tiny_tables, CFG)
-    for table in ("financial_statements", "invoices", "compliance_events", "external_ratings",
-                  "outcomes"):
+    for table in (
+        "financial_statements",
+        "invoices",
+        "compliance_events",
+        "external_ratings",
+        "outcomes",
+    ):
         n_children = int((tiny_tables[table].applicant_id == victim).sum())
         rejects = results[table].rejects
         assert len(rejects) == n_children
@@ -208,8 +393,14 @@ def test_type_and_required_errors_from_text_input(tiny_tables):
     raw.loc[4, "due_date"] = "31/02/2021"
     raw.loc[6, "issue_date"] = ""
     raw.loc[8, "invoice_id"] = "7.5"
-    res = validate_table(raw, "invoices", CFG, "invoices.csv",
-                         pd.Index(tiny_tables["applicants"].applicant_id), pd.Index([]))
+    res = validate_table(
+        raw,
+        "invoices",
+        CFG,
+        "invoices.csv",
+        pd.Index(tiny_tables["applicants"].applicant_id),
+        pd.Index([]),
+    )
     got = res.rejects.set_index("row")[["rule", "column", "value"]]
     assert got.loc[3].tolist() == ["amount.type", "amount", "'12,5 EUR'"]
     assert got.loc[5].tolist() == ["due_date.type", "due_date", "'31/02/2021'"]
@@ -231,15 +422,24 @@ def test_rejects_keep_the_original_row(tiny_tables):
 
 def test_missing_column_names_the_file_and_column(tiny_tables):
     raw = tiny_tables["invoices"].rename(columns={"due_date": "date_due"})
-    with pytest.raises(DataError, match=r"^invoices.csv: missing required column\(s\) due_date "
-                                        r"\(found: .*date_due"):
+    with pytest.raises(
+        DataError,
+        match=r"^invoices.csv: missing required column\(s\) due_date "
+        r"\(found: .*date_due",
+    ):
         validate_table(raw, "invoices", CFG, "invoices.csv")
 
 
 def test_optional_columns_may_be_absent(tiny_tables):
     raw = tiny_tables["invoices"].drop(columns=["paid_date"])
-    res = validate_table(raw, "invoices", CFG, "invoices.csv",
-                         pd.Index(tiny_tables["applicants"].applicant_id), pd.Index([]))
+    res = validate_table(
+        raw,
+        "invoices",
+        CFG,
+        "invoices.csv",
+        pd.Index(tiny_tables["applicants"].applicant_id),
+        pd.Index([]),
+    )
     assert res.n_rejected == 0 and res.valid["paid_date"].isna().all()
 
 

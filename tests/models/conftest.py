@@ -36,13 +36,15 @@ def parts(dev_frame, catalogue):
 def pd_model(parts, catalogue):
     (X, y), (Xv, yv) = parts["train"], parts["valid"]
     model = PDModelConfig(n_estimators=300, early_stopping_rounds=50, n_jobs=1).build(
-        {f.name: f.sign for f in catalogue}, seed=3)
+        {f.name: f.sign for f in catalogue}, seed=3
+    )
     return model.fit(X, y, Xv, yv)
 
 
 @pytest.fixture(scope="session")
 def scorecard(parts, catalogue):
     X, y = parts["train"]
-    card = ScorecardConfig(max_features=10).build({f.name: f.direction for f in catalogue},
-                                                  tuple(catalogue.categorical))
+    card = ScorecardConfig(max_features=10).build(
+        {f.name: f.direction for f in catalogue}, tuple(catalogue.categorical)
+    )
     return card.fit(X, y)

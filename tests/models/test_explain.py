@@ -7,11 +7,23 @@ from models.explain import reason_texts, scorecard_reasons, shap_reasons, top_re
 
 
 def test_only_factors_that_raised_risk_are_listed_in_order():
-    contrib = pd.DataFrame({"a": [0.5, -0.1], "b": [0.2, -0.3], "c": [-0.4, 0.0],
-                            "d": [0.9, 0.05], "e": [0.1, -1.0], "bias": [-3.0, -3.0]})
+    contrib = pd.DataFrame(
+        {
+            "a": [0.5, -0.1],
+            "b": [0.2, -0.3],
+            "c": [-0.4, 0.0],
+            "d": [0.9, 0.05],
+            "e": [0.1, -1.0],
+            "bias": [-3.0, -3.0],
+        }
+    )
     out = shap_reasons(contrib, k=4)
-    assert out.loc[0, ["reason_1", "reason_2", "reason_3", "reason_4"]].tolist() == \
-        ["d", "a", "b", "e"]
+    assert out.loc[0, ["reason_1", "reason_2", "reason_3", "reason_4"]].tolist() == [
+        "d",
+        "a",
+        "b",
+        "e",
+    ]
     assert out.loc[0, "impact_1"] == 0.9
     assert out.loc[1, "reason_1"] == "d"
     assert out.loc[1, ["reason_2", "reason_3", "reason_4"]].isna().all()  # nothing else hurt
@@ -49,8 +61,11 @@ def test_pd_model_reasons_are_factor_accurate(pd_model, parts):
     out = shap_reasons(contrib, k=4)
     values = contrib.drop(columns="bias")
     for i in range(len(X)):
-        listed = [r for r in out.iloc[i][["reason_1", "reason_2", "reason_3", "reason_4"]]
-                  if isinstance(r, str)]
+        listed = [
+            r
+            for r in out.iloc[i][["reason_1", "reason_2", "reason_3", "reason_4"]]
+            if isinstance(r, str)
+        ]
         positive = values.iloc[i][values.iloc[i] > 1e-9].sort_values(ascending=False)
         assert listed == list(positive.index[:4])
     assert np.isfinite(out["impact_1"].dropna()).all()

@@ -19,15 +19,22 @@ from models.monitoring import (
 
 def test_bands():
     cfg = DriftConfig()
-    assert [cfg.band(v) for v in (0.0, 0.0999, 0.10, 0.2499, 0.25, 3.0)] == \
-        ["stable", "stable", "watch", "watch", "act", "act"]
+    assert [cfg.band(v) for v in (0.0, 0.0999, 0.10, 0.2499, 0.25, 3.0)] == [
+        "stable",
+        "stable",
+        "watch",
+        "watch",
+        "act",
+        "act",
+    ]
 
 
 def test_report_on_hand_made_shift():
     e = pd.DataFrame({"x": [1.0] * 50 + [2.0] * 50, "y": [1.0] * 100})
     a = pd.DataFrame({"x": [1.0] * 25 + [2.0] * 75, "y": [np.nan] * 50 + [1.0] * 50})
-    rep = drift_report(e, a, ["x", "y"], {"s": (e["x"].to_numpy(), a["x"].to_numpy())},
-                       cfg=DriftConfig(n_bins=2))
+    rep = drift_report(
+        e, a, ["x", "y"], {"s": (e["x"].to_numpy(), a["x"].to_numpy())}, cfg=DriftConfig(n_bins=2)
+    )
     want = (0.25 - 0.5) * np.log(0.25 / 0.5) + (0.75 - 0.5) * np.log(0.75 / 0.5)
     assert rep["scores"]["s"]["psi"] == pytest.approx(want)
     assert rep["scores"]["s"]["band"] == "act"  # 0.275
@@ -47,23 +54,29 @@ def drifted(tiny_config):
     out = {}
     for name, drift in {
         "recession": DriftScenario("recession", "2019-01-01", risk_shift=0.8),
-        "feed_change": DriftScenario("feed_change", "2019-01-01",
-                                     blank_columns=("external_ratings.bureau_score",)),
+        "feed_change": DriftScenario(
+            "feed_change", "2019-01-01", blank_columns=("external_ratings.bureau_score",)
+        ),
     }.items():
         tables = SyntheticGenerator(replace(base, drift=drift)).generate()
         out[name] = feature_table(tables, FeatureConfig())
     return out
 
 
-def test_injected_drift_raises_alerts_and_a_stable_batch_does_not(dev_frame, pd_model,
-                                                                  catalogue, drifted):
+def test_injected_drift_raises_alerts_and_a_stable_batch_does_not(
+    dev_frame, pd_model, catalogue, drifted
+):
     names = catalogue.names
     train = dev_frame.loc[dev_frame["split"] == "train"]
     stable = dev_frame.loc[dev_frame["split"] == "valid"]
 
     def report(batch):
-        return drift_report(train, batch, names, {"pd": (_psi_of(pd_model, train, names),
-                                                         _psi_of(pd_model, batch, names))})
+        return drift_report(
+            train,
+            batch,
+            names,
+            {"pd": (_psi_of(pd_model, train, names), _psi_of(pd_model, batch, names))},
+        )
 
     calm = report(stable)
     assert calm["scores"]["pd"]["band"] == "stable" and calm["status"] == "stable", calm["alerts"]
@@ -78,24 +91,37 @@ def test_injected_drift_raises_alerts_and_a_stable_batch_does_not(dev_frame, pd_
 
 
 def test_migration_matrix_counts():
-    m = migration_matrix(pd.Series(["1", "1", "2", "2"]), pd.Series(["1", "3", "2", "D"]),
-                         ["1", "2", "3", "D"])
+    m = migration_matrix(
+        pd.Series(["1", "1", "2", "2"]), pd.Series(["1", "3", "2", "D"]), ["1", "2", "3", "D"]
+    )
     assert m.loc["1", "3"] == 1 and m.loc["2", "D"] == 1 and m.to_numpy().sum() == 4
 
 
 def test_early_warning_rules_and_most_severe_action():
-    policy = WarningPolicy(rules=(
-        WarningRule("downgrade", "grade_notches", "reduce_limit", 2),
-        WarningRule("dpd", "new_dpd30", "review", 1),
-        WarningRule("sanctions", "new_event", "suspend", 1, "sanctions_hit"),
-        WarningRule("pd", "pd_above", "require_prepayment", 0.15),
-    ))
-    book = pd.DataFrame({"applicant_id": ["a", "b", "c"], "notches": [3, 1, 0],
-                         "new_dpd30": [0, 2, 0], "new_sanctions_hit": [0, 0, 1],
-                         "pd_now": [0.2, 0.01, 0.02]})
+    policy = WarningPolicy(
+        rules=(
+            WarningRule("downgrade", "grade_notches", "reduce_limit", 2),
+            WarningRule("dpd", "new_dpd30", "review", 1),
+            WarningRule("sanctions", "new_event", "suspend", 1, "sanctions_hit"),
+            WarningRule("pd", "pd_above", "require_prepayment", 0.15),
+        )
+    )
+    book = pd.DataFrame(
+        {
+            "applicant_id": ["a", "b", "c"],
+            "notches": [3, 1, 0],
+            "new_dpd30": [0, 2, 0],
+            "new_sanctions_hit": [0, 0, 1],
+            "pd_now": [0.2, 0.01, 0.02],
+        }
+    )
     warnings = early_warnings(book, policy)
     assert set(map(tuple, warnings[["applicant_id", "rule"]].to_numpy())) == {
-        ("a", "downgrade"), ("a", "pd"), ("b", "dpd"), ("c", "sanctions")}
+        ("a", "downgrade"),
+        ("a", "pd"),
+        ("b", "dpd"),
+        ("c", "sanctions"),
+    }
     actions = recommended_actions(warnings).set_index("applicant_id")
     assert actions.loc["a", "action"] == "require_prepayment"
     assert actions.loc["c", "action"] == "suspend"

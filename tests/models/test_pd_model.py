@@ -10,8 +10,11 @@ from models.pd_model import PDModel
 
 def test_training_is_deterministic(parts, catalogue, pd_model):
     (X, y), (Xv, yv) = parts["train"], parts["valid"]
-    again = PDModelConfig(n_estimators=300, early_stopping_rounds=50, n_jobs=1).build(
-        {f.name: f.sign for f in catalogue}, seed=3).fit(X, y, Xv, yv)
+    again = (
+        PDModelConfig(n_estimators=300, early_stopping_rounds=50, n_jobs=1)
+        .build({f.name: f.sign for f in catalogue}, seed=3)
+        .fit(X, y, Xv, yv)
+    )
     assert again.model_to_string() == pd_model.model_to_string()
     np.testing.assert_array_equal(again.predict_proba(Xv), pd_model.predict_proba(Xv))
 

@@ -7,8 +7,15 @@ from models.policy import CreditPolicy, GradeTerms, KnockOut
 POLICY = CreditPolicy(
     knockouts=(
         KnockOut("sanctions_hit", "cmp_sanctions_hit", ">=", 1, "Sanctions", "制裁"),
-        KnockOut("open_insolvency", "cmp_insolvency_filing", ">=", 1, "Insolvency", "破产",
-                 in_default=True),
+        KnockOut(
+            "open_insolvency",
+            "cmp_insolvency_filing",
+            ">=",
+            1,
+            "Insolvency",
+            "破产",
+            in_default=True,
+        ),
     ),
     grades={
         "1": GradeTerms("approve", 100_000, 0.2, 10_000, 90, "none"),
@@ -22,17 +29,26 @@ POLICY = CreditPolicy(
 
 def _frame(**cols):
     n = len(next(iter(cols.values())))
-    base = {"cmp_sanctions_hit": [0.0] * n, "cmp_insolvency_filing": [0.0] * n,
-            "requested_limit": [80_000.0] * n, "requested_terms_days": [60.0] * n}
+    base = {
+        "cmp_sanctions_hit": [0.0] * n,
+        "cmp_insolvency_filing": [0.0] * n,
+        "requested_limit": [80_000.0] * n,
+        "requested_terms_days": [60.0] * n,
+    }
     return pd.DataFrame({**base, **cols})
 
 
 def test_knockouts_come_first_and_name_the_rule():
-    frame = _frame(cmp_sanctions_hit=[1.0, 0.0, 1.0, np.nan],
-                   cmp_insolvency_filing=[1.0, 1.0, 0.0, np.nan])
+    frame = _frame(
+        cmp_sanctions_hit=[1.0, 0.0, 1.0, np.nan], cmp_insolvency_filing=[1.0, 1.0, 0.0, np.nan]
+    )
     out = POLICY.decide(frame, np.array(["1", "1", "1", "1"]), np.full(4, 1e6))
-    assert out["knockout_rule"].fillna("-").tolist() == ["sanctions_hit", "open_insolvency",
-                                                         "sanctions_hit", "-"]
+    assert out["knockout_rule"].fillna("-").tolist() == [
+        "sanctions_hit",
+        "open_insolvency",
+        "sanctions_hit",
+        "-",
+    ]
     assert out["decision"].tolist() == ["decline", "decline", "decline", "approve"]
     assert out["grade"].tolist() == ["D", "D", "1", "1"]  # insolvency puts the obligor in default
     assert (out.loc[:2, "credit_limit"] == 0).all()
@@ -43,8 +59,12 @@ def test_limit_is_the_smallest_cap_and_never_above_the_request():
     revenue = np.array([1_000_000.0, 200_000.0, 1e7, np.nan])
     out = POLICY.decide(frame, np.array(["1", "1", "1", "1"]), revenue)
     assert out["credit_limit"].tolist() == [80_000.0, 40_000.0, 5_000.0, 10_000.0]
-    assert out["limit_rule"].tolist() == ["requested amount", "share of revenue",
-                                          "requested amount", "no-financials cap"]
+    assert out["limit_rule"].tolist() == [
+        "requested amount",
+        "share of revenue",
+        "requested amount",
+        "no-financials cap",
+    ]
     assert (out["credit_limit"] <= frame["requested_limit"]).all()
 
 

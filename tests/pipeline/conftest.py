@@ -10,8 +10,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 def tiny_params(**generate) -> dict:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["generate"].update({"n_applicants": 400, "chunk_size": 200, "bad_row_fraction": 0.005,
-                               **generate})
+    params["generate"].update(
+        {"n_applicants": 400, "chunk_size": 200, "bad_row_fraction": 0.005, **generate}
+    )
     params["evaluate"]["n_bootstrap"] = 50
     # A few thousand synthetic applicants give noisy OOT metrics: gates are loosened so the
     # tiny projects register a champion (the default gates are tested in test_serving).

@@ -43,7 +43,8 @@ def test_generate_then_validate_accounts_for_every_row(generated: Path):
         rejects = pd.read_parquet(generated / f"data/interim/rejects/{name}.parquet")
         assert len(raw) == info["input_rows"] == len(valid) + len(rejects)
         for row, rule in defects.loc[defects.table == name, ["row", "rule"]].itertuples(
-                index=False):
+            index=False
+        ):
             hit = rejects.loc[rejects.row == row, "rules"]
             assert len(hit) == 1 and rule in hit.iloc[0].split("; "), (name, row, rule)
     assert report["totals"]["rejected_rows"] >= len(defects)
@@ -65,13 +66,26 @@ def test_csv_output_validates_the_same(project: Path):
     [
         (lambda raw: (raw / "invoices.parquet").unlink(), "invoices.parquet: missing file"),
         (lambda raw: (raw / "invoices.parquet").write_bytes(b""), "invoices.parquet: empty file"),
-        (lambda raw: (raw / "invoices.parquet").write_bytes(b"not parquet at all"),
-         "invoices.parquet: not a readable Parquet file"),
-        (lambda raw: pd.read_parquet(raw / "invoices.parquet").rename(
-            columns={"due_date": "DueDate"}).to_parquet(raw / "invoices.parquet"),
-         "invoices.parquet: missing required column(s) due_date"),
-        (lambda raw: pd.read_parquet(raw / "invoices.parquet").head(0).to_parquet(
-            raw / "invoices.parquet"), "invoices.parquet: empty file (no data rows)"),
+        (
+            lambda raw: (raw / "invoices.parquet").write_bytes(b"not parquet at all"),
+            "invoices.parquet: not a readable Parquet file",
+        ),
+        (
+            lambda raw: (
+                pd.read_parquet(raw / "invoices.parquet")
+                .rename(columns={"due_date": "DueDate"})
+                .to_parquet(raw / "invoices.parquet")
+            ),
+            "invoices.parquet: missing required column(s) due_date",
+        ),
+        (
+            lambda raw: (
+                pd.read_parquet(raw / "invoices.parquet")
+                .head(0)
+                .to_parquet(raw / "invoices.parquet")
+            ),
+            "invoices.parquet: empty file (no data rows)",
+        ),
     ],
     ids=["missing", "zero-bytes", "not-parquet", "renamed-column", "no-rows"],
 )
@@ -124,8 +138,12 @@ def test_bad_params_name_the_key(project: Path, capsys):
 
 
 def test_module_entry_point_has_no_traceback(project: Path):
-    proc = subprocess.run([sys.executable, "-m", "pipeline", "--project", str(project),
-                           "validate"], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline", "--project", str(project), "validate"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 1
     assert "missing file" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -154,4 +172,3 @@ def test_params_errors_name_the_file_and_key(project: Path, tmp_path: Path, caps
     err = capsys.readouterr().err
     assert f"{other}: unknown key generate.n_applicant" in err.replace("\n", "")
     assert "Traceback" not in err
-

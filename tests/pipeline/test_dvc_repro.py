@@ -17,9 +17,17 @@ from nbclient import NotebookClient
 
 from tests.pipeline.conftest import REPO, tiny_params
 
-COPY = ["pipeline", "features", "models", "notebooks", "datasets", "dvc.yaml", ".dvc/config",
-        ".dvcignore",
-        "data/external"]
+COPY = [
+    "pipeline",
+    "features",
+    "models",
+    "notebooks",
+    "datasets",
+    "dvc.yaml",
+    ".dvc/config",
+    ".dvcignore",
+    "data/external",
+]
 
 
 def _sh(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
@@ -41,8 +49,9 @@ def repo_copy(tmp_path_factory) -> Path:
             shutil.copytree(src, target, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(src, target)
-    (dst / "params.yaml").write_text(yaml.safe_dump(tiny_params(n_applicants=1500),
-                                                    sort_keys=False))
+    (dst / "params.yaml").write_text(
+        yaml.safe_dump(tiny_params(n_applicants=1500), sort_keys=False)
+    )
     assert _sh(["git", "init", "-q"], dst).returncode == 0
     first = _sh(["dvc", "repro"], dst)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
@@ -91,15 +100,25 @@ def test_mlflow_run_in_the_local_store(repo_copy: Path):
     assert len(runs) == 1
     run = runs[0]
     assert run.info.status == "FINISHED"
-    for key in ("pd_model.oot.auc", "scorecard.oot.auc", "oot_summary.true_pd_auc_ceiling",
-                "pd_model.train.brier", "sizes.oot.rows"):
+    for key in (
+        "pd_model.oot.auc",
+        "scorecard.oot.auc",
+        "oot_summary.true_pd_auc_ceiling",
+        "pd_model.train.brier",
+        "sizes.oot.rows",
+    ):
         assert key in run.data.metrics, key
     assert "train.pd_model.learning_rate" in run.data.params
     assert any(k.startswith("data_sha256.") for k in run.data.params)
     assert run.data.tags["dataset"] == "synthetic"
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
-    assert {"scorecard", "evaluation", "metrics.json", "explain",
-            "bundle_manifest.json"} <= artifacts
+    assert {
+        "scorecard",
+        "evaluation",
+        "metrics.json",
+        "explain",
+        "bundle_manifest.json",
+    } <= artifacts
     version = client.get_model_version_by_alias("credit-admission", "champion")
     assert version.run_id == run.info.run_id
     others = {r.data.tags.get("stage") for r in client.search_runs([exp.experiment_id])}
@@ -119,12 +138,18 @@ def test_review_notebook_executes(repo_copy: Path):
     nb = nbformat.read(path, as_version=4)
     os.environ["PROJECT_ROOT"] = str(repo_copy)
     try:
-        NotebookClient(nb, timeout=300, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        NotebookClient(
+            nb,
+            timeout=300,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
+        ).execute()
     finally:
         os.environ.pop("PROJECT_ROOT")
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
-              if o.output_type == "error"]
+    errors = [
+        o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
+    ]
     assert not errors
-    assert any("run" in o.get("text", "") for c in nb.cells if c.cell_type == "code"
-               for o in c.outputs)
+    assert any(
+        "run" in o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+    )

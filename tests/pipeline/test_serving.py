@@ -40,8 +40,16 @@ def project(tmp_path_factory) -> Path:
     saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
     try:
         p, layout = load(root / "params.yaml"), Layout.at(root)
-        for stage in (generate, validate_stage, build_features, split, train, evaluate, export,
-                      score):
+        for stage in (
+            generate,
+            validate_stage,
+            build_features,
+            split,
+            train,
+            evaluate,
+            export,
+            score,
+        ):
             stage.run(p, layout)
     finally:
         if saved is not None:
@@ -137,8 +145,12 @@ def test_failing_gate_exits_non_zero_and_keeps_the_champion(project, params, lay
 
     mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
     before = mlflow.MlflowClient().get_model_version_by_alias("credit-admission", "champion")
-    strict = dataclasses.replace(params, export=dataclasses.replace(
-        params.export, gates=dataclasses.replace(params.export.gates, min_auc=0.99)))
+    strict = dataclasses.replace(
+        params,
+        export=dataclasses.replace(
+            params.export, gates=dataclasses.replace(params.export.gates, min_auc=0.99)
+        ),
+    )
     saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
     try:
         with pytest.raises(DataError, match=r"not registered as champion: OOT AUC .* < min_auc"):
@@ -156,11 +168,11 @@ def test_failing_gate_exits_non_zero_and_keeps_the_champion(project, params, lay
 def test_score_accounts_for_every_row_with_reasons(params, layout, tmp_path):
     frame = pd.read_parquet(layout.processed / "features.parquet")
     batch = frame.loc[frame["default_12m"].isna()].head(60).reset_index(drop=True)
-    batch.loc[1, "applicant_id"] = batch.loc[0, "applicant_id"]        # duplicate
-    batch.loc[2, "requested_limit"] = -5.0                              # bad request
+    batch.loc[1, "applicant_id"] = batch.loc[0, "applicant_id"]  # duplicate
+    batch.loc[2, "requested_limit"] = -5.0  # bad request
     batch["firm_industry"] = batch["firm_industry"].astype(object)
-    batch.loc[3, "firm_industry"] = "space_mining"                      # unknown category
-    batch.loc[4, "applicant_id"] = None                                 # no id
+    batch.loc[3, "firm_industry"] = "space_mining"  # unknown category
+    batch.loc[4, "applicant_id"] = None  # no id
     path = tmp_path / "new.parquet"
     batch.to_parquet(path)
     out = tmp_path / "scores.parquet"
@@ -170,13 +182,19 @@ def test_score_accounts_for_every_row_with_reasons(params, layout, tmp_path):
     assert summary["input_rows"] == 60 == len(scores) + len(rejects)
     assert summary["balanced"] and len(rejects) == 4
     reasons = " | ".join(rejects["reason"])
-    for text in ("more than once", "requested_limit must be >= 0", "unknown to the model",
-                 "applicant_id is required"):
+    for text in (
+        "more than once",
+        "requested_limit must be >= 0",
+        "unknown to the model",
+        "applicant_id is required",
+    ):
         assert text in reasons
     assert scores["applicant_id"].is_unique
     requested = batch.drop_duplicates("applicant_id").set_index("applicant_id")
-    assert (scores["credit_limit"].to_numpy()
-            <= requested.loc[scores["applicant_id"], "requested_limit"].to_numpy()).all()
+    assert (
+        scores["credit_limit"].to_numpy()
+        <= requested.loc[scores["applicant_id"], "requested_limit"].to_numpy()
+    ).all()
     needs = scores["decision"].isin(["decline", "refer"]) & scores["knockout_rule"].isna()
     assert scores.loc[needs, "reason_1"].notna().all()
     assert scores.loc[scores["decision"] == "approve", "reason_1"].isna().all()
@@ -216,8 +234,7 @@ def test_score_from_raw_tables_validates_on_the_way(params, layout, tmp_path):
     apps.to_parquet(raw / "applicants.parquet")
     for t in ("financial_statements", "invoices", "compliance_events", "external_ratings"):
         table = pd.read_parquet(layout.raw / f"{t}.parquet")
-        table.loc[table["applicant_id"].isin(apps["applicant_id"])].to_parquet(
-            raw / f"{t}.parquet")
+        table.loc[table["applicant_id"].isin(apps["applicant_id"])].to_parquet(raw / f"{t}.parquet")
     out = tmp_path / "s" / "scores.parquet"
     summary = score.run(params, layout, raw=raw, output=out)
     rejects = pd.read_parquet(tmp_path / "s" / "scores_rejects.parquet")
@@ -226,8 +243,9 @@ def test_score_from_raw_tables_validates_on_the_way(params, layout, tmp_path):
     assert (tmp_path / "s" / "validation.json").exists()
 
 
-def test_interrupted_scoring_leaves_no_file_under_the_final_name(params, layout, tmp_path,
-                                                                monkeypatch):
+def test_interrupted_scoring_leaves_no_file_under_the_final_name(
+    params, layout, tmp_path, monkeypatch
+):
     import dataclasses
 
     from models.scoring import ScoringModel
@@ -254,7 +272,7 @@ def test_interrupted_scoring_leaves_no_file_under_the_final_name(params, layout,
 def test_report_escapes_applicant_strings(params, layout, tmp_path):
     frame = pd.read_parquet(layout.processed / "features.parquet").head(2).copy()
     frame.loc[0, "company_name"] = "<script>alert('x')</script> Evil Ltd"
-    frame.loc[1, "company_name"] = "=HYPERLINK(\"http://evil\",\"click\")"
+    frame.loc[1, "company_name"] = '=HYPERLINK("http://evil","click")'
     frame.loc[0, "applicant_id"] = "../../etc/passwd<b>"
     path = tmp_path / "f.parquet"
     frame.to_parquet(path)
@@ -269,7 +287,7 @@ def test_report_escapes_applicant_strings(params, layout, tmp_path):
     assert "=HYPERLINK(&#34;http://evil&#34;,&#34;click&#34;)" in html1
     for html in (html0, html1):
         assert "http://" not in html.replace("http://evil", "")  # nothing fetched
-        assert "<img src=\"http" not in html and "<link" not in html
+        assert '<img src="http' not in html and "<link" not in html
 
 
 def test_report_content_and_errors(params, layout, tmp_path):

@@ -38,14 +38,26 @@ def german(tmp_path_factory, shared_datasets) -> Path:
     root = tmp_path_factory.mktemp("german")
     shutil.copytree(REPO / "datasets", root / "datasets")
     params = tiny_params()
-    params["generate"].update(source="tabular", dataset="datasets/german_credit.yaml",
-                              datasets_dir=str(data))
+    params["generate"].update(
+        source="tabular", dataset="datasets/german_credit.yaml", datasets_dir=str(data)
+    )
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
     try:
         p, layout = load(root / "params.yaml"), Layout.at(root)
-        for stage in (generate, validate_stage, build_features, split, train, evaluate, explain,
-                      export, score, monitor, reassess):
+        for stage in (
+            generate,
+            validate_stage,
+            build_features,
+            split,
+            train,
+            evaluate,
+            explain,
+            export,
+            score,
+            monitor,
+            reassess,
+        ):
             stage.run(p, layout)
         report.run_batch(p, layout)
     finally:
@@ -59,7 +71,7 @@ def test_counts_split_and_directions(german):
     frame = pd.read_parquet(layout.processed / "features.parquet")
     assert len(frame) == 1000 and int(frame["default_12m"].sum()) == 300
     sizes = json.loads((layout.reports / "split.json").read_text())
-    assert sizes["oot"]["rows"] == 250 and sizes["score"]["rows"] == 0   # stratified hold-out
+    assert sizes["oot"]["rows"] == 250 and sizes["score"]["rows"] == 0  # stratified hold-out
     meta = json.loads((layout.models / "training.json").read_text())
     assert meta["inferred_directions"]  # auto directions learnt on the training split
 
@@ -71,10 +83,14 @@ def test_same_models_and_evaluation_run(german):
     assert metrics["pd_model"]["oot"]["auc"] > 0.70
     assert metrics["scorecard"]["oot"]["auc"] > 0.70
     assert (layout.models / "bundle" / "manifest.json").exists()
-    assert json.loads((layout.reports / "monitoring" / "drift.json").read_text())["status"] == \
-        "no_batch"
-    assert json.loads((layout.reports / "monitoring" /
-                       "reassessment.json").read_text())["status"] == "not_applicable"
+    assert (
+        json.loads((layout.reports / "monitoring" / "drift.json").read_text())["status"]
+        == "no_batch"
+    )
+    assert (
+        json.loads((layout.reports / "monitoring" / "reassessment.json").read_text())["status"]
+        == "not_applicable"
+    )
 
 
 def test_scoring_a_tabular_batch(german, tmp_path):
@@ -84,5 +100,5 @@ def test_scoring_a_tabular_batch(german, tmp_path):
     summary = score.run(params, layout, output=out, labelled_too=True)
     scores = pd.read_parquet(out)
     assert summary["scored"] == 1000 and summary["balanced"]
-    assert scores["knockout_rule"].isna().all()   # no compliance features: no knock-out
+    assert scores["knockout_rule"].isna().all()  # no compliance features: no knock-out
     assert scores.loc[scores["decision"] == "approve", "credit_limit"].gt(0).all()
