@@ -20,6 +20,7 @@ repro: install  ## run the whole DVC pipeline on the embedded synthetic data
 
 test: install   ## fast test suite (what CI runs)
 	ruff check .
+	ruff format --check .
 	pytest -n 2
 
 test-all: install  ## everything, including slow tests

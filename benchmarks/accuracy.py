@@ -3,9 +3,9 @@
     python -m benchmarks.accuracy [--datasets german_credit taiwan_default ...] [--quick]
                                   [--variants params.yaml generic] [--output docs/benchmarks.md]
 
-Each dataset is read through its config in ``datasets/`` (``features.tabular``) and both models
-are trained with the hyper-parameters of ``params.yaml`` under the protocol of the published
-figures: Taiwan 75/25 random hold-out (seed 42), German 5 x repeated stratified 5-fold CV,
+Each dataset is read through its config in ``datasets/`` (``features.sources.dataset``) and
+both models are trained with the hyper-parameters of ``params.yaml`` under the protocol of the
+published figures: Taiwan 75/25 random hold-out (seed 42), German 5 x repeated stratified 5-fold CV,
 Polish stratified 80/20 hold-out plus 5-fold CV. In every training fold a stratified 20% is
 carved out for the PD model's early stopping and calibration; ``auto`` risk directions are
 inferred on the training fold only; the scorecard (no early stopping) fits the whole fold.
@@ -41,13 +41,11 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
 
 from features.catalogue import Catalogue
-from features.tabular import (
-    infer_directions,
-    load_config,
-    load_tabular,
-    tabular_feature_table,
-)
+from features.dataset_features import infer_directions, tabular_feature_table
+from features.sources.dataset import load_config, load_tabular
+from models.development import fit_models
 from models.metrics import bootstrap_auc_ci, bootstrap_ci, ks_statistic
+from models.pd_model import PDModel
 from pipeline.layout import datasets_dir as _datasets_dir
 from pipeline.params import Params, load
 
@@ -195,11 +193,10 @@ def _generic(params: Params, n_train: int) -> Params:
     """
     pd_cfg = params.train.pd_model
     fit_rows = int(n_train * (1 - VALID_SHARE))
-    pd_cfg = replace(
-        pd_cfg, min_child_samples=max(20, min(pd_cfg.min_child_samples, fit_rows // 50))
-    )
-    card = replace(params.train.scorecard, max_n_bins=10, max_features=40)
-    return replace(params, train=replace(params.train, pd_model=pd_cfg, scorecard=card))
+    leaf = pd_cfg.get("min_child_samples", PDModel().min_child_samples)
+    pd_cfg = {**pd_cfg, "min_child_samples": max(20, min(leaf, fit_rows // 50))}
+    card = {**params.train.scorecard, "max_n_bins": 10, "max_features": 40}
+    return params.updated(train=replace(params.train, pd_model=pd_cfg, scorecard=card))
 
 
 NOTES = [
@@ -306,15 +303,21 @@ def fit_fold(
         np.arange(len(train)), test_size=VALID_SHARE, random_state=seed, stratify=y_train
     )
     X_test = frame.iloc[test][names]
-    start = time.perf_counter()
     monotone = {f.name: 0 if f.name in auto and not constrain_auto else f.sign for f in cat}
-    model = params.train.pd_model.build(monotone, seed)
-    model.fit(X_train.iloc[fit_idx], y_train[fit_idx], X_train.iloc[valid_idx], y_train[valid_idx])
-    pd_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    card = params.train.scorecard.build({f.name: f.direction for f in cat}, tuple(cat.categorical))
-    card.fit(X_train, y_train)
-    card_seconds = time.perf_counter() - start
+    fitted = fit_models(
+        X_train.iloc[fit_idx],
+        y_train[fit_idx],
+        X_train.iloc[valid_idx],
+        y_train[valid_idx],
+        cat,
+        params.train.pd_model,
+        params.train.scorecard,
+        seed,
+        monotone=monotone,
+        card_rows=(X_train, y_train),
+    )
+    model, card = fitted.pd_model, fitted.scorecard
+    pd_seconds, card_seconds = fitted.seconds["pd_model"], fitted.seconds["scorecard"]
     return {
         "y": y_all[test],
         "pd": model.predict_proba(X_test)[:, 1],
@@ -508,7 +511,8 @@ def write_report(
         "",
         "Both models are the repository's own (`models/pd_model.py`, `models/scorecard.py`), "
         "built from `params.yaml` (`train.pd_model`, `train.scorecard`) through "
-        "`features.tabular` and the configs in `datasets/`. In each training fold a stratified "
+        "`features.sources.dataset` and the configs in `datasets/`. In each training fold a "
+        "stratified "
         f"{VALID_SHARE:.0%} is held back for the PD model's early stopping and Platt "
         "calibration; risk directions left `auto` in a config are inferred on the training "
         "fold only (Spearman sign). The scorecard fits the whole training fold.",
@@ -611,11 +615,8 @@ def main(argv: list[str] | None = None) -> None:
         output = REPO / "docs" / "benchmarks.md"
     params = load(args.params)
     if args.n_jobs:
-        params = replace(
-            params,
-            train=replace(
-                params.train, pd_model=replace(params.train.pd_model, n_jobs=args.n_jobs)
-            ),
+        params = params.updated(
+            train=replace(params.train, pd_model={**params.train.pd_model, "n_jobs": args.n_jobs}),
         )
     command = (
         "python -m benchmarks.accuracy"
@@ -673,7 +674,7 @@ def main(argv: list[str] | None = None) -> None:
             args.quick,
             summaries,
             load_avg,
-            params.train.pd_model.n_jobs,
+            params.train.pd_model.get("n_jobs", PDModel().n_jobs),
         )
         print(f"wrote {output}")
 

@@ -22,7 +22,7 @@ from benchmarks._measure import measure
 
 def _build(n: int, invoices_per_applicant: float) -> dict:
     from features.assemble import FeatureConfig, feature_table
-    from features.synthetic import SyntheticConfig, SyntheticGenerator
+    from features.sources.synthetic import SyntheticConfig, SyntheticGenerator
 
     cfg = SyntheticConfig(
         n_applicants=n, invoices_per_applicant=invoices_per_applicant, bad_row_fraction=0.0

@@ -17,13 +17,13 @@ from benchmarks._measure import measure
 
 
 def _generate(n: int, out: str) -> dict[str, int]:
-    from pipeline.generate import generate_synthetic
     from pipeline.layout import Layout
     from pipeline.params import load
+    from pipeline.stages.generate import generate_synthetic
 
     params = load(Path(__file__).resolve().parents[1] / "params.yaml")
     synthetic = replace(params.generate.synthetic, n_applicants=n)
-    params = replace(params, generate=replace(params.generate, synthetic=synthetic))
+    params = params.updated(generate=replace(params.generate, synthetic=synthetic))
     return generate_synthetic(params, Layout.at(out))
 
 

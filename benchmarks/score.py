@@ -43,9 +43,9 @@ def _make_input(rows: int, path: Path) -> None:
 
 
 def _score(path: str, out: str, all_reasons: bool) -> dict:
-    from pipeline import score
     from pipeline.layout import Layout
     from pipeline.params import load
+    from pipeline.stages import score
 
     params = load(ROOT / "params.yaml")
     params = replace(params, score=replace(params.score, batch_size=100_000))
@@ -60,6 +60,7 @@ def _baseline(path: str, rows: int) -> dict:
     import pandas as pd
     import shap
 
+    from models.development import build_scorecard
     from pipeline.artifacts import load_catalogue, load_models, split_frame
     from pipeline.layout import Layout
     from pipeline.params import load
@@ -70,8 +71,10 @@ def _baseline(path: str, rows: int) -> dict:
     catalogue = load_catalogue(layout)
     frame = split_frame(layout)
     train = frame.loc[frame["split"] == "train"]
-    card = params.train.scorecard.build(
-        {f.name: f.direction for f in catalogue}, tuple(catalogue.categorical)
+    card = build_scorecard(
+        params.train.scorecard,
+        {f.name: f.direction for f in catalogue},
+        tuple(catalogue.categorical),
     )
     card.fit(train[catalogue.names], train["default_12m"].astype(int))
     X = pd.read_parquet(path).head(rows)[catalogue.names]

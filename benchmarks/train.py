@@ -10,15 +10,14 @@ column is seconds per labelled training row relative to the first size (baseline
 from __future__ import annotations
 
 import argparse
-import time
 
 from benchmarks._measure import measure
 
 
 def _train(n: int) -> dict:
     from features.assemble import FeatureConfig, feature_table
-    from features.synthetic import SyntheticConfig, SyntheticGenerator
-    from models.config import PDModelConfig, ScorecardConfig
+    from features.sources.synthetic import SyntheticConfig, SyntheticGenerator
+    from models.development import fit_models
     from models.split import SplitConfig, assign_split
     from pipeline.params import load
 
@@ -30,26 +29,21 @@ def _train(n: int) -> dict:
     names = catalogue.names
     train = frame.loc[frame["split"] == "train"]
     valid = frame.loc[frame["split"] == "valid"]
-    pd_cfg: PDModelConfig = params.train.pd_model
-    sc_cfg: ScorecardConfig = params.train.scorecard
-    start = time.perf_counter()
-    model = pd_cfg.build({f.name: f.sign for f in catalogue}, 42)
-    model.fit(
+    fitted = fit_models(
         train[names],
-        train["default_12m"].astype(int),
+        train["default_12m"].astype(int).to_numpy(),
         valid[names],
-        valid["default_12m"].astype(int),
+        valid["default_12m"].astype(int).to_numpy(),
+        catalogue,
+        params.train.pd_model,
+        params.train.scorecard,
+        seed=42,
     )
-    pd_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    card = sc_cfg.build({f.name: f.direction for f in catalogue}, tuple(catalogue.categorical))
-    card.fit(train[names], train["default_12m"].astype(int))
-    sc_seconds = time.perf_counter() - start
     return {
         "train_rows": len(train),
-        "pd": pd_seconds,
-        "scorecard": sc_seconds,
-        "trees": model.best_iteration_,
+        "pd": fitted.seconds["pd_model"],
+        "scorecard": fitted.seconds["scorecard"],
+        "trees": fitted.pd_model.best_iteration_,
     }
 
 

@@ -8,30 +8,20 @@ their pull date. Nothing dated after the as-of date can change a feature (tested
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
 from features.catalogue import Catalogue, load_catalogue
 from features.compliance import event_features, rating_features
+from features.config import settings
 from features.financial import financial_features
 from features.firmographics import firmographic_features
 from features.payments import payment_features
 
 ID_COLUMNS = ["applicant_id", "as_of"]
-META_COLUMNS = [
-    "applicant_id",
-    "application_date",
-    "default_12m",
-    "true_pd",
-    "company_name",
-    "requested_limit",
-    "requested_terms_days",
-]
 
 
-@dataclass(frozen=True)
+@settings
 class FeatureConfig:
     """Section ``features`` of params.yaml."""
 

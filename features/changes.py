@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.tables import EVENT_TYPES
+from features.contract.tables import EVENT_TYPES
 
 DPD_DAYS = 30
 

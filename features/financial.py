@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from features import detmath
 from features.ratios import months_between, safe_ratio
 
 ALTMAN_Z2 = (6.56, 3.26, 6.72, 1.05)
@@ -61,8 +62,8 @@ def ratios(s: pd.DataFrame) -> pd.DataFrame:
     out["fin_dso_days"] = safe_ratio(s["receivables"] * 365, s["revenue"], 0, 730)
     out["fin_inventory_days"] = safe_ratio(s["inventory"] * 365, s["cost_of_sales"], 0, 730)
     out["fin_asset_turnover"] = safe_ratio(s["revenue"], s["total_assets"], 0, 20)
-    out["fin_log_total_assets"] = np.log1p(s["total_assets"].clip(lower=0))
-    out["fin_log_revenue"] = np.log1p(s["revenue"].clip(lower=0))
+    out["fin_log_total_assets"] = detmath.log1p(s["total_assets"].clip(lower=0))
+    out["fin_log_revenue"] = detmath.log1p(s["revenue"].clip(lower=0))
     a, b, c, d = ALTMAN_Z2
     cap = {"lo": -20.0, "hi": 20.0}  # each component, so the weighted sum stays finite
     z = (

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.tables import INDUSTRIES, LEGAL_FORMS, REGIONS
+from features import detmath
+from features.contract.tables import INDUSTRIES, LEGAL_FORMS, REGIONS
 
 CATEGORIES = {"firm_industry": INDUSTRIES, "firm_region": REGIONS, "firm_legal_form": LEGAL_FORMS}
 
@@ -17,7 +18,7 @@ def firmographic_features(applicants: pd.DataFrame, spine: pd.DataFrame) -> pd.D
     days = (spine["as_of"].to_numpy() - a["founding_date"].to_numpy()) / np.timedelta64(1, "D")
     out["firm_age_years"] = np.maximum(days, 0) / 365.25
     out["firm_employees"] = a["employees"].to_numpy(dtype="float64", na_value=np.nan)
-    out["firm_log_registered_capital"] = np.log1p(
+    out["firm_log_registered_capital"] = detmath.log1p(
         a["registered_capital"].clip(lower=0).to_numpy(dtype="float64", na_value=np.nan)
     )
     for name, column in (

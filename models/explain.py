@@ -42,12 +42,6 @@ def shap_reasons(contributions: pd.DataFrame, k: int = 4) -> pd.DataFrame:
     return top_reasons(contributions.drop(columns=["bias"], errors="ignore"), k)
 
 
-def scorecard_reasons(points: pd.DataFrame, max_points: dict[str, int], k: int = 4) -> pd.DataFrame:
-    """Reasons from scorecard points: impact = maximum points - points obtained."""
-    below = pd.DataFrame({c: max_points[c] - points[c] for c in points.columns}, index=points.index)
-    return top_reasons(below, k, min_impact=0.5)
-
-
 def reason_texts(
     reasons: pd.DataFrame, catalogue: Catalogue, lang: str = "en", k: int = 4
 ) -> pd.DataFrame:
@@ -63,3 +57,20 @@ def reason_texts(
             text.where(text.notna(), col).astype(object).where(col.notna(), None)
         )
     return pd.DataFrame(out, index=reasons.index)
+
+
+def explanation(contrib: pd.DataFrame, X: pd.DataFrame):
+    """A ``shap.Explanation`` from LightGBM contributions (categoricals shown by their code)."""
+    import shap
+
+    data = X.copy()
+    for c in data.columns:
+        if isinstance(data[c].dtype, pd.CategoricalDtype):
+            data[c] = data[c].cat.codes.replace(-1, np.nan)
+    values = contrib.drop(columns="bias")
+    return shap.Explanation(
+        values=values.to_numpy(),
+        base_values=contrib["bias"].to_numpy(),
+        data=data.to_numpy(dtype="float64"),
+        feature_names=list(values.columns),
+    )

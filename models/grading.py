@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from features.config import settings
 
-@dataclass(frozen=True)
+
+@settings
 class MasterScale:
     """``upper_bounds[i]`` is the highest PD of grade ``labels[i]``; the last non-default grade
     takes everything above the last bound. ``default_label`` is for obligors in default."""
@@ -34,10 +34,6 @@ class MasterScale:
         if self.default_label in self.labels or len(set(self.labels)) != len(self.labels):
             raise ValueError("grade labels must be unique and differ from the default label")
 
-    @property
-    def all_labels(self) -> list[str]:
-        return [*self.labels, self.default_label]
-
     def grade_index(self, pd_: np.ndarray) -> np.ndarray:
         """0-based grade number (0 = best) for each PD; PD exactly on a bound is in that grade."""
         return np.searchsorted(
@@ -49,11 +45,3 @@ class MasterScale:
         if in_default is not None:
             labels = np.where(np.asarray(in_default, dtype=bool), self.default_label, labels)
         return labels
-
-    def bounds_table(self) -> list[dict]:
-        lower = (0.0, *self.upper_bounds)
-        upper = (*self.upper_bounds, 1.0)
-        return [
-            {"grade": g, "pd_from": lo, "pd_to": hi, "midpoint": (lo * hi) ** 0.5 if lo else hi / 2}
-            for g, lo, hi in zip(self.labels, lower, upper, strict=True)
-        ]

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from features import detmath
+
 if TYPE_CHECKING:
     from models.grading import MasterScale
 
@@ -103,7 +105,7 @@ def hosmer_lemeshow(y: np.ndarray, pd_: np.ndarray, n_bins: int = 10) -> tuple[f
 
 def classification_metrics(y: np.ndarray, pd_: np.ndarray, n_bins: int = 10) -> dict[str, float]:
     """AUC, Gini, KS, Brier, log loss, ECE, Hosmer-Lemeshow, mean PD vs default rate."""
-    from sklearn.metrics import brier_score_loss, log_loss
+    from sklearn.metrics import brier_score_loss
 
     y = np.asarray(y, dtype="int64")
     pd_ = np.clip(np.asarray(pd_, dtype="float64"), EPS, 1 - EPS)
@@ -119,7 +121,7 @@ def classification_metrics(y: np.ndarray, pd_: np.ndarray, n_bins: int = 10) -> 
         "gini": 2 * auc_ - 1,
         "ks": ks_statistic(y, pd_) if both else float("nan"),
         "brier": float(brier_score_loss(y, pd_)),
-        "log_loss": float(log_loss(y, pd_, labels=[0, 1])),
+        "log_loss": log_loss(y, pd_),
         "ece": expected_calibration_error(y, pd_, n_bins),
         "hosmer_lemeshow": hl,
         "hosmer_lemeshow_p": hl_p,
@@ -166,7 +168,7 @@ def psi_table(expected, actual, n_bins: int = 10) -> pd.DataFrame:
     out = pd.DataFrame(
         {"bin": idx.astype(str), "expected": es.to_numpy(), "actual": as_.to_numpy()}
     )
-    out["psi"] = (out["actual"] - out["expected"]) * np.log(out["actual"] / out["expected"])
+    out["psi"] = (out["actual"] - out["expected"]) * detmath.log(out["actual"] / out["expected"])
     return out
 
 
@@ -225,3 +227,11 @@ def bootstrap_ci(
             continue
         vals.append(metric(y[idx], score[idx]))
     return float(np.percentile(vals, 2.5)), float(np.percentile(vals, 97.5))
+
+
+def log_loss(y: np.ndarray, pd_: np.ndarray) -> float:
+    """Mean negative log-likelihood of 0/1 outcomes (PDs clipped to machine epsilon, as
+    scikit-learn does), with the CPU-independent logarithm so the figure is the same anywhere."""
+    p = np.clip(np.asarray(pd_, dtype="float64"), np.finfo("float64").eps, 1 - 1e-16)
+    y = np.asarray(y, dtype="float64")
+    return float(-np.mean(y * detmath.log(p) + (1.0 - y) * detmath.log(1.0 - p)))

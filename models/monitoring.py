@@ -3,17 +3,16 @@ warnings for the portfolio from rules in params."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
 import pandas as pd
 
+from features.config import settings
 from models.metrics import psi
 
-BANDS = ("stable", "watch", "act")
 
-
-@dataclass(frozen=True)
+@settings
 class DriftConfig:
     """PSI bands (< watch: stable; < act: watch; else act) and missing-rate alert."""
 
@@ -116,7 +115,7 @@ def migration_matrix(before: pd.Series, after: pd.Series, labels: list[str]) -> 
     return table
 
 
-@dataclass(frozen=True)
+@settings
 class WarningRule:
     """One early-warning rule. ``kind``: grade_notches | new_dpd30 | new_event | pd_above."""
 
@@ -136,7 +135,7 @@ class WarningRule:
             raise ValueError(f"warning rule {self.name}: new_event needs an event_type")
 
 
-@dataclass(frozen=True)
+@settings
 class WarningPolicy:
     rules: tuple[WarningRule, ...] = ()
     action_order: tuple[str, ...] = (
@@ -202,7 +201,7 @@ def recommended_actions(warnings: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()
 
 
-@dataclass(frozen=True)
+@settings
 class MonitorConfig:
     """Section ``monitor`` of params.yaml."""
 

@@ -2,36 +2,62 @@
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils import assert_all_finite
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
-from models.calibration import Calibrator
+from models.calibration import METHODS, Calibrator
 
 
 class PDModel(ClassifierMixin, BaseEstimator):
-    """Gradient-boosted PD model.
+    """Gradient-boosted PD model: monotone LightGBM, early stopping, then a calibrator.
 
     ``monotone`` maps feature -> +1 (risk rises with the value), -1 or 0 (from the catalogue).
-    Categorical features must arrive as pandas ``category`` columns. Training is deterministic
-    for a given ``random_state`` and ``n_jobs`` (two fits give the identical model string).
+    Categorical features arrive as pandas ``category`` columns (a numpy array is also accepted
+    and named ``x0, x1, ...``). ``fit(X, y, X_valid, y_valid)`` stops early on the validation
+    set and calibrates on it; without one it grows ``n_estimators`` trees and calibrates
+    in-sample. Training is deterministic for a given ``random_state`` and ``n_jobs`` (two fits
+    give the identical model string). The defaults are the project's settings (params.yaml
+    repeats them so that every knob is visible there).
     """
+
+    _parameter_constraints: dict = {
+        "monotone": [dict, None],
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, 1, closed="right")],
+        "num_leaves": [Interval(Integral, 2, 131072, closed="both")],
+        "max_depth": [Interval(Integral, -1, None, closed="left")],
+        "min_child_samples": [Interval(Integral, 1, None, closed="left")],
+        "min_child_share": [Interval(Real, 0, 1, closed="right")],
+        "subsample": [Interval(Real, 0, 1, closed="right")],
+        "colsample_bytree": [Interval(Real, 0, 1, closed="right")],
+        "reg_lambda": [Interval(Real, 0, None, closed="left")],
+        "early_stopping_rounds": [Interval(Integral, 1, None, closed="left")],
+        "calibration": [StrOptions(set(METHODS))],
+        "random_state": [Interval(Integral, 0, None, closed="left")],
+        "n_jobs": [Interval(Integral, 1, None, closed="left")],
+    }
 
     def __init__(
         self,
         monotone: dict[str, int] | None = None,
-        n_estimators: int = 1000,
-        learning_rate: float = 0.03,
-        num_leaves: int = 15,
+        n_estimators: int = 3000,
+        learning_rate: float = 0.02,
+        num_leaves: int = 7,
         max_depth: int = -1,
-        min_child_samples: int = 50,
+        min_child_samples: int = 200,
         min_child_share: float = 0.02,
         subsample: float = 0.8,
         colsample_bytree: float = 0.5,
-        reg_lambda: float = 5.0,
-        early_stopping_rounds: int = 100,
+        reg_lambda: float = 20.0,
+        early_stopping_rounds: int = 200,
         calibration: str = "platt",
         random_state: int = 42,
         n_jobs: int = 2,
@@ -50,6 +76,12 @@ class PDModel(ClassifierMixin, BaseEstimator):
         self.calibration = calibration
         self.random_state = random_state
         self.n_jobs = n_jobs
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # missing values are information, routed by the trees
+        tags.classifier_tags.multi_class = False
+        return tags
 
     def min_data_in_leaf(self, n_rows: int) -> int:
         """``min_child_samples``, capped at ``min_child_share`` of the rows (at least 20), so
@@ -78,30 +110,56 @@ class PDModel(ClassifierMixin, BaseEstimator):
             "verbosity": -1,
         }
 
+    def _frame(self, X, reset: bool) -> pd.DataFrame:
+        """``X`` as the DataFrame LightGBM sees: a DataFrame as given (text must be category),
+        an array validated by scikit-learn and named ``x0, x1, ...``."""
+        if isinstance(X, pd.DataFrame):
+            if not all(isinstance(c, str) for c in X.columns):
+                return _array_frame(self, X, reset)
+            bad = [
+                c
+                for c in X.columns
+                if X[c].dtype == object or pd.api.types.is_string_dtype(X[c].dtype)
+            ]
+            if bad:
+                raise TypeError(f"text columns must be pandas 'category' for LightGBM; got {bad}")
+            if reset:
+                self.feature_names_in_ = np.array([str(c) for c in X.columns], dtype=object)
+                self.n_features_in_ = X.shape[1]
+                return X
+            missing = [c for c in self.feature_names_in_ if c not in X.columns]
+            if missing:
+                raise ValueError(f"X lacks feature(s) the model was fitted on: {missing[:5]}")
+            return X[list(self.feature_names_in_)]
+        return _array_frame(self, X, reset)
+
+    def _labels(self, y) -> np.ndarray:
+        """0/1 default flags from any two-class ``y``; ``classes_`` keeps the original labels."""
+        y01, self.classes_ = binary_target(y)
+        return y01
+
     def fit(
         self,
-        X: pd.DataFrame,
+        X: pd.DataFrame | np.ndarray,
         y: np.ndarray,
         X_valid: pd.DataFrame | None = None,
         y_valid: np.ndarray | None = None,
     ) -> PDModel:
         """Train with early stopping on the validation set, then calibrate on it."""
-        if not isinstance(X, pd.DataFrame):
-            raise TypeError(f"X must be a pandas DataFrame; got {type(X).__name__}")
-        bad = [
-            c for c in X.columns if X[c].dtype == object or pd.api.types.is_string_dtype(X[c].dtype)
-        ]
-        if bad:
-            raise TypeError(f"text columns must be pandas 'category' for LightGBM; got {bad}")
-        features = list(X.columns)
-        y = np.asarray(y, dtype="int64")
-        train = lgb.Dataset(X, label=y, free_raw_data=False)
+        self._validate_params()
+        if y is None:
+            raise ValueError("requires y to be passed, but the target y is None")
+        X = self._frame(X, reset=True)
+        y01 = self._labels(y)
+        if len(y01) != len(X):
+            raise ValueError(f"X and y have different lengths: {len(X)} != {len(y01)}")
+        features = list(self.feature_names_in_)
+        train = lgb.Dataset(X, label=y01, free_raw_data=False)
         callbacks = [lgb.log_evaluation(0)]
         valid_sets = []
         if X_valid is not None:
-            valid = lgb.Dataset(
-                X_valid[features], label=np.asarray(y_valid, dtype="int64"), reference=train
-            )
+            yv = (np.asarray(y_valid) == self.classes_[1]).astype("int64")
+            valid = lgb.Dataset(self._frame(X_valid, reset=False), label=yv, reference=train)
             valid_sets = [valid]
             callbacks.append(lgb.early_stopping(self.early_stopping_rounds, verbose=False))
         self.booster_ = lgb.train(
@@ -112,31 +170,39 @@ class PDModel(ClassifierMixin, BaseEstimator):
             callbacks=callbacks,
         )
         self.best_iteration_ = int(self.booster_.best_iteration or self.booster_.num_trees())
-        self.feature_names_in_ = np.array(features, dtype=object)
-        self.n_features_in_ = len(features)
-        self.classes_ = np.array([0, 1])
-        cal_X, cal_y = (X_valid, y_valid) if X_valid is not None else (X, y)
-        self.calibrator_ = Calibrator(self.calibration).fit(self.decision_function(cal_X), cal_y)
+        if X_valid is not None:
+            cal_X, cal_y = X_valid, yv
+        else:
+            cal_X, cal_y = X, y01
+        self.calibrator_ = Calibrator(self.calibration).fit(self.raw_score(cal_X), cal_y)
         return self
 
-    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
-        """Raw (uncalibrated) log-odds of default."""
+    def raw_score(self, X: pd.DataFrame) -> np.ndarray:
+        """Raw (uncalibrated) log-odds of default: the trees' sum, before the calibrator."""
         check_is_fitted(self, "booster_")
         return self.booster_.predict(
-            X[list(self.feature_names_in_)], num_iteration=self.best_iteration_, raw_score=True
+            self._frame(X, reset=False), num_iteration=self.best_iteration_, raw_score=True
         )
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        pd_ = self.calibrator_.transform(self.decision_function(X))
+        check_is_fitted(self, "calibrator_")
+        pd_ = self.calibrator_.transform(self.raw_score(X))
         return np.column_stack([1.0 - pd_, pd_])
 
+    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
+        """Calibrated log-odds of default (> 0 exactly when :meth:`predict` says default)."""
+        pd_ = self.predict_proba(X)[:, 1]
+        with np.errstate(divide="ignore"):
+            return np.log(pd_) - np.log1p(-pd_)
+
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+        proba = self.predict_proba(X)[:, 1]
+        return self.classes_[(proba > 0.5).astype(int)]
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Exact TreeSHAP contributions on the log-odds scale (LightGBM ``pred_contrib``).
 
-        Columns are the features plus ``bias``; each row sums to :meth:`decision_function`.
+        Columns are the features plus ``bias``; each row sums to :meth:`raw_score`.
         """
         check_is_fitted(self, "booster_")
         values = self.booster_.predict(
@@ -169,3 +235,44 @@ class PDModel(ClassifierMixin, BaseEstimator):
         model.classes_ = np.array([0, 1])
         model.calibrator_ = Calibrator.from_dict(calibrator)
         return model
+
+
+def _array_frame(estimator, X, reset: bool) -> pd.DataFrame:
+    """An array input as a DataFrame with columns ``x0, x1, ...`` (checked like scikit-learn)."""
+    arr = check_array(X, ensure_all_finite="allow-nan", dtype="float64")
+    if reset:
+        estimator.n_features_in_ = arr.shape[1]
+        estimator.feature_names_in_ = np.array([f"x{i}" for i in range(arr.shape[1])], dtype=object)
+    elif arr.shape[1] != estimator.n_features_in_:
+        raise ValueError(
+            f"X has {arr.shape[1]} features, but {type(estimator).__name__} is expecting "
+            f"{estimator.n_features_in_} features as input."
+        )
+    return pd.DataFrame(arr, columns=list(estimator.feature_names_in_))
+
+
+def binary_target(y) -> tuple[np.ndarray, np.ndarray]:
+    """``y`` as 0/1 flags (the second sorted class is "default") and the two classes.
+
+    Raises ValueError for a continuous target, one class only, or more than two classes.
+    """
+    if y is None:
+        raise ValueError("requires y to be passed, but the target y is None")
+    y = column_or_1d(y, warn=True)
+    if y.dtype.kind in "fc":
+        assert_all_finite(y, input_name="y")
+    if y.size == 0:
+        raise ValueError(
+            "Found array with 0 sample(s) (shape=(0,)) while a minimum of 1 is required."
+        )
+    check_classification_targets(y)
+    classes = np.unique(y)
+    if len(classes) == 1:
+        raise ValueError(
+            f"y has 1 class only ({classes[0]!r}): a PD model needs goods and defaults"
+        )
+    if len(classes) > 2:
+        raise ValueError(
+            f"Only binary classification is supported (good vs default); got {len(classes)} classes"
+        )
+    return (y == classes[1]).astype("int64"), classes

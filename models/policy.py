@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
 import pandas as pd
+
+from features.config import settings
 
 DECISIONS = ("approve", "refer", "decline")
 SECURITY = ("none", "guarantee", "prepayment")
 _OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
 
 
-@dataclass(frozen=True)
+@settings
 class KnockOut:
     """Decline when ``feature <op> value`` (missing never triggers)."""
 
@@ -43,7 +45,7 @@ class KnockOut:
         return f"{self.feature} {self.op} {self.value:g}"
 
 
-@dataclass(frozen=True)
+@settings
 class GradeTerms:
     """What a grade gets: decision, limit caps, payment terms and security."""
 
@@ -61,7 +63,7 @@ class GradeTerms:
             raise ValueError(f"security must be one of {SECURITY}; got {self.security!r}")
 
 
-@dataclass(frozen=True)
+@settings
 class CreditPolicy:
     """Section ``policy`` of params.yaml."""
 

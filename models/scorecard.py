@@ -16,12 +16,17 @@ from __future__ import annotations
 
 import math
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
+
+from features import detmath
+from models.pd_model import _array_frame, binary_target
 
 SPEC_FORMAT = "woe-scorecard/1"
 
@@ -33,8 +38,29 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
     """WoE/logistic scorecard with IV and correlation selection and PDO scaling.
 
     ``directions`` maps feature -> increasing/decreasing/none (catalogue risk direction), used as
-    the monotonic event-rate trend of each numeric feature's bins.
+    the monotonic event-rate trend of each numeric feature's bins. ``points`` is the score at
+    good:bad ``odds``; :meth:`predict_points` gives each applicant's score.
     """
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # missing values get their own bin
+        tags.classifier_tags.multi_class = False
+        return tags
+
+    _parameter_constraints: dict = {
+        "directions": [dict, None],
+        "categorical": [tuple, list],
+        "min_iv": [Interval(Real, 0, None, closed="left")],
+        "max_features": [Interval(Integral, 1, None, closed="left")],
+        "max_correlation": [Interval(Real, 0, 1, closed="right")],
+        "max_n_bins": [Interval(Integral, 2, None, closed="left")],
+        "min_bin_size": [Interval(Real, 0, 0.5, closed="right")],
+        "pdo": [Interval(Real, 0, None, closed="neither")],
+        "odds": [Interval(Real, 0, None, closed="neither")],
+        "points": [Interval(Real, None, None, closed="neither")],
+        "C": [Interval(Real, 0, None, closed="neither")],
+    }
 
     def __init__(
         self,
@@ -87,9 +113,12 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         )
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> WoEScorecard:
-        if not isinstance(X, pd.DataFrame):
-            raise TypeError(f"X must be a pandas DataFrame; got {type(X).__name__}")
-        y = np.asarray(y, dtype="int64")
+        self._validate_params()
+        y, classes = binary_target(y)
+        if not isinstance(X, pd.DataFrame) or not all(isinstance(c, str) for c in X.columns):
+            X = _array_frame(self, X, reset=True)
+        if len(y) != len(X):
+            raise ValueError(f"X and y have different lengths: {len(X)} != {len(y)}")
         X = _as_binnable(X, self.categorical)
         names = list(X.columns)
         with warnings.catch_warnings():
@@ -118,7 +147,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         self.selected_ = selected
         self.scorecard_ = card
         self.spec_ = ScorecardSpec(self._spec(card, selected))
-        self.classes_ = np.array([0, 1])
+        self.classes_ = classes
         self.feature_names_in_ = np.array(names, dtype=object)
         self.n_features_in_ = len(names)
         return self
@@ -200,19 +229,31 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         }
 
     # ----------------------------------------------------------------- scoring
-    def score(self, X: pd.DataFrame) -> np.ndarray:
+    def predict_points(self, X: pd.DataFrame) -> np.ndarray:
+        """The scorecard score (sum of points) of each applicant; higher is safer."""
         check_is_fitted(self, "spec_")
-        return self.spec_.score(X)
+        return self.spec_.predict_points(self._frame(X))
 
     def points_breakdown(self, X: pd.DataFrame) -> pd.DataFrame:
         """Points per characteristic (columns) for each applicant."""
         check_is_fitted(self, "spec_")
-        return self.spec_.points(X)
+        return self.spec_.points_breakdown(self._frame(X))
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         check_is_fitted(self, "spec_")
-        p = self.spec_.pd_from_score(self.spec_.score(X))
+        p = self.spec_.pd_from_score(self.spec_.predict_points(self._frame(X)))
         return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        proba = self.predict_proba(X)[:, 1]
+        return self.classes_[(proba > 0.5).astype(int)]
+
+    def _frame(self, X) -> pd.DataFrame:
+        """A DataFrame as given; an array validated and named ``x0, x1, ...`` (as in fit)."""
+        check_is_fitted(self, "spec_")
+        if isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns):
+            return X
+        return _array_frame(self, X, reset=False)
 
     def optbinning_score(self, X: pd.DataFrame) -> np.ndarray:
         """optbinning's own ``Scorecard.score`` (the reference the spec must match)."""
@@ -292,7 +333,7 @@ class ScorecardSpec:
     def names(self) -> list[str]:
         return [c["name"] for c in self.spec["characteristics"]]
 
-    def points(self, X: pd.DataFrame) -> pd.DataFrame:
+    def points_breakdown(self, X: pd.DataFrame) -> pd.DataFrame:
         """Points per characteristic (columns) for each applicant (rows)."""
         out = {}
         for char in self.spec["characteristics"]:
@@ -314,8 +355,9 @@ class ScorecardSpec:
             out[char["name"]] = pts
         return pd.DataFrame(out, index=X.index)
 
-    def score(self, X: pd.DataFrame) -> np.ndarray:
-        return self.points(X).sum(axis=1).to_numpy(dtype="int64")
+    def predict_points(self, X: pd.DataFrame) -> np.ndarray:
+        """The score: the sum of each characteristic's points."""
+        return self.points_breakdown(X).sum(axis=1).to_numpy(dtype="int64")
 
     def max_points(self) -> dict[str, int]:
         """The best points each characteristic can give (for points-below-maximum reasons)."""
@@ -329,7 +371,7 @@ class ScorecardSpec:
         """PD implied by the PDO scaling: score = offset + factor * ln(good:bad odds)."""
         s = self.spec["scaling"]
         log_odds_good = (np.asarray(score, dtype="float64") - s["offset"]) / s["factor"]
-        return 1.0 / (1.0 + np.exp(log_odds_good))
+        return detmath.expit(-log_odds_good)
 
     def bin_labels(self, X: pd.DataFrame) -> pd.DataFrame:
         """The bin each applicant falls in, per characteristic (for reports)."""

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from features import detmath
 from features.catalogue import Catalogue
+from features.errors import DataError
 from models.explain import reason_texts, shap_reasons
 from models.grading import MasterScale
 from models.pd_model import PDModel
@@ -38,7 +40,7 @@ class ScoringModel:
 
     def revenue(self, X: pd.DataFrame) -> np.ndarray:
         if "fin_log_revenue" in X.columns:
-            return np.expm1(X["fin_log_revenue"].to_numpy(dtype="float64"))
+            return detmath.exp(X["fin_log_revenue"].to_numpy(dtype="float64")) - 1.0
         return np.full(len(X), np.nan)
 
     def score(
@@ -55,7 +57,7 @@ class ScoringModel:
         """
         X = frame[self.features]
         pd_ = self.pd_model.predict_proba(X)[:, 1]
-        points = self.scorecard.score(frame[self.scorecard.names])
+        points = self.scorecard.predict_points(frame[self.scorecard.names])
         grade = self.scale.grade(pd_)
         decided = self.policy.decide(frame, grade, self.revenue(X), self.scale.default_label)
         out = pd.DataFrame({"pd": pd_, "score": points}, index=frame.index)
@@ -75,3 +77,71 @@ class ScoringModel:
             out[f"reason_{i}_text"] = texts[f"reason_{i}_text"]
         out["bundle_version"] = self.version
         return out
+
+
+# ------------------------------------------------------------------ input rules
+def conform(frame: pd.DataFrame, schema: dict) -> pd.DataFrame:
+    """Cast an input frame to the bundle's schema: categoricals to their fixed categories."""
+    out = frame.copy()
+    for f in schema["features"]:
+        if f["kind"] == "categorical":
+            out[f["name"]] = pd.Categorical(
+                out[f["name"]].astype(object), categories=f["categories"]
+            )
+        else:
+            out[f["name"]] = pd.to_numeric(out[f["name"]], errors="coerce").astype("float64")
+    return out
+
+
+def check_columns(frame: pd.DataFrame, schema: dict, source: str) -> None:
+    """Whole-input problem: a column the bundle needs is absent."""
+    needed = [schema["id"], *schema["request"], *(f["name"] for f in schema["features"])]
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{source}: missing required column(s) {', '.join(missing[:8])}"
+            + (" ..." if len(missing) > 8 else "")
+        )
+
+
+def input_problems(frame: pd.DataFrame, schema: dict) -> pd.Series:
+    """Per row, the first reason it cannot be scored (None when it can). Vectorised: checks
+    run column blocks at a time, messages are assigned in priority order."""
+    n = len(frame)
+    checks: list[tuple[np.ndarray, str]] = []
+    ids = frame[schema["id"]]
+    checks.append((ids.isna().to_numpy(), "applicant_id is required; got empty"))
+    checks.append(
+        (
+            (ids.duplicated(keep="first") & ids.notna()).to_numpy(),
+            "applicant_id appears more than once in the input (first occurrence scored)",
+        )
+    )
+    for col in schema["request"]:  # empty: no request to cap the limit / terms
+        values = pd.to_numeric(frame[col], errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan
+        )
+        checks.append((np.isnan(values) & frame[col].notna().to_numpy(), f"{col} must be a number"))
+        checks.append((values < 0, f"{col} must be >= 0"))
+    numeric = [f["name"] for f in schema["features"] if f["kind"] != "categorical"]
+    typed = [c for c in numeric if pd.api.types.is_numeric_dtype(frame[c].dtype)]
+    if typed:
+        block = frame[typed].to_numpy(dtype="float64", na_value=np.nan)
+        bad = np.isinf(block)
+        for j in np.flatnonzero(bad.any(axis=0)):
+            checks.append((bad[:, j], f"{typed[j]} must be finite"))
+    for c in (c for c in numeric if c not in set(typed)):
+        values = pd.to_numeric(frame[c], errors="coerce")
+        checks.append(((values.isna() & frame[c].notna()).to_numpy(), f"{c} must be a number"))
+        checks.append(
+            (np.isinf(values.to_numpy(dtype="float64", na_value=np.nan)), f"{c} must be finite")
+        )
+    for f in schema["features"]:
+        if f["kind"] == "categorical":
+            col = frame[f["name"]]
+            known = (col.isna() | col.astype(object).isin(f["categories"])).to_numpy()
+            checks.append((~known, f"{f['name']} has a category unknown to the model"))
+    problems = np.full(n, None, dtype=object)
+    for mask, message in checks:
+        problems[mask & (problems == None)] = message  # noqa: E711
+    return pd.Series(problems, index=frame.index, dtype=object)

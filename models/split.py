@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pandas as pd
 
+from features.config import settings
 
-@dataclass(frozen=True)
+
+@settings
 class SplitConfig:
     """Section ``split`` of params.yaml."""
 
@@ -69,3 +69,24 @@ def assign_split(
     split.loc[train_idx] = "train"
     split.loc[valid_idx] = "valid"
     return split
+
+
+ORDER = ("train", "valid", "oot", "score")
+
+
+def split_summary(frame: pd.DataFrame) -> dict:
+    """Rows, defaults, default rate and date range of each part of the split."""
+    out = {}
+    for name in ORDER:
+        part = frame.loc[frame["split"] == name]
+        labelled = part["default_12m"].notna()
+        out[name] = {
+            "rows": int(len(part)),
+            "defaults": int(part.loc[labelled, "default_12m"].sum()),
+            "default_rate": float(part.loc[labelled, "default_12m"].mean())
+            if labelled.any()
+            else None,
+            "from": str(part["application_date"].min().date()) if len(part) else None,
+            "to": str(part["application_date"].max().date()) if len(part) else None,
+        }
+    return out

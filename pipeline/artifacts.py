@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pandas as pd
 
 from features.catalogue import Catalogue
+from models.development import TrainedModels
 from models.pd_model import PDModel
 from models.scorecard import ScorecardSpec
 from pipeline.io import atomic_path, read_json, write_json
 from pipeline.layout import Layout
-
-
-@dataclass
-class TrainedModels:
-    pd_model: PDModel
-    scorecard: ScorecardSpec
-    meta: dict
 
 
 def scorecard_markdown(spec: ScorecardSpec, descriptions: dict[str, str]) -> str:

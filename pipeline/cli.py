@@ -10,7 +10,7 @@ import typer
 
 from features.errors import DataError
 from pipeline import __version__
-from pipeline.console import console, setup_logging
+from pipeline.console import console, print_error, setup_logging
 from pipeline.layout import Layout
 from pipeline.params import Params, load
 
@@ -64,7 +64,7 @@ def root(
 @app.command()
 def generate() -> None:
     """Write the raw source tables (synthetic generator, or your files from data/external)."""
-    from pipeline import generate as stage
+    from pipeline.stages import generate as stage
 
     stage.run(state.params(), state.layout)
 
@@ -72,7 +72,7 @@ def generate() -> None:
 @app.command()
 def validate() -> None:
     """Validate data/raw into data/interim (valid rows) and data/interim/rejects (with rules)."""
-    from pipeline import validate as stage
+    from pipeline.stages import validate as stage
 
     stage.run(state.params(), state.layout)
 
@@ -80,7 +80,7 @@ def validate() -> None:
 @app.command()
 def features() -> None:
     """Build point-in-time features into data/processed/features.parquet (+ a profile)."""
-    from pipeline import build_features as stage
+    from pipeline.stages import features as stage
 
     stage.run(state.params(), state.layout)
 
@@ -88,7 +88,7 @@ def features() -> None:
 @app.command()
 def split() -> None:
     """Out-of-time test set (latest labelled months), stratified train/validation split."""
-    from pipeline import split as stage
+    from pipeline.stages import split as stage
 
     stage.run(state.params(), state.layout)
 
@@ -96,7 +96,7 @@ def split() -> None:
 @app.command()
 def train() -> None:
     """Train the calibrated LightGBM PD model and the WoE scorecard (MLflow run)."""
-    from pipeline import train as stage
+    from pipeline.stages import train as stage
 
     stage.run(state.params(), state.layout)
 
@@ -104,7 +104,7 @@ def train() -> None:
 @app.command()
 def evaluate() -> None:
     """Metrics, calibration and stability on train/valid/OOT for both models; plots."""
-    from pipeline import evaluate as stage
+    from pipeline.stages import evaluate as stage
 
     stage.run(state.params(), state.layout)
 
@@ -112,7 +112,7 @@ def evaluate() -> None:
 @app.command()
 def explain() -> None:
     """Global SHAP of the PD model: importance, beeswarm, dependence plots."""
-    from pipeline import explain as stage
+    from pipeline.stages import explain as stage
 
     stage.run(state.params(), state.layout)
 
@@ -120,7 +120,7 @@ def explain() -> None:
 @app.command()
 def export() -> None:
     """Write the versioned model bundle; register it in MLflow as @champion if gates pass."""
-    from pipeline import export as stage
+    from pipeline.stages import export as stage
 
     stage.run(state.params(), state.layout)
 
@@ -156,7 +156,7 @@ def score(
     ),
 ) -> None:
     """Score new applicants: PD, score, grade, decision, limit, terms, reason codes."""
-    from pipeline import score as stage
+    from pipeline.stages import score as stage
 
     if lang is not None and lang not in ("en", "zh"):
         raise DataError(f"--lang must be en or zh; got {lang!r}")
@@ -195,7 +195,7 @@ def report(
     ),
 ) -> None:
     """Self-contained HTML auditor report per applicant: decision, scorecard, SHAP, lineage."""
-    from pipeline import report as stage
+    from pipeline.stages import report as stage
 
     if batch:
         stage.run_batch(state.params(), state.layout)
@@ -224,7 +224,7 @@ def monitor(
     ),
 ) -> None:
     """Drift of a batch vs development data: score PSI, CSI, missing rates, points shift."""
-    from pipeline import monitor as stage
+    from pipeline.stages import monitor as stage
 
     stage.run(state.params(), state.layout, batch=batch)
 
@@ -238,7 +238,7 @@ def reassess(
     ),
 ) -> None:
     """Re-score the portfolio as of a date: grade migration and early warnings with actions."""
-    from pipeline import reassess as stage
+    from pipeline.stages import reassess as stage
 
     stage.run(state.params(), state.layout, as_of=as_of)
 
@@ -257,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rv = app(args=argv, standalone_mode=False, prog_name="creditrisk")
     except DataError as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        print_error(exc)
         return 1
     except click.exceptions.Abort:
         console.print("aborted")

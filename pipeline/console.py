@@ -41,3 +41,10 @@ def progress() -> Progress:
         console=console,
         transient=False,
     )
+
+
+def print_error(exc: BaseException) -> None:
+    """One red line for a domain error; its text is the user's data, so markup is escaped."""
+    from rich.markup import escape
+
+    console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)

@@ -6,6 +6,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+DEFECTS_FILE = "_injected_defects.parquet"  # data/raw: the generator's injected bad rows
+TABULAR_FILE = "tabular.parquet"  # data/raw and data/interim: a single-table dataset
+
 
 @dataclass(frozen=True)
 class Layout:

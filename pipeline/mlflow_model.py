@@ -7,7 +7,6 @@ The model's only artifact is the verified bundle directory; ``predict`` takes a 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import mlflow
@@ -16,16 +15,15 @@ from mlflow.pyfunc import PythonModel
 
 class CreditAdmissionModel(PythonModel):
     def load_context(self, context) -> None:
-        from pipeline.bundle import load_bundle
+        from models.bundle import load_bundle
 
-        bundle = Path(context.artifacts["bundle"])
-        self.model, self.manifest = load_bundle(bundle)
-        self.schema = json.loads((bundle / "input_schema.json").read_text(encoding="utf-8"))
+        loaded = load_bundle(Path(context.artifacts["bundle"]))
+        self.model, self.schema, self.manifest = loaded.model, loaded.schema, loaded.manifest
 
     # No type hints on purpose: the explicit signature logged with the model validates input.
     def predict(self, context, model_input, params=None):
         from features.errors import DataError
-        from pipeline.bundle import check_columns, conform, input_problems
+        from models.scoring import check_columns, conform, input_problems
 
         check_columns(model_input, self.schema, "model input")
         problems = input_problems(model_input, self.schema)

@@ -1,5 +1,10 @@
 """MLflow tracking: one run per training, resumed by evaluate/explain/export; local by default.
 
+The training run's id is kept beside the models in ``data/models/mlflow_run.json`` with the
+sha256 of the PD model it trained; it is not a DVC output (a run id differs on every run, and
+DVC outputs must be the same bytes for the same inputs). A later stage resumes that run only
+when the model file still has that hash, and otherwise opens a new run for the model.
+
 The default store is embedded: ``sqlite:///<project>/mlflow.db`` with artifacts under
 ``<project>/mlruns`` (absolute location); ``MLFLOW_TRACKING_URI`` points at a team server.
 """
@@ -86,17 +91,32 @@ def training_run(layout: Layout, tags: dict[str, str]) -> Iterator[Any]:
                 "run_id": run.info.run_id,
                 "experiment": EXPERIMENT,
                 "tracking_uri": tracking_uri(layout),
+                "model_sha256": _model_sha256(layout),
             },
             layout.models / RUN_FILE,
         )
         yield mlflow
 
 
+def _model_sha256(layout: Layout) -> str | None:
+    path = layout.models / "pd_model.txt"
+    return sha256(path) if path.is_file() else None
+
+
+def model_run_id(layout: Layout) -> str | None:
+    """The training run of the PD model on disk, when it is known."""
+    path = layout.models / RUN_FILE
+    if not path.is_file():
+        return None
+    info = read_json(path)
+    return info["run_id"] if info.get("model_sha256") == _model_sha256(layout) else None
+
+
 @contextmanager
 def new_run(layout: Layout, name: str, tags: dict[str, str]) -> Iterator[Any]:
     """A separate run (monitoring), linked to the model's training run by a tag."""
     mlflow = _mlflow(layout)
-    model_run = read_json(layout.models / RUN_FILE)["run_id"]
+    model_run = model_run_id(layout) or "unknown"
     with mlflow.start_run(
         run_name=name,
         tags={"git_commit": git_commit(layout.root), "model_run_id": model_run, **tags},
@@ -108,8 +128,23 @@ def new_run(layout: Layout, name: str, tags: dict[str, str]) -> Iterator[Any]:
 def resume_run(layout: Layout) -> Iterator[Any]:
     """Re-open the training run (evaluate, explain and export log into it)."""
     mlflow = _mlflow(layout)
-    info = read_json(layout.models / RUN_FILE)
-    with mlflow.start_run(run_id=info["run_id"]):
+    run_id = model_run_id(layout)
+    if run_id is None:  # models restored from the DVC cache: a run of their own
+        with mlflow.start_run(
+            run_name="model", tags={"git_commit": git_commit(layout.root), "stage": "resumed"}
+        ) as run:
+            write_json(
+                {
+                    "run_id": run.info.run_id,
+                    "experiment": EXPERIMENT,
+                    "tracking_uri": tracking_uri(layout),
+                    "model_sha256": _model_sha256(layout),
+                },
+                layout.models / RUN_FILE,
+            )
+            yield mlflow
+        return
+    with mlflow.start_run(run_id=run_id):
         yield mlflow
 
 

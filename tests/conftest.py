@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.synthetic import SyntheticConfig, SyntheticGenerator
+from features.sources.synthetic import SyntheticConfig, SyntheticGenerator
 from pipeline.layout import datasets_dir
 
 REPO = Path(__file__).resolve().parents[1]

@@ -8,8 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from features.assemble import META_COLUMNS, FeatureConfig, build_features, feature_table
+from features.assemble import FeatureConfig, build_features, feature_table
 from features.catalogue import load_catalogue
+from features.contract.tables import META_COLUMNS
 
 CFG = FeatureConfig()
 

@@ -6,9 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from features.contract.tables import FINANCIAL_AMOUNTS
 from features.financial import ratios
 from features.ratios import in_window, safe_ratio, window_start
-from features.tables import FINANCIAL_AMOUNTS
 
 finite = st.one_of(
     st.floats(min_value=-1e12, max_value=1e12),

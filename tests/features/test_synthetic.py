@@ -5,10 +5,15 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from features.schemas import ValidationConfig
-from features.synthetic import DEFECT_KINDS, SyntheticConfig, SyntheticGenerator, inject_defects
-from features.tables import TABLES
-from features.validation import validate_tables
+from features.contract.rules import ValidationConfig
+from features.contract.tables import TABLES
+from features.contract.validation import validate_tables
+from features.sources.synthetic import (
+    DEFECT_KINDS,
+    SyntheticConfig,
+    SyntheticGenerator,
+    inject_defects,
+)
 
 
 def test_tables_follow_the_contract(tiny_tables):

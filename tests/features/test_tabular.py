@@ -4,7 +4,6 @@ learnt on training rows only, a generic CSV end to end, and AUC floors on the pu
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,18 +13,14 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from benchmarks.accuracy import CASES, VALID_SHARE, VARIANTS, datasets_dir
-from features.assemble import META_COLUMNS
 from features.catalogue import Catalogue, Feature
+from features.contract.tables import META_COLUMNS
+from features.dataset_features import infer_directions, tabular_feature_table
 from features.errors import DataError
-from features.tabular import (
-    config_from_mapping,
-    infer_directions,
-    load_config,
-    load_tabular,
-    safe_name,
-    tabular_feature_table,
-)
-from models.config import PDModelConfig, ScorecardConfig
+from features.sources.dataset import config_from_mapping, load_config, load_tabular, safe_name
+from models.development import build_pd_model
+from models.pd_model import PDModel
+from models.scorecard import WoEScorecard
 from pipeline.params import load
 
 REPO = Path(__file__).resolve().parents[2]
@@ -143,12 +138,12 @@ def test_pd_model_auc_floor(name, shared_dir):
     y = frame["default_12m"].astype(int).to_numpy()
     train, test = train_test_split(np.arange(len(y)), test_size=0.25, random_state=0, stratify=y)
     params = VARIANTS["generic"].adapt(load(REPO / "params.yaml"), len(train))
-    pd_cfg = replace(params.train.pd_model, n_jobs=1)
+    pd_cfg = {**params.train.pd_model, "n_jobs": 1}
     X = frame[catalogue.names]
     cat = infer_directions(X.iloc[train], y[train], catalogue, config.auto_features(catalogue))
     fit, valid = train_test_split(train, test_size=VALID_SHARE, random_state=0, stratify=y[train])
     stated = set(catalogue.names) - set(config.auto_features(catalogue))
-    model = pd_cfg.build({f.name: f.sign if f.name in stated else 0 for f in cat}, seed=0)
+    model = build_pd_model(pd_cfg, {f.name: f.sign if f.name in stated else 0 for f in cat}, 0)
     model.fit(X.iloc[fit], y[fit], X.iloc[valid], y[valid])
     auc = roc_auc_score(y[test], model.predict_proba(X.iloc[test])[:, 1])
     assert auc >= AUC_FLOOR[name], f"{name}: AUC {auc:.3f} below {AUC_FLOOR[name]}"
@@ -288,11 +283,18 @@ def test_generic_csv_with_six_line_config_end_to_end(tmp_path):
     assert cat["late_payments"].direction == "increasing"
     assert cat["income__k__"].direction == "decreasing"
     fit, valid = train_test_split(np.arange(len(y)), test_size=0.3, random_state=0, stratify=y)
-    model = PDModelConfig(
-        n_estimators=200, min_child_samples=20, early_stopping_rounds=30, n_jobs=1
-    ).build({f.name: f.sign for f in cat}, seed=0)
+    model = PDModel(
+        monotone={f.name: f.sign for f in cat},
+        n_estimators=200,
+        min_child_samples=20,
+        early_stopping_rounds=30,
+        random_state=0,
+        n_jobs=1,
+    )
     model.fit(X.iloc[fit], y[fit], X.iloc[valid], y[valid])
-    card = ScorecardConfig().build({f.name: f.direction for f in cat}, tuple(cat.categorical))
+    card = WoEScorecard(
+        directions={f.name: f.direction for f in cat}, categorical=tuple(cat.categorical)
+    )
     card.fit(X.iloc[fit], y[fit])
     for proba in (
         model.predict_proba(X.iloc[valid])[:, 1],

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features.contract.rules import ValidationConfig, table_rules
+from features.contract.tables import TABLES
+from features.contract.validation import validate_table, validate_tables
 from features.errors import DataError
-from features.schemas import ValidationConfig, table_rules
-from features.tables import TABLES
-from features.validation import validate_table, validate_tables
 
 R = 3  # the corrupted row (0-based); reported as row R + 1
 CFG = ValidationConfig()

@@ -4,10 +4,21 @@ import pandas as pd
 import pytest
 
 from features.assemble import FeatureConfig, feature_table
-from models.config import PDModelConfig, ScorecardConfig
+from models.pd_model import PDModel
+from models.scorecard import WoEScorecard
 from models.split import SplitConfig, assign_split
 
 CFG = FeatureConfig()
+# A quick model for a few thousand rows (the project's defaults are sized for 20k+).
+TEST_PD = {
+    "n_estimators": 300,
+    "learning_rate": 0.03,
+    "num_leaves": 15,
+    "min_child_samples": 50,
+    "reg_lambda": 5.0,
+    "early_stopping_rounds": 50,
+    "n_jobs": 1,
+}
 
 
 @pytest.fixture(scope="session")
@@ -35,16 +46,16 @@ def parts(dev_frame, catalogue):
 @pytest.fixture(scope="session")
 def pd_model(parts, catalogue):
     (X, y), (Xv, yv) = parts["train"], parts["valid"]
-    model = PDModelConfig(n_estimators=300, early_stopping_rounds=50, n_jobs=1).build(
-        {f.name: f.sign for f in catalogue}, seed=3
-    )
+    model = PDModel(monotone={f.name: f.sign for f in catalogue}, random_state=3, **TEST_PD)
     return model.fit(X, y, Xv, yv)
 
 
 @pytest.fixture(scope="session")
 def scorecard(parts, catalogue):
     X, y = parts["train"]
-    card = ScorecardConfig(max_features=10).build(
-        {f.name: f.direction for f in catalogue}, tuple(catalogue.categorical)
+    card = WoEScorecard(
+        directions={f.name: f.direction for f in catalogue},
+        categorical=tuple(catalogue.categorical),
+        max_features=10,
     )
     return card.fit(X, y)

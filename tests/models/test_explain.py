@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from features.catalogue import load_catalogue
-from models.explain import reason_texts, scorecard_reasons, shap_reasons, top_reasons
+from models.explain import reason_texts, shap_reasons, top_reasons
 
 
 def test_only_factors_that_raised_risk_are_listed_in_order():
@@ -32,14 +32,6 @@ def test_only_factors_that_raised_risk_are_listed_in_order():
 def test_k_larger_than_the_number_of_factors():
     out = top_reasons(pd.DataFrame({"a": [1.0]}), k=4)
     assert out.loc[0, "reason_1"] == "a" and out.loc[0, ["reason_2", "reason_4"]].isna().all()
-
-
-def test_scorecard_points_below_maximum():
-    points = pd.DataFrame({"x": [10, 30], "y": [5, 5], "z": [20, 20]})
-    out = scorecard_reasons(points, {"x": 30, "y": 25, "z": 20}, k=4)
-    assert out.loc[0, ["reason_1", "reason_2"]].tolist() == ["x", "y"]  # 20 lost, then 20 tie
-    assert out.loc[0, "impact_1"] == 20
-    assert out.loc[1, "reason_1"] == "y" and pd.isna(out.loc[1, "reason_2"])
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from features.assemble import FeatureConfig, feature_table
-from features.synthetic import DriftScenario, SyntheticGenerator
+from features.sources.synthetic import DriftScenario, SyntheticGenerator
 from models.monitoring import (
     DriftConfig,
     WarningPolicy,

@@ -1,20 +1,18 @@
 import numpy as np
-import pandas as pd
 import pytest
 import shap
 from sklearn.metrics import roc_auc_score
 
-from models.config import PDModelConfig
+from features.errors import DataError
+from models.development import build_pd_model
 from models.pd_model import PDModel
+from tests.models.conftest import TEST_PD
 
 
 def test_training_is_deterministic(parts, catalogue, pd_model):
     (X, y), (Xv, yv) = parts["train"], parts["valid"]
-    again = (
-        PDModelConfig(n_estimators=300, early_stopping_rounds=50, n_jobs=1)
-        .build({f.name: f.sign for f in catalogue}, seed=3)
-        .fit(X, y, Xv, yv)
-    )
+    again = PDModel(monotone={f.name: f.sign for f in catalogue}, random_state=3, **TEST_PD)
+    again.fit(X, y, Xv, yv)
     assert again.model_to_string() == pd_model.model_to_string()
     np.testing.assert_array_equal(again.predict_proba(Xv), pd_model.predict_proba(Xv))
 
@@ -41,7 +39,7 @@ def test_monotone_along_every_constrained_feature(parts, catalogue, pd_model, di
         for v in grid:
             X = base.copy()
             X[feat.name] = v
-            raw.append(pd_model.decision_function(X))
+            raw.append(pd_model.raw_score(X))
         steps = np.diff(np.vstack(raw), axis=0)
         if direction == "increasing":
             assert (steps >= -1e-12).all(), feat.name
@@ -61,7 +59,7 @@ def test_contributions_are_exact_treeshap(pd_model, parts):
     Xo, _ = parts["oot"]
     X = Xo.head(200)
     contrib = pd_model.contributions(X)
-    np.testing.assert_allclose(contrib.sum(axis=1), pd_model.decision_function(X), atol=1e-9)
+    np.testing.assert_allclose(contrib.sum(axis=1), pd_model.raw_score(X), atol=1e-9)
     explainer = shap.TreeExplainer(pd_model.booster_)
     with pytest.warns(UserWarning, match="list of ndarray"):  # shap 0.51's misleading notice
         values = explainer.shap_values(X)
@@ -73,8 +71,11 @@ def test_text_columns_are_refused(parts):
     bad = X.assign(firm_industry=X["firm_industry"].astype(str))
     with pytest.raises(TypeError, match="category"):
         PDModel(n_estimators=5).fit(bad, y)
-    with pytest.raises(TypeError, match="DataFrame"):
+    with pytest.raises(ValueError, match="convert"):  # an array holding text
         PDModel(n_estimators=5).fit(X.to_numpy(), y)
+    numeric = X.drop(columns=X.select_dtypes("category").columns).to_numpy()
+    model = PDModel(n_estimators=5).fit(numeric, y)  # numbers as an array: named x0, x1, ...
+    assert model.feature_names_in_[0] == "x0" and model.predict(numeric[:3]).shape == (3,)
 
 
 def test_calibration_central_tendency(parts, pd_model):
@@ -82,8 +83,15 @@ def test_calibration_central_tendency(parts, pd_model):
     assert abs(pd_model.predict_proba(Xv)[:, 1].mean() - yv.mean()) < 0.01
 
 
-def test_config_validation():
+def test_parameters_are_validated_in_fit_and_from_params(parts):
+    X, y = parts["train"]
     with pytest.raises(ValueError, match="calibration"):
-        PDModelConfig(calibration="magic")
-    assert isinstance(PDModelConfig().build({}, 1), PDModel)
-    assert pd.isna(np.nan)
+        PDModel(calibration="magic").fit(X, y)
+    model = PDModel().set_params(learning_rate=5.0)  # scikit-learn: stored, checked in fit
+    with pytest.raises(ValueError, match="learning_rate"):
+        model.fit(X, y)
+    with pytest.raises(DataError, match=r"train\.pd_model: .*n_estimators"):
+        build_pd_model({"n_estimators": -5}, {}, seed=1)
+    with pytest.raises(DataError, match=r"train\.pd_model\.num_leafs: unknown key"):
+        build_pd_model({"num_leafs": 7}, {}, seed=1)
+    assert build_pd_model({"num_leaves": 9}, {}, seed=1).num_leaves == 9

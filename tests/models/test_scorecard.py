@@ -4,8 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.config import ScorecardConfig
-from models.scorecard import ScorecardSpec
+from models.scorecard import ScorecardSpec, WoEScorecard
 
 
 def _by_hand(spec: dict, row: pd.Series) -> int:
@@ -33,7 +32,7 @@ def _by_hand(spec: dict, row: pd.Series) -> int:
 
 def test_spec_scores_equal_optbinning_exactly(scorecard, parts):
     Xo, _ = parts["oot"]
-    np.testing.assert_array_equal(scorecard.score(Xo), scorecard.optbinning_score(Xo))
+    np.testing.assert_array_equal(scorecard.predict_points(Xo), scorecard.optbinning_score(Xo))
 
 
 def test_hand_computation_from_json_matches_score(scorecard, parts):
@@ -44,14 +43,14 @@ def test_hand_computation_from_json_matches_score(scorecard, parts):
     missing = Xo.loc[Xo[scorecard.selected_].isna().any(axis=1)].head(10)
     rows = pd.concat([rows, missing])
     assert len(missing) > 0
-    expected = scorecard.score(rows)
+    expected = scorecard.predict_points(rows)
     for (_, row), score in zip(rows.iterrows(), expected, strict=True):
         assert _by_hand(spec, row) == score
 
 
 def test_scores_are_integers_and_higher_is_safer(scorecard, parts):
     Xo, yo = parts["oot"]
-    score = scorecard.score(Xo)
+    score = scorecard.predict_points(Xo)
     assert score.dtype == np.int64
     assert score[yo == 1].mean() < score[yo == 0].mean()
     pd_ = scorecard.spec_.pd_from_score(score)
@@ -83,7 +82,7 @@ def test_max_points_and_breakdown(scorecard, parts):
     assert list(pts.columns) == scorecard.selected_
     for name in pts.columns:
         assert (pts[name] <= maxima[name]).all()
-    np.testing.assert_array_equal(pts.sum(axis=1), scorecard.score(Xo.head(50)))
+    np.testing.assert_array_equal(pts.sum(axis=1), scorecard.predict_points(Xo.head(50)))
 
 
 def test_spec_rejects_unknown_format():
@@ -91,6 +90,7 @@ def test_spec_rejects_unknown_format():
         ScorecardSpec({"format": "other"})
 
 
-def test_config_validation():
+def test_parameters_are_validated_in_fit(parts):
+    X, y = parts["train"]
     with pytest.raises(ValueError, match="pdo"):
-        ScorecardConfig(pdo=0)
+        WoEScorecard(pdo=0).fit(X, y)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +16,10 @@ import pytest
 import yaml
 
 from features.errors import DataError
-from pipeline import (
-    build_features,
+from models.bundle import BundleError, find_pickles, load_bundle
+from pipeline.layout import Layout
+from pipeline.params import load
+from pipeline.stages import (
     evaluate,
     export,
     generate,
@@ -25,10 +29,10 @@ from pipeline import (
     split,
     train,
 )
-from pipeline import validate as validate_stage
-from pipeline.bundle import BundleError, find_pickles, load_bundle
-from pipeline.layout import Layout
-from pipeline.params import load
+from pipeline.stages import (
+    features as build_features,
+)
+from pipeline.stages import validate as validate_stage
 from tests.pipeline.conftest import tiny_params
 
 
@@ -79,11 +83,11 @@ def test_bundle_is_complete_versioned_and_pickle_free(layout):
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert manifest["version"].startswith("1.0+")
     assert set(manifest["files"]) == {p.name for p in bundle.iterdir()} - {"manifest.json"}
-    for key in ("created_at", "git_commit", "input_data_sha256", "oot_metrics", "gates"):
+    for key in ("model_name", "input_data_sha256", "oot_metrics", "gates"):
         assert key in manifest
     assert manifest["gates"]["passed"] is True
     assert find_pickles(bundle) == []
-    model, _ = load_bundle(bundle)
+    model = load_bundle(bundle).model
     assert model.version == manifest["version"]
 
 
@@ -145,8 +149,7 @@ def test_failing_gate_exits_non_zero_and_keeps_the_champion(project, params, lay
 
     mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
     before = mlflow.MlflowClient().get_model_version_by_alias("credit-admission", "champion")
-    strict = dataclasses.replace(
-        params,
+    strict = params.updated(
         export=dataclasses.replace(
             params.export, gates=dataclasses.replace(params.export.gates, min_auc=0.99)
         ),
@@ -260,7 +263,7 @@ def test_interrupted_scoring_leaves_no_file_under_the_final_name(
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(ScoringModel, "score", flaky)
-    small = dataclasses.replace(params, score=dataclasses.replace(params.score, batch_size=100))
+    small = params.updated(score=dataclasses.replace(params.score, batch_size=100))
     out = tmp_path / "scores.parquet"
     with pytest.raises(KeyboardInterrupt):
         score.run(small, layout, output=out, labelled_too=True)
@@ -302,7 +305,7 @@ def test_report_content_and_errors(params, layout, tmp_path):
 
 
 def test_monitor_and_reassess_stages(project, params, layout):
-    from pipeline import monitor, reassess
+    from pipeline.stages import monitor, reassess
 
     saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
     try:
@@ -331,3 +334,36 @@ def test_monitor_and_reassess_stages(project, params, layout):
 def test_report_shows_any_missing_value_as_missing(value):
     assert report._fmt(value, "missing") == "missing"
     assert report._fmt(1234.5678, "missing") == "1,235"
+
+
+SERVED_IMPORTS = """
+import sys, mlflow
+from models.bundle import load_bundle
+load_bundle(sys.argv[1])
+mlflow.set_tracking_uri(sys.argv[2])
+mlflow.pyfunc.load_model("models:/credit-admission@champion")
+print(" ".join(sorted(m for m in sys.modules if m.split(".")[0] in ("pipeline", "features"))))
+"""
+
+
+def test_served_model_imports_no_pipeline_params_or_generator(project, layout):
+    """Loading the bundle and the registered MLflow model pulls in neither params parsing
+    nor the data generator (a fresh interpreter, so the tests' own imports do not count)."""
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            SERVED_IMPORTS,
+            str(layout.models / "bundle"),
+            f"sqlite:///{project / 'mlflow.db'}",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    loaded = out.stdout.split()
+    assert "features.catalogue" in loaded  # the probe works
+    forbidden = [m for m in loaded if m.startswith(("pipeline", "features.sources"))]
+    assert not forbidden, f"served model imported {forbidden}"

@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipeline import (
-    build_features,
+from pipeline.layout import Layout
+from pipeline.params import load
+from pipeline.stages import (
     evaluate,
     explain,
     export,
@@ -26,9 +27,10 @@ from pipeline import (
     split,
     train,
 )
-from pipeline import validate as validate_stage
-from pipeline.layout import Layout
-from pipeline.params import load
+from pipeline.stages import (
+    features as build_features,
+)
+from pipeline.stages import validate as validate_stage
 from tests.pipeline.conftest import REPO, tiny_params
 
 

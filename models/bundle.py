@@ -11,21 +11,25 @@ import hashlib
 import json
 import shutil
 import tempfile
-from dataclasses import asdict
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from features.catalogue import Catalogue
+from features.config import build
 from features.errors import DataError
 from models.grading import MasterScale
 from models.pd_model import PDModel
 from models.policy import CreditPolicy
 from models.scorecard import ScorecardSpec
 from models.scoring import REQUEST_COLUMNS, ScoringModel
-from pipeline.io import sha256
+
+
+def sha256(path: Path) -> str:
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
 
 BUNDLE_FORMAT = "credit-bundle/1"
 MANIFEST = "manifest.json"
@@ -79,7 +83,6 @@ def write_bundle(directory: Path, model: ScoringModel, schema: dict, info: dict)
         manifest = {
             "format": BUNDLE_FORMAT,
             "version": f"{info.pop('version_prefix', '1.0')}+{digest}",
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             **info,
             "files": hashes,
         }
@@ -127,10 +130,23 @@ def verify_bundle(directory: Path) -> dict:
     return manifest
 
 
-def load_bundle(directory: Path) -> tuple[ScoringModel, dict]:
-    """Verify, then rebuild the scoring model from text and JSON."""
-    from pipeline.params import build
+@dataclass
+class Bundle:
+    """A verified bundle: the scoring model, its input schema and its manifest."""
 
+    model: ScoringModel
+    schema: dict
+    manifest: dict
+    directory: Path
+
+    @property
+    def version(self) -> str:
+        return self.manifest["version"]
+
+
+def load_bundle(directory: Path) -> Bundle:
+    """Verify, then rebuild the scoring model from text and JSON (no pickle, no params)."""
+    directory = Path(directory)
     manifest = verify_bundle(directory)
 
     def read(name: str):
@@ -147,7 +163,7 @@ def load_bundle(directory: Path) -> tuple[ScoringModel, dict]:
         policy=build(CreditPolicy, read("policy.json"), "policy"),
         version=manifest["version"],
     )
-    return model, manifest
+    return Bundle(model, read("input_schema.json"), manifest, directory)
 
 
 def find_pickles(directory: Path) -> list[Path]:
@@ -164,70 +180,3 @@ def find_pickles(directory: Path) -> list[Path]:
         if len(head) == 2 and head[0] == 0x80 and head[1] in (2, 3, 4, 5):
             found.append(path)
     return found
-
-
-def conform(frame: pd.DataFrame, schema: dict) -> pd.DataFrame:
-    """Cast an input frame to the bundle's schema: categoricals to their fixed categories."""
-    out = frame.copy()
-    for f in schema["features"]:
-        if f["kind"] == "categorical":
-            out[f["name"]] = pd.Categorical(
-                out[f["name"]].astype(object), categories=f["categories"]
-            )
-        else:
-            out[f["name"]] = pd.to_numeric(out[f["name"]], errors="coerce").astype("float64")
-    return out
-
-
-def check_columns(frame: pd.DataFrame, schema: dict, source: str) -> None:
-    """Whole-input problem: a column the bundle needs is absent."""
-    needed = [schema["id"], *schema["request"], *(f["name"] for f in schema["features"])]
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"{source}: missing required column(s) {', '.join(missing[:8])}"
-            + (" ..." if len(missing) > 8 else "")
-        )
-
-
-def input_problems(frame: pd.DataFrame, schema: dict) -> pd.Series:
-    """Per row, the first reason it cannot be scored (None when it can). Vectorised: checks
-    run column blocks at a time, messages are assigned in priority order."""
-    n = len(frame)
-    checks: list[tuple[np.ndarray, str]] = []
-    ids = frame[schema["id"]]
-    checks.append((ids.isna().to_numpy(), "applicant_id is required; got empty"))
-    checks.append(
-        (
-            (ids.duplicated(keep="first") & ids.notna()).to_numpy(),
-            "applicant_id appears more than once in the input (first occurrence scored)",
-        )
-    )
-    for col in schema["request"]:  # empty: no request to cap the limit / terms
-        values = pd.to_numeric(frame[col], errors="coerce").to_numpy(
-            dtype="float64", na_value=np.nan
-        )
-        checks.append((np.isnan(values) & frame[col].notna().to_numpy(), f"{col} must be a number"))
-        checks.append((values < 0, f"{col} must be >= 0"))
-    numeric = [f["name"] for f in schema["features"] if f["kind"] != "categorical"]
-    typed = [c for c in numeric if pd.api.types.is_numeric_dtype(frame[c].dtype)]
-    if typed:
-        block = frame[typed].to_numpy(dtype="float64", na_value=np.nan)
-        bad = np.isinf(block)
-        for j in np.flatnonzero(bad.any(axis=0)):
-            checks.append((bad[:, j], f"{typed[j]} must be finite"))
-    for c in (c for c in numeric if c not in set(typed)):
-        values = pd.to_numeric(frame[c], errors="coerce")
-        checks.append(((values.isna() & frame[c].notna()).to_numpy(), f"{c} must be a number"))
-        checks.append(
-            (np.isinf(values.to_numpy(dtype="float64", na_value=np.nan)), f"{c} must be finite")
-        )
-    for f in schema["features"]:
-        if f["kind"] == "categorical":
-            col = frame[f["name"]]
-            known = (col.isna() | col.astype(object).isin(f["categories"])).to_numpy()
-            checks.append((~known, f"{f['name']} has a category unknown to the model"))
-    problems = np.full(n, None, dtype=object)
-    for mask, message in checks:
-        problems[mask & (problems == None)] = message  # noqa: E711
-    return pd.Series(problems, index=frame.index, dtype=object)

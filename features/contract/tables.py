@@ -64,9 +64,6 @@ class TableSpec:
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
-    def of_kind(self, kind: str) -> list[str]:
-        return [c.name for c in self.columns if c.kind == kind]
-
 
 def _c(name: str, kind: str, required: bool = True, description: str = "") -> Column:
     return Column(name, kind, required, description)
@@ -233,3 +230,14 @@ TABLES: dict[str, TableSpec] = {
         "Observed 12-month outcome per applicant (the label).",
     ),
 }
+
+# Leading columns of every features file (synthetic or single-table), before the features.
+META_COLUMNS = [
+    "applicant_id",
+    "application_date",
+    "default_12m",
+    "true_pd",
+    "company_name",
+    "requested_limit",
+    "requested_terms_days",
+]

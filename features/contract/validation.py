@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from features.contract.rules import KeyRule, Rule, ValidationConfig, build_schema, table_rules
+from features.contract.tables import TABLES, TableSpec
 from features.errors import DataError
-from features.schemas import KeyRule, Rule, ValidationConfig, build_schema, table_rules
-from features.tables import TABLES, TableSpec
 
 REJECT_COLUMNS = ["row", "rule", "rules", "column", "value", "message"]
 VALIDATION_ORDER = (

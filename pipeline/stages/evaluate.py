@@ -6,106 +6,30 @@ import numpy as np
 import pandas as pd
 from rich.table import Table
 
-from models.grading import MasterScale
-from models.metrics import (
-    auc,
-    bootstrap_auc_ci,
-    bootstrap_auc_difference,
-    calibration_table,
-    classification_metrics,
-    csi,
-    grade_table,
-    psi,
-)
+from models.evaluation import MODELS, SPLITS, Evaluation, evaluate_models
 from pipeline import plots, tracking
-from pipeline.artifacts import TrainedModels, load_models, split_frame
+from pipeline.artifacts import load_models, split_frame
 from pipeline.console import console
 from pipeline.io import write_json
 from pipeline.layout import Layout
 from pipeline.params import Params
 
-SPLITS = ("train", "valid", "oot")
-MODELS = ("pd_model", "scorecard")
-
-
-def predict(models: TrainedModels, frame: pd.DataFrame, scale: MasterScale) -> pd.DataFrame:
-    """PD, grade and scorecard score/PD for each row of ``frame``."""
-    X = frame[models.meta["features"]]
-    pd_ = models.pd_model.predict_proba(X)[:, 1]
-    score = models.scorecard.score(X)
-    return pd.DataFrame(
-        {
-            "pd": pd_,
-            "grade": scale.grade(pd_),
-            "score": score,
-            "scorecard_pd": models.scorecard.pd_from_score(score),
-        },
-        index=frame.index,
-    )
-
 
 def run(params: Params, layout: Layout) -> dict:
-    scale = params.grading
     ev = params.evaluate
     frame = split_frame(layout)
     frame = frame.loc[frame["split"].isin(SPLITS)].reset_index(drop=True)
-    models = load_models(layout)
-    preds = predict(models, frame, scale)
-    y = frame["default_12m"].astype(int).to_numpy()
-    risk = {"pd_model": preds["pd"].to_numpy(), "scorecard": preds["scorecard_pd"].to_numpy()}
-
-    metrics: dict = {m: {} for m in MODELS}
-    for m in MODELS:
-        for s in SPLITS:
-            mask = (frame["split"] == s).to_numpy()
-            metrics[m][s] = classification_metrics(y[mask], risk[m][mask], ev.n_bins)
-    oot = (frame["split"] == "oot").to_numpy()
-    train = (frame["split"] == "train").to_numpy()
-    y_oot = y[oot]
-    for m in MODELS:
-        lo, hi = bootstrap_auc_ci(y_oot, risk[m][oot], ev.n_bootstrap, params.seed)
-        metrics[m]["oot"]["auc_ci_low"], metrics[m]["oot"]["auc_ci_high"] = lo, hi
-        metrics[m]["score_psi_train_oot"] = psi(risk[m][train], risk[m][oot], ev.n_bins)
-    true_pd = frame["true_pd"].to_numpy(dtype="float64")
-    ceiling = None
-    if np.isfinite(true_pd[oot]).all():
-        ceiling = auc(y_oot, true_pd[oot])
-    comparison = bootstrap_auc_difference(
-        y_oot, risk["pd_model"][oot], risk["scorecard"][oot], ev.n_bootstrap, params.seed
-    )
-    grades_oot = grade_table(y_oot, risk["pd_model"][oot], scale)
-    dr = grades_oot.loc[grades_oot["n"] >= 20, "observed_dr"].to_numpy()
-    features = models.meta["features"]
-    stability = csi(frame.loc[train, features], frame.loc[oot, features], features, ev.n_bins)
-    metrics["oot_summary"] = {
-        "pd_model_auc": metrics["pd_model"]["oot"]["auc"],
-        "scorecard_auc": metrics["scorecard"]["oot"]["auc"],
-        "true_pd_auc_ceiling": ceiling,
-        "pd_model_share_of_ceiling": metrics["pd_model"]["oot"]["auc"] / ceiling
-        if ceiling
-        else None,
-        "central_tendency": {
-            "mean_pd": metrics["pd_model"]["oot"]["mean_pd"],
-            "default_rate": metrics["pd_model"]["oot"]["default_rate"],
-        },
-        "auc_difference_pd_minus_scorecard": comparison,
-        "grades_monotonic": bool(np.all(np.diff(dr) > 0)),
-    }
-    metrics["csi_top"] = {k: float(v) for k, v in stability.head(ev.top_csi).items()}
-    _write_reports(
-        layout,
+    result = evaluate_models(
+        load_models(layout),
         frame,
-        preds,
-        y,
-        risk,
-        oot,
-        grades_oot,
-        stability,
-        metrics,
-        ceiling,
-        true_pd,
+        params.grading,
         ev.n_bins,
+        ev.n_bootstrap,
+        ev.top_csi,
+        params.seed,
     )
+    _write_reports(layout, frame, result)
+    metrics = result.metrics
     with tracking.resume_run(layout) as mlflow:
         tracking.log_metrics(mlflow, {k: v for k, v in metrics.items() if k != "csi_top"})
         mlflow.log_artifacts(str(layout.reports / "evaluation"), "evaluation")
@@ -114,14 +38,19 @@ def run(params: Params, layout: Layout) -> dict:
     return metrics
 
 
-def _write_reports(
-    layout, frame, preds, y, risk, oot, grades_oot, stability, metrics, ceiling, true_pd, n_bins
-) -> None:
+def _write_reports(layout: Layout, frame: pd.DataFrame, result: Evaluation) -> None:
     out = layout.reports / "evaluation"
     out.mkdir(parents=True, exist_ok=True)
-    write_json(metrics, layout.reports / "metrics.json")
+    write_json(result.metrics, layout.reports / "metrics.json")
+    preds, y, risk, oot = result.predictions, result.y, result.risk, result.oot
+    grades_oot, stability, ceiling, true_pd = (
+        result.grades_oot,
+        result.stability,
+        result.ceiling,
+        result.true_pd,
+    )
     y_oot = y[oot]
-    tables = {m: calibration_table(y_oot, risk[m][oot], n_bins=n_bins) for m in MODELS}
+    tables = result.calibration_oot
     for m, t in tables.items():
         t.to_csv(out / f"calibration_deciles_{m}.csv", index=False)
     grades_oot.to_csv(out / "grades_oot.csv", index=False)
@@ -201,3 +130,9 @@ def _print(metrics: dict) -> None:
         f"[95% CI {c['ci_low']:+.3f}, {c['ci_high']:+.3f}]; grades monotonic: "
         f"{o['grades_monotonic']}"
     )
+
+
+if __name__ == "__main__":
+    from pipeline.stages import main
+
+    main(run)

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from models.explain import explanation
 from pipeline import plots, tracking
 from pipeline.artifacts import load_models, split_frame
 from pipeline.console import console
@@ -21,23 +22,6 @@ from pipeline.params import Params
 SAMPLE = 3000
 INTERACTION_ROWS = 2000  # rows used to pick each dependence plot's colouring feature
 TOP_DEPENDENCE = 4
-
-
-def explanation(contrib: pd.DataFrame, X: pd.DataFrame):
-    """A ``shap.Explanation`` from LightGBM contributions (categoricals shown by their code)."""
-    import shap
-
-    data = X.copy()
-    for c in data.columns:
-        if isinstance(data[c].dtype, pd.CategoricalDtype):
-            data[c] = data[c].cat.codes.replace(-1, np.nan)
-    values = contrib.drop(columns="bias")
-    return shap.Explanation(
-        values=values.to_numpy(),
-        base_values=contrib["bias"].to_numpy(),
-        data=data.to_numpy(dtype="float64"),
-        feature_names=list(values.columns),
-    )
 
 
 def run(params: Params, layout: Layout) -> pd.DataFrame:
@@ -56,6 +40,8 @@ def run(params: Params, layout: Layout) -> pd.DataFrame:
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "shap_importance.csv", index=False)
     exp = explanation(contrib, X)
+    # shap's beeswarm and scatter jitter draw from numpy's global RNG: seed it, same pictures.
+    np.random.seed(params.seed)  # noqa: NPY002
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # shap/matplotlib deprecation chatter
         plt.figure()
@@ -79,3 +65,9 @@ def run(params: Params, layout: Layout) -> pd.DataFrame:
         + f" -> {out.relative_to(layout.root)}"
     )
     return table
+
+
+if __name__ == "__main__":
+    from pipeline.stages import main
+
+    main(run)

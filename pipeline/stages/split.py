@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-import pandas as pd
 from rich.table import Table
 
-from models.split import assign_split
+from models.split import assign_split, split_summary
 from pipeline.console import console
 from pipeline.io import read_parquet, write_json, write_parquet
 from pipeline.layout import Layout
 from pipeline.params import Params
-
-ORDER = ("train", "valid", "oot", "score")
-
-
-def split_summary(frame: pd.DataFrame) -> dict:
-    out = {}
-    for name in ORDER:
-        part = frame.loc[frame["split"] == name]
-        labelled = part["default_12m"].notna()
-        out[name] = {
-            "rows": int(len(part)),
-            "defaults": int(part.loc[labelled, "default_12m"].sum()),
-            "default_rate": float(part.loc[labelled, "default_12m"].mean())
-            if labelled.any()
-            else None,
-            "from": str(part["application_date"].min().date()) if len(part) else None,
-            "to": str(part["application_date"].max().date()) if len(part) else None,
-        }
-    return out
 
 
 def run(params: Params, layout: Layout) -> dict:
@@ -50,3 +30,9 @@ def run(params: Params, layout: Layout) -> dict:
         )
     console.print(table)
     return summary
+
+
+if __name__ == "__main__":
+    from pipeline.stages import main
+
+    main(run)

@@ -15,17 +15,14 @@ import numpy as np
 import pandas as pd
 from rich.table import Table
 
+from features.contract.tables import TABLES
 from features.errors import DataError
-from features.synthetic import SyntheticGenerator, inject_defects
-from features.tables import TABLES
-from features.tabular import load_config, load_tabular
+from features.sources.dataset import load_config, load_tabular
+from features.sources.synthetic import SyntheticGenerator, inject_defects
 from pipeline.console import console, log, progress
 from pipeline.io import READABLE, ChunkedWriter, find_raw, read_raw, write_json, write_parquet
-from pipeline.layout import Layout, datasets_dir
+from pipeline.layout import DEFECTS_FILE, TABULAR_FILE, Layout, datasets_dir
 from pipeline.params import Params
-
-DEFECTS_FILE = "_injected_defects.parquet"
-TABULAR_FILE = "tabular.parquet"
 
 
 def _clear(layout: Layout) -> None:
@@ -104,10 +101,8 @@ def run(params: Params, layout: Layout) -> dict[str, int]:
         counts = generate_synthetic(params, layout)
     elif source == "files":
         counts = copy_files(layout)
-    elif source == "tabular":
+    else:  # "tabular" (the settings allow no other value)
         counts = ingest_tabular(params, layout)
-    else:  # pragma: no cover - guarded by GenerateParams
-        raise DataError(f"params.yaml: generate.source must be synthetic or files; got {source}")
     elapsed = time.perf_counter() - start
     table = Table(title=f"data/raw ({source}, {elapsed:.1f} s)")
     table.add_column("table")
@@ -118,3 +113,9 @@ def run(params: Params, layout: Layout) -> dict[str, int]:
     log.debug("generate finished in %.1f s", elapsed)
     write_json({"source": source, "rows": counts}, layout.reports / "generate.json")
     return counts
+
+
+if __name__ == "__main__":
+    from pipeline.stages import main
+
+    main(run)

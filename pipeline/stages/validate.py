@@ -6,11 +6,11 @@ import time
 
 from rich.table import Table
 
+from features.contract.validation import VALIDATION_ORDER, TableResult, validate_tables
 from features.errors import DataError
-from features.validation import VALIDATION_ORDER, TableResult, validate_tables
 from pipeline.console import console, log
 from pipeline.io import find_raw, read_raw, write_json, write_parquet
-from pipeline.layout import Layout
+from pipeline.layout import TABULAR_FILE, Layout
 from pipeline.params import Params
 
 
@@ -44,8 +44,8 @@ def run(params: Params, layout: Layout) -> dict:
 def run_tabular(params: Params, layout: Layout) -> dict:
     """A single configured table: its config must describe it (whole-file check); rows
     without a target are kept as the unlabelled batch."""
-    from features.tabular import load_config, tabular_feature_table
-    from pipeline.generate import TABULAR_FILE
+    from features.dataset_features import tabular_feature_table
+    from features.sources.dataset import load_config
 
     config = load_config(layout.root / params.generate.dataset)
     raw = read_raw(layout.raw / TABULAR_FILE)
@@ -111,3 +111,9 @@ def _print(results: dict[str, TableResult]) -> None:
     console.print(counts)
     if rules.row_count:
         console.print(rules)
+
+
+if __name__ == "__main__":
+    from pipeline.stages import main
+
+    main(run)

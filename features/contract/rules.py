@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from features.tables import EVENT_TYPES, INDUSTRIES, LEGAL_FORMS, REGIONS, SEVERITIES
+from features.config import settings
+from features.contract.tables import EVENT_TYPES, INDUSTRIES, LEGAL_FORMS, REGIONS, SEVERITIES
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
 
 
-@dataclass(frozen=True)
+@settings
 class ValidationConfig:
     """Limits used by the rules; built from ``params.yaml`` (section ``validate``)."""
 

@@ -13,28 +13,29 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from models.bundle import load_bundle
 from models.metrics import grade_table
 from models.monitoring import drift_report
+from models.scoring import conform
 from pipeline import html, plots, tracking
 from pipeline.artifacts import split_frame
-from pipeline.bundle import conform, load_bundle
 from pipeline.console import console
-from pipeline.io import read_json, read_parquet, write_json
+from pipeline.io import read_parquet, write_json
 from pipeline.layout import Layout
 from pipeline.params import Params
 
 
 def _scores(model, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     pd_ = model.pd_model.predict_proba(frame[model.features])[:, 1]
-    points = model.scorecard.points(frame[model.scorecard.names])
+    points = model.scorecard.points_breakdown(frame[model.scorecard.names])
     return pd_, points.sum(axis=1).to_numpy(dtype=float), points
 
 
 def run(params: Params, layout: Layout, batch: Path | None = None) -> dict:
     cfg = params.monitor.drift
     bundle = layout.models / "bundle"
-    model, manifest = load_bundle(bundle)
-    schema = read_json(bundle / "input_schema.json")
+    loaded = load_bundle(bundle)
+    model, schema, manifest = loaded.model, loaded.schema, loaded.manifest
     dev = split_frame(layout)
     expected = conform(dev.loc[dev["split"] == "train"].reset_index(drop=True), schema)
     if batch is None:
@@ -207,3 +208,9 @@ def _page(report: dict, pd_e, pd_a, score_e, score_a, path: Path) -> None:
         f"{report['bundle_version']}",
         sections,
     )
+
+
+if __name__ == "__main__":
+    from pipeline.stages import main
+
+    main(run)

@@ -5,19 +5,19 @@ from __future__ import annotations
 import time
 
 from features.assemble import feature_table
+from features.contract.validation import VALIDATION_ORDER
 from features.profile import profile_features
-from features.validation import VALIDATION_ORDER
 from pipeline.console import console, log
 from pipeline.io import read_parquet, write_json, write_parquet
-from pipeline.layout import Layout
+from pipeline.layout import TABULAR_FILE, Layout
 from pipeline.params import Params
 
 
 def run(params: Params, layout: Layout) -> None:
     start = time.perf_counter()
     if params.generate.source == "tabular":
-        from features.tabular import load_config, tabular_feature_table
-        from pipeline.generate import TABULAR_FILE
+        from features.dataset_features import tabular_feature_table
+        from features.sources.dataset import load_config
 
         config = load_config(layout.root / params.generate.dataset)
         frame, catalogue = tabular_feature_table(
@@ -53,3 +53,9 @@ def run(params: Params, layout: Layout) -> None:
         "data/processed/features.parquet"
     )
     log.info("features built in %.1f s", time.perf_counter() - start)
+
+
+if __name__ == "__main__":
+    from pipeline.stages import main
+
+    main(run)

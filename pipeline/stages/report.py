@@ -17,11 +17,11 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from features.errors import DataError
-from models.scoring import ScoringModel
+from models.bundle import load_bundle
+from models.scoring import ScoringModel, conform
 from pipeline import html
-from pipeline.bundle import conform, load_bundle
 from pipeline.console import console
-from pipeline.io import atomic_path, open_parquet, read_json
+from pipeline.io import atomic_path, open_parquet
 from pipeline.layout import Layout
 from pipeline.params import Params
 
@@ -163,15 +163,22 @@ def safe_filename(applicant_id: str) -> str:
 
 
 def render_reports(
-    model: ScoringModel, manifest: dict, frame: pd.DataFrame, source: str, lang: str = "en"
+    model: ScoringModel,
+    manifest: dict,
+    frame: pd.DataFrame,
+    source: str,
+    lang: str = "en",
+    generated: str | None = None,
 ) -> list[str]:
-    """The HTML page of each row of ``frame`` (features of conformed applicants)."""
+    """The HTML page of each row of ``frame`` (features of conformed applicants); a page
+    states when it was generated only when ``generated`` is given (DVC outputs must be the
+    same bytes for the same inputs)."""
     scores = model.score(frame, reasons_for=("approve", "refer", "decline"), lang=lang)
     contrib = model.pd_model.contributions(frame[model.features])
     spec = model.scorecard
     # Per-row lookups computed once for the whole frame (vectorised), then read per page.
     bins = spec.bin_labels(frame[spec.names]).to_dict("records")
-    points = spec.points(frame[spec.names]).to_dict("records")
+    points = spec.points_breakdown(frame[spec.names]).to_dict("records")
     hits = pd.DataFrame(
         {k.name: k.hits(frame) for k in model.policy.knockouts}, index=frame.index
     ).to_dict("records")
@@ -186,6 +193,7 @@ def render_reports(
             {"bins": bins[i], "points": points[i], "hits": hits[i]},
             source,
             lang,
+            generated,
         )
         for i in range(len(frame))
     ]
@@ -200,6 +208,7 @@ def _render(
     card_row: dict,
     source: str,
     lang: str,
+    generated: str | None,
 ) -> str:
     t = TEXT[lang]
     cat = model.catalogue
@@ -284,7 +293,7 @@ def _render(
         final=float(cumulative[-1]),
         m=manifest,
         source=source,
-        generated=datetime.now(UTC).isoformat(timespec="seconds"),
+        generated=generated,
     )
 
 
@@ -307,6 +316,7 @@ def run(
     features: Path | None = None,
     out_dir: Path | None = None,
     lang: str | None = None,
+    stamp: bool = True,
 ) -> list[Path]:
     lang = lang or params.report.lang
     if lang not in TEXT:
@@ -314,14 +324,15 @@ def run(
     if not ids:
         raise DataError("no applicant id given (use --id, repeatable, or --ids-file)")
     bundle = layout.models / "bundle"
-    model, manifest = load_bundle(bundle)
-    schema = read_json(bundle / "input_schema.json")
+    loaded = load_bundle(bundle)
+    model, schema, manifest = loaded.model, loaded.schema, loaded.manifest
     path = features or layout.processed / "features.parquet"
     frame = conform(_rows(path, ids), schema)
     out_dir = out_dir or layout.reports / "applicants"
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    pages = render_reports(model, manifest, frame.loc[ids], str(path.name), lang)
+    generated = datetime.now(UTC).isoformat(timespec="seconds") if stamp else None
+    pages = render_reports(model, manifest, frame.loc[ids], str(path.name), lang, generated)
     for applicant_id, page in zip(ids, pages, strict=True):
         target = out_dir / safe_filename(applicant_id)
         with atomic_path(target) as tmp:
@@ -356,4 +367,10 @@ def run_batch(params: Params, layout: Layout) -> list[Path]:
         out_dir.mkdir(parents=True, exist_ok=True)
         _index(out_dir)
         return []
-    return run(params, layout, ids, out_dir=out_dir)
+    return run(params, layout, ids, out_dir=out_dir, stamp=False)
+
+
+if __name__ == "__main__":
+    from pipeline.stages import main
+
+    main(run_batch)

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict
 
 import numpy as np
 
-from features.tabular import infer_directions
+from features.dataset_features import infer_directions
+from models.development import fit_models
+from models.split import split_summary
 from pipeline import tracking
 from pipeline.artifacts import load_catalogue, save_models, split_frame
 from pipeline.console import console, log
 from pipeline.io import read_json
 from pipeline.layout import Layout
 from pipeline.params import Params
-from pipeline.split import split_summary
 
 
 def run(params: Params, layout: Layout) -> dict:
@@ -31,18 +31,20 @@ def run(params: Params, layout: Layout) -> dict:
     # catalogue states a direction.
     auto = read_json(layout.processed / "auto_directions.json")
     directions = infer_directions(train[names], y_train, catalogue, auto) if auto else catalogue
-    start = time.perf_counter()
-    pd_model = params.train.pd_model.build({f.name: f.sign for f in catalogue}, params.seed)
-    pd_model.fit(train[names], y_train, valid[names], y_valid)
-    pd_seconds = time.perf_counter() - start
-    log.info("PD model: %d trees (early stopping) in %.1f s", pd_model.best_iteration_, pd_seconds)
-
-    start = time.perf_counter()
-    card = params.train.scorecard.build(
-        {f.name: f.direction for f in directions}, tuple(catalogue.categorical)
+    fitted = fit_models(
+        train,
+        y_train,
+        valid,
+        y_valid,
+        directions,
+        params.train.pd_model,
+        params.train.scorecard,
+        params.seed,
+        monotone={f.name: f.sign for f in catalogue},
     )
-    card.fit(train[names], y_train)
-    card_seconds = time.perf_counter() - start
+    pd_model, card = fitted.pd_model, fitted.scorecard
+    pd_seconds, card_seconds = fitted.seconds["pd_model"], fitted.seconds["scorecard"]
+    log.info("PD model: %d trees (early stopping) in %.1f s", pd_model.best_iteration_, pd_seconds)
     log.info("scorecard: %d characteristics in %.1f s", len(card.selected_), card_seconds)
 
     importance = pd_model.feature_importance()
@@ -52,12 +54,12 @@ def run(params: Params, layout: Layout) -> dict:
         "inferred_directions": {n: directions[n].direction for n in auto},
         "pd_model": {
             "best_iteration": pd_model.best_iteration_,
-            "params": asdict(params.train.pd_model),
+            "params": _plain(pd_model.get_params(), "monotone"),
         },
         "scorecard": {
             "selected": card.selected_,
             "iv": {k: round(float(v), 6) for k, v in card.iv_.items()},
-            "params": asdict(params.train.scorecard),
+            "params": _plain(card.get_params(), "directions", "categorical"),
         },
         "seed": params.seed,
     }
@@ -113,3 +115,14 @@ def run(params: Params, layout: Layout) -> dict:
         f"({len(card.selected_)} characteristics) -> data/models/"
     )
     return meta
+
+
+def _plain(settings: dict, *drop: str) -> dict:
+    """Estimator parameters without the per-feature ones (recorded elsewhere)."""
+    return {k: v for k, v in settings.items() if k not in drop}
+
+
+if __name__ == "__main__":
+    from pipeline.stages import main
+
+    main(run)

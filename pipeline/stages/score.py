@@ -9,7 +9,6 @@ the final name.
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -22,9 +21,10 @@ import pyarrow.parquet as pq
 from rich.table import Table
 
 from features.assemble import feature_table
+from features.contract.validation import VALIDATION_ORDER, validate_tables
 from features.errors import DataError
-from features.validation import VALIDATION_ORDER, validate_tables
-from pipeline.bundle import check_columns, conform, input_problems, load_bundle
+from models.bundle import load_bundle
+from models.scoring import check_columns, conform, input_problems
 from pipeline.console import console, progress
 from pipeline.io import (
     ChunkedWriter,
@@ -129,8 +129,8 @@ def run(
 ) -> dict:
     start = time.perf_counter()
     cfg = params.score
-    model, manifest = load_bundle(bundle or layout.models / "bundle")
-    schema = json.loads(((bundle or layout.models / "bundle") / "input_schema.json").read_text())
+    loaded = load_bundle(bundle or layout.models / "bundle")
+    model, schema = loaded.model, loaded.schema
     output = output or layout.scores / "scores.parquet"
     rejects_path = output.with_name(output.stem + "_rejects.parquet")
     reasons_for = ("approve", "refer", "decline") if all_reasons else cfg.reasons_for
@@ -259,3 +259,9 @@ def _print(summary: ScoreSummary, result: dict, seconds: float) -> None:
             f"skipped {summary.skipped_labelled:,} labelled rows (use --all-rows to score them too)"
         )
     console.print(f"-> {result['output']} (rejects: {result['rejects']})")
+
+
+if __name__ == "__main__":
+    from pipeline.stages import main
+
+    main(run)

@@ -12,16 +12,17 @@ from importlib.metadata import version
 from pathlib import Path
 
 from features.errors import DataError
+from models.bundle import find_pickles, input_schema, load_bundle, write_bundle
 from models.scoring import ScoringModel
 from pipeline import tracking
 from pipeline.artifacts import load_catalogue, load_models
-from pipeline.bundle import find_pickles, input_schema, load_bundle, write_bundle
 from pipeline.console import console
 from pipeline.io import read_json, read_parquet, write_json
 from pipeline.layout import Layout
-from pipeline.params import Gates, Params
+from pipeline.params import Params
+from pipeline.settings import Gates
 
-PACKAGES = Path(__file__).resolve().parents[1]
+PACKAGES = Path(__file__).resolve().parents[2]
 RUNTIME_REQUIREMENTS = (
     "pandas",
     "numpy",
@@ -80,12 +81,9 @@ def run(params: Params, layout: Layout) -> dict:
     )
     sample = read_parquet(layout.processed / "features.parquet", columns=catalogue.categorical)
     schema = input_schema(catalogue, sample)
-    run_info = read_json(layout.models / tracking.RUN_FILE)
     info = {
         "version_prefix": params.export.version,
         "model_name": params.export.model_name,
-        "git_commit": tracking.git_commit(layout.root),
-        "mlflow_run_id": run_info["run_id"],
         "input_data_sha256": tracking.data_hashes(
             {
                 "features": layout.processed / "features.parquet",
@@ -146,7 +144,7 @@ def _log_and_register(
             name="model",
             python_model=str(PACKAGES / "pipeline" / "mlflow_model.py"),
             artifacts={"bundle": str(bundle_dir)},
-            code_paths=[str(PACKAGES / p) for p in ("pipeline", "features", "models")],
+            code_paths=[str(PACKAGES / p) for p in ("features", "models")],
             signature=_signature(schema),
             pip_requirements=[f"{p}=={version(p)}" for p in RUNTIME_REQUIREMENTS],
         )
@@ -171,3 +169,9 @@ def _log_and_register(
         client.set_registered_model_alias(name, "champion", registered.version)
         out.update(version=int(registered.version), alias="champion")
     return out
+
+
+if __name__ == "__main__":
+    from pipeline.stages import main
+
+    main(run)

@@ -1,10 +1,8 @@
 """Stage ``reassess``: re-score the portfolio point-in-time as of a date.
 
-The portfolio is the applicants approved at admission in the ``portfolio_months`` before the
-as-of date. Each is scored twice with the exported bundle: on its admission features and on
-features rebuilt as of the date from the validated tables (nothing dated later is used). Out
-come the grade migration matrix, the early warnings from the params rules with a recommended
-action, and the limit the policy would give today.
+Reads the bundle, the features and the validated tables, calls
+:func:`models.reassessment.reassess_portfolio`, and writes the portfolio, warnings, actions,
+grade migration and an HTML page; logged to MLflow.
 """
 
 from __future__ import annotations
@@ -12,15 +10,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.assemble import build_features
-from features.changes import changes_since_admission
+from features.contract.validation import VALIDATION_ORDER
 from features.errors import DataError
-from features.validation import VALIDATION_ORDER
-from models.monitoring import early_warnings, migration_matrix, recommended_actions
+from models.bundle import load_bundle
+from models.reassessment import reassess_portfolio
 from pipeline import html, tracking
-from pipeline.bundle import conform, load_bundle
 from pipeline.console import console
-from pipeline.io import read_json, read_parquet, write_json, write_parquet
+from pipeline.io import read_parquet, write_json, write_parquet
 from pipeline.layout import Layout
 from pipeline.params import Params
 
@@ -42,88 +38,34 @@ def run(params: Params, layout: Layout, as_of: str | None = None) -> dict:
             f"{latest.date()} (validate.latest_date): nothing is known after it"
         )
     bundle = layout.models / "bundle"
-    model, manifest = load_bundle(bundle)
-    schema = read_json(bundle / "input_schema.json")
-    features = read_parquet(layout.processed / "features.parquet")
-    start = when - pd.DateOffset(months=cfg.portfolio_months)
-    window = features.loc[
-        (features["application_date"] > start) & (features["application_date"] <= when)
-    ].reset_index(drop=True)
-    if window.empty:
-        raise DataError(
-            f"no application between {start.date()} and {when.date()}: nothing to re-assess"
-        )
-    admission = model.score(conform(window, schema), reasons_for=())
-    accepted = (admission["decision"] == "approve").to_numpy()
-    book = window.loc[accepted].reset_index(drop=True)
-    before = admission.loc[accepted].reset_index(drop=True)
+    loaded = load_bundle(bundle)
     tables = {
         t: read_parquet(layout.interim / f"{t}.parquet")
         for t in VALIDATION_ORDER
         if t != "outcomes"
     }
-    spine = pd.DataFrame({"applicant_id": book["applicant_id"], "as_of": when})
-    now_features = build_features(tables, params.features, spine)
-    current = now_features.drop(columns=["as_of"]).assign(
-        requested_limit=book["requested_limit"].to_numpy(),
-        requested_terms_days=book["requested_terms_days"].to_numpy(),
+    result = reassess_portfolio(
+        loaded.model,
+        loaded.schema,
+        read_parquet(layout.processed / "features.parquet"),
+        tables,
+        params.features,
+        cfg.warnings,
+        when,
+        cfg.portfolio_months,
     )
-    now = model.score(conform(current, schema), reasons_for=("approve", "refer", "decline"))
-    labels = [*model.scale.labels, model.scale.default_label]
-    rank = {g: i for i, g in enumerate(labels)}
-    changes = changes_since_admission(book, tables["compliance_events"], tables["invoices"], when)
-    portfolio = pd.DataFrame(
-        {
-            "applicant_id": book["applicant_id"],
-            "application_date": book["application_date"],
-            "grade_at_admission": before["grade"].to_numpy(),
-            "pd_at_admission": before["pd"].to_numpy(),
-            "limit_at_admission": before["credit_limit"].to_numpy(),
-            "grade_now": now["grade"].to_numpy(),
-            "pd_now": now["pd"].to_numpy(),
-            "decision_now": now["decision"].to_numpy(),
-            "limit_now": now["credit_limit"].to_numpy(),
-            "reason_1": now["reason_1"].to_numpy(),
-            "reason_1_text": now["reason_1_text"].to_numpy(),
-        }
+    portfolio, warnings, actions, matrix = (
+        result.portfolio,
+        result.warnings,
+        result.actions,
+        result.migration,
     )
-    portfolio["notches"] = (
-        portfolio["grade_now"].map(rank) - portfolio["grade_at_admission"].map(rank)
-    ).astype(int)
-    portfolio = portfolio.merge(changes, on="applicant_id", how="left")
-    warnings = early_warnings(portfolio, cfg.warnings)
-    actions = recommended_actions(warnings).merge(
-        portfolio[
-            [
-                "applicant_id",
-                "grade_at_admission",
-                "grade_now",
-                "pd_now",
-                "limit_at_admission",
-                "limit_now",
-                "reason_1_text",
-            ]
-        ],
-        on="applicant_id",
-    )
-    matrix = migration_matrix(portfolio["grade_at_admission"], portfolio["grade_now"], labels)
     out = layout.reports / "monitoring"
     write_parquet(portfolio, out / "portfolio.parquet")
     warnings.to_csv(out / "early_warnings.csv", index=False)
     actions.to_csv(out / "actions.csv", index=False)
     matrix.to_csv(out / "grade_migration.csv")
-    summary = {
-        "as_of": str(when.date()),
-        "portfolio": int(len(portfolio)),
-        "applications_in_window": int(len(window)),
-        "downgraded": int((portfolio["notches"] > 0).sum()),
-        "upgraded": int((portfolio["notches"] < 0).sum()),
-        "warnings": int(len(warnings)),
-        "customers_with_warnings": int(actions["applicant_id"].nunique()),
-        "by_rule": warnings["rule"].value_counts().to_dict(),
-        "by_action": actions["action"].value_counts().to_dict(),
-        "bundle_version": manifest["version"],
-    }
+    summary = result.summary
     write_json(summary, out / "reassessment.json")
     _page(summary, matrix, actions, out / "early_warnings.html")
     with tracking.new_run(
@@ -198,3 +140,9 @@ def _page(summary: dict, matrix: pd.DataFrame, actions: pd.DataFrame, path) -> N
         f"bundle {summary['bundle_version']}",
         sections,
     )
+
+
+if __name__ == "__main__":
+    from pipeline.stages import main
+
+    main(run)

@@ -1,0 +1,58 @@
+"""scikit-learn's estimator checks on the three estimators of this package.
+
+The PD model and the scorecard pass every check. The calibrator maps *one* raw score per row
+to a PD and learns from 0/1 default flags: the checks below feed it several features, or a
+continuous or multi-class target, which it refuses by design (it is tested on its own terms
+in test_calibration.py). They are declared here, not skipped silently: if one starts to pass,
+scikit-learn reports it.
+"""
+
+from __future__ import annotations
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from models.calibration import Calibrator
+from models.pd_model import PDModel
+from models.scorecard import WoEScorecard
+
+ONE_SCORE_AND_FLAGS = "a calibrator takes one raw score per row and 0/1 default flags"
+CALIBRATOR_CANNOT = {
+    name: ONE_SCORE_AND_FLAGS
+    for name in (
+        "check_dict_unchanged",
+        "check_dont_overwrite_parameters",
+        "check_dtype_object",
+        "check_estimator_sparse_array",
+        "check_estimators_dtypes",
+        "check_estimators_empty_data_messages",
+        "check_estimators_fit_returns_self",
+        "check_estimators_nan_inf",
+        "check_estimators_overwrite_params",
+        "check_f_contiguous_array_estimator",
+        "check_fit2d_1feature",
+        "check_fit2d_1sample",
+        "check_fit2d_predict1d",
+        "check_fit_score_takes_y",
+        "check_methods_sample_order_invariance",
+        "check_methods_subset_invariance",
+        "check_n_features_in",
+        "check_n_features_in_after_fitting",
+        "check_positive_only_tag_during_fit",
+        "check_readonly_memmap_input",
+        "check_requires_y_none",
+        "check_transformer_data_not_an_array",
+        "check_transformer_general",
+    )
+}
+
+
+def expected_failures(estimator) -> dict[str, str]:
+    return CALIBRATOR_CANNOT if isinstance(estimator, Calibrator) else {}
+
+
+@parametrize_with_checks(
+    [PDModel(n_estimators=20, n_jobs=1), WoEScorecard(), Calibrator()],
+    expected_failed_checks=expected_failures,
+)
+def test_scikit_learn_conventions(estimator, check):
+    check(estimator)
