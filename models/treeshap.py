@@ -46,6 +46,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from lightgbm.basic import _data_from_pandas
+from scipy import sparse
 
 #: LightGBM's ``kZeroThreshold`` (``1e-35f``, a float widened to double).
 K_ZERO_THRESHOLD = float(np.float32(1e-35))
@@ -53,6 +54,8 @@ K_ZERO_THRESHOLD = float(np.float32(1e-35))
 MISSING_TYPES = ("None", "Zero", "NaN")
 # Value variants per feature: how a numerical node's missing rule is folded into one ``<=``.
 _RAW, _NAN_LEFT, _NAN_ZERO, _ZERO_LEFT, _ZERO_RIGHT = range(5)
+# Node kinds for the compiled kernel.
+_KIND_NONE, _KIND_NAN, _KIND_ZERO, _KIND_CATEGORICAL = range(4)
 _INT_LIMIT = 2.0**31  # static_cast<int> of larger values gives INT_MIN on x86: goes right
 
 
@@ -235,6 +238,100 @@ def _tree_table(tree: _Tree) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.array(features, dtype=np.intp), table, leaf_value
 
 
+def _kernel_source(
+    x,
+    var_col,
+    var_kind,
+    cat_col,
+    cat_start,
+    cat_len,
+    cat_lookup,
+    node_row,
+    node_thr,
+    slots,
+    tree_nodes,
+    pair_start,
+    pair_col,
+    tree_offset,
+    flat,
+    zero_threshold,
+    int_limit,
+    contrib,
+    raw,
+):  # pragma: no cover - compiled by numba
+    """Row by row: the value rows of ``_values``, then per tree the split outcomes as bits
+    (one branch-free ``<=`` per node) and one contiguous table entry per output column.
+    Outputs accumulate tree by tree, in LightGBM's order."""
+    n_var = var_col.shape[0]
+    n_cat = cat_col.shape[0]
+    values = np.empty(n_var + n_cat + 1)
+    values[n_var + n_cat] = np.nan
+    for i in range(x.shape[0]):
+        for r in range(n_var):
+            v = x[i, var_col[r]]
+            if abs(v) <= zero_threshold:
+                v = 0.0
+            kind = var_kind[r]
+            if v != v:
+                if kind == 1 or kind == 3:  # NaN, default left / Zero, default left
+                    v = -np.inf
+                elif kind == 2:  # None: NaN is 0.0
+                    v = 0.0
+                # kind 0 (NaN, default right) and 4 (Zero, default right) keep NaN: right
+            elif v == 0.0:
+                if kind == 3:
+                    v = -np.inf
+                elif kind == 4:
+                    v = np.nan
+            values[r] = v
+        for c in range(n_cat):  # categorical: int cast; NaN, negative, >= 2**31 go right
+            v = x[i, cat_col[c]]
+            if abs(v) <= zero_threshold:
+                v = 0.0
+            left = np.nan
+            if v > -1.0 and v < int_limit:
+                code = int(v)
+                if code < cat_len[c] and cat_lookup[cat_start[c] + code]:
+                    left = 0.0
+            values[n_var + c] = left
+        for t in range(tree_nodes.shape[0]):
+            index = 0
+            base = t * slots
+            for j in range(tree_nodes[t]):
+                index |= np.int64(values[node_row[base + j]] <= node_thr[base + j]) << j
+            start = pair_start[t]
+            width = pair_start[t + 1] - start
+            entry = tree_offset[t] + index * width  # the pattern's entries are contiguous
+            for s in range(width):
+                value = flat[entry + s]
+                col = pair_col[start + s]
+                if col < 0:
+                    raw[i] += value
+                else:
+                    contrib[i, col] += value
+
+
+_KERNEL = None
+
+
+def _kernel():
+    """The numba-compiled kernel (compiled on first use, about a second; not cached on disk)."""
+    global _KERNEL
+    if _KERNEL is None:
+        import numba
+
+        _KERNEL = numba.njit(nogil=True, cache=False)(_kernel_source)
+    return _KERNEL
+
+
+def numba_available() -> bool:
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 class TreeShapTables:
     """Exact TreeSHAP contributions and raw scores of a LightGBM model by per-tree table lookup.
 
@@ -255,6 +352,7 @@ class TreeShapTables:
         self.fallback_reason: str | None = None
         self.pandas_categorical: list | None = None
         self._booster: lgb.Booster | None = None
+        self.engine = "numpy"
 
     @property
     def uses_fallback(self) -> bool:
@@ -262,14 +360,26 @@ class TreeShapTables:
 
     @classmethod
     def from_booster(
-        cls, booster: lgb.Booster, num_iteration: int | None = None, max_internal_nodes: int = 12
+        cls,
+        booster: lgb.Booster,
+        num_iteration: int | None = None,
+        max_internal_nodes: int = 12,
+        engine: str = "auto",
     ) -> TreeShapTables:
         """Tables for the first ``num_iteration`` iterations of ``booster``.
 
         ``num_iteration=None`` means the booster's ``best_iteration`` if it has one, else all
         iterations (``Booster.predict``'s rule); ``<= 0`` means all iterations.
+        ``engine``: ``"numba"`` (one compiled pass per row, single thread), ``"numpy"``
+        (vectorised over chunks of rows; no compiler) or ``"auto"`` (numba when importable;
+        it is a dependency of shap). Both give the same values.
         """
+        if engine not in ("auto", "numba", "numpy"):
+            raise ValueError(f"engine must be auto, numba or numpy; got {engine!r}")
+        if engine == "auto":
+            engine = "numba" if numba_available() else "numpy"
         self = cls()
+        self.engine = engine
         if num_iteration is None:
             num_iteration = booster.best_iteration
         if num_iteration is None or num_iteration <= 0:
@@ -389,6 +499,44 @@ class TreeShapTables:
         self._feature_groups = self._group_keys[:-1] if self._has_raw else self._group_keys
         self.constant_raw = float(sum(t.leaf_values[0] for t in trees if not t.nodes))
         self.table_bytes = int(self._flat.nbytes)
+        n_pairs = len(pairs)
+        self._pair_sum = sparse.csr_matrix(
+            (
+                np.ones(n_pairs),
+                (
+                    np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n_pairs])),
+                    np.arange(n_pairs),
+                ),
+            ),
+            shape=(len(starts), n_pairs),
+        )
+        # the same decisions and tables, listed tree by tree, for the compiled kernel
+        n_trees = len(deep)
+        self._var_col = np.array([f for f, _ in self._variant_keys], dtype=np.int64)
+        self._var_kind = np.array([v for _, v in self._variant_keys], dtype=np.int64)
+        self._cat_col = np.array([f for f, _ in cat_nodes], dtype=np.int64)
+        self._cat_len = np.array([len(lookup) for _, lookup in cat_nodes], dtype=np.int64)
+        self._cat_start = np.r_[0, np.cumsum(self._cat_len)[:-1]].astype(np.int64)
+        self._cat_lookup = (
+            np.concatenate([lookup for _, lookup in cat_nodes])
+            if cat_nodes
+            else np.zeros(1, dtype=np.bool_)
+        )
+        self._tree_nodes = np.array([len(t.nodes) for t in deep], dtype=np.int64)
+        order = sorted(range(n_pairs), key=lambda i: (pairs[i][1], pairs[i][0]))
+        self._kernel_pair_col = np.array(
+            [-1 if pairs[i][0] == raw_key else pairs[i][0] for i in order], dtype=np.int64
+        )
+        counts = np.bincount([pairs[i][1] for i in order], minlength=n_trees)
+        self._kernel_pair_start = np.r_[0, np.cumsum(counts)].astype(np.int64)
+        # tree-major tables: tree, then pattern, then the tree's output columns (one cache line)
+        blocks = []
+        for t_idx in range(n_trees):
+            lo, hi = self._kernel_pair_start[t_idx], self._kernel_pair_start[t_idx + 1]
+            blocks.append(np.stack([pairs[order[i]][2] for i in range(lo, hi)], axis=1).ravel())
+        sizes = [len(b) for b in blocks]
+        self._kernel_flat = np.concatenate(blocks) if blocks else np.zeros(0)
+        self._kernel_tree_offset = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
 
     # ---- input conversion ---------------------------------------------------------------
     def _as_array(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
@@ -454,7 +602,7 @@ class TreeShapTables:
         for b in range(1, packed.shape[1]):
             index |= packed[:, b, :].astype(np.intp) << (8 * b)
         gathered = self._flat[index[self._pair_tree] + self._pair_offset[:, None]]
-        return np.add.reduceat(gathered, self._group_starts, axis=0)
+        return self._pair_sum @ gathered
 
     def predict_with_contributions(
         self, X: pd.DataFrame | np.ndarray
@@ -466,6 +614,33 @@ class TreeShapTables:
             return np.asarray(raw, dtype=np.float64), np.asarray(contrib, dtype=np.float64)
         X = self._as_array(X)
         n = X.shape[0]
+        if self.engine == "numba" and self.n_trees and n:
+            contrib = np.zeros((n, self.n_features + 1))
+            raw = np.zeros(n)
+            _kernel()(
+                np.ascontiguousarray(X, dtype=np.float64),
+                self._var_col,
+                self._var_kind,
+                self._cat_col,
+                self._cat_start,
+                self._cat_len,
+                self._cat_lookup,
+                self._node_row,
+                self._node_threshold,
+                self.slots,
+                self._tree_nodes,
+                self._kernel_pair_start,
+                self._kernel_pair_col,
+                self._kernel_tree_offset,
+                self._kernel_flat,
+                K_ZERO_THRESHOLD,
+                _INT_LIMIT,
+                contrib,
+                raw,
+            )
+            contrib[:, -1] = self.bias
+            raw += self.constant_raw
+            return raw, contrib
         contrib = np.zeros((n, self.n_features + 1))
         contrib[:, -1] = self.bias
         raw = np.full(n, float(self.constant_raw))
