@@ -256,59 +256,77 @@ def _kernel_source(
     flat,
     zero_threshold,
     int_limit,
+    block,
     contrib,
     raw,
 ):  # pragma: no cover - compiled by numba
-    """Row by row: the value rows of ``_values``, then per tree the split outcomes as bits
-    (one branch-free ``<=`` per node) and one contiguous table entry per output column.
-    Outputs accumulate tree by tree, in LightGBM's order."""
+    """Blocks of rows, tree by tree: the value rows of ``_values``, then per tree the split
+    outcomes as bits (one branch-free ``<=`` per node and row) and one contiguous table entry
+    per output column. A tree's table stays in cache for the whole block. Every output sums
+    its trees in order from 0.0, as LightGBM does."""
+    n = x.shape[0]
     n_var = var_col.shape[0]
     n_cat = cat_col.shape[0]
-    values = np.empty(n_var + n_cat + 1)
-    values[n_var + n_cat] = np.nan
-    for i in range(x.shape[0]):
+    n_out = contrib.shape[1]
+    values = np.empty((n_var + n_cat + 1, block))
+    values[n_var + n_cat, :] = np.nan
+    acc = np.empty((n_out + 1, block))  # last row: raw score
+    index = np.empty(block, dtype=np.int64)
+    for b0 in range(0, n, block):
+        m = min(block, n - b0)
         for r in range(n_var):
-            v = x[i, var_col[r]]
-            if abs(v) <= zero_threshold:
-                v = 0.0
+            col = var_col[r]
             kind = var_kind[r]
-            if v != v:
-                if kind == 1 or kind == 3:  # NaN, default left / Zero, default left
-                    v = -np.inf
-                elif kind == 2:  # None: NaN is 0.0
+            for b in range(m):
+                v = x[b0 + b, col]
+                if abs(v) <= zero_threshold:
                     v = 0.0
-                # kind 0 (NaN, default right) and 4 (Zero, default right) keep NaN: right
-            elif v == 0.0:
-                if kind == 3:
-                    v = -np.inf
-                elif kind == 4:
-                    v = np.nan
-            values[r] = v
+                if v != v:
+                    if kind == 1 or kind == 3:  # NaN, default left / Zero, default left
+                        v = -np.inf
+                    elif kind == 2:  # None: NaN is 0.0
+                        v = 0.0
+                    # kind 0 (NaN, default right) and 4 (Zero, default right) keep NaN: right
+                elif v == 0.0:
+                    if kind == 3:
+                        v = -np.inf
+                    elif kind == 4:
+                        v = np.nan
+                values[r, b] = v
         for c in range(n_cat):  # categorical: int cast; NaN, negative, >= 2**31 go right
-            v = x[i, cat_col[c]]
-            if abs(v) <= zero_threshold:
-                v = 0.0
-            left = np.nan
-            if v > -1.0 and v < int_limit:
-                code = int(v)
-                if code < cat_len[c] and cat_lookup[cat_start[c] + code]:
-                    left = 0.0
-            values[n_var + c] = left
+            col = cat_col[c]
+            for b in range(m):
+                v = x[b0 + b, col]
+                if abs(v) <= zero_threshold:
+                    v = 0.0
+                left = np.nan
+                if v > -1.0 and v < int_limit:
+                    code = int(v)
+                    if code < cat_len[c] and cat_lookup[cat_start[c] + code]:
+                        left = 0.0
+                values[n_var + c, b] = left
+        acc[:, :m] = 0.0
         for t in range(tree_nodes.shape[0]):
-            index = 0
+            index[:m] = 0
             base = t * slots
             for j in range(tree_nodes[t]):
-                index |= np.int64(values[node_row[base + j]] <= node_thr[base + j]) << j
+                row = node_row[base + j]
+                thr = node_thr[base + j]
+                for b in range(m):
+                    index[b] |= np.int64(values[row, b] <= thr) << j
             start = pair_start[t]
             width = pair_start[t + 1] - start
-            entry = tree_offset[t] + index * width  # the pattern's entries are contiguous
-            for s in range(width):
-                value = flat[entry + s]
-                col = pair_col[start + s]
-                if col < 0:
-                    raw[i] += value
-                else:
-                    contrib[i, col] += value
+            offset = tree_offset[t]
+            for s in range(width):  # the pattern's entries are contiguous
+                target = pair_col[start + s]
+                if target < 0:
+                    target = n_out
+                for b in range(m):
+                    acc[target, b] += flat[offset + index[b] * width + s]
+        for b in range(m):
+            for c in range(n_out):
+                contrib[b0 + b, c] = acc[c, b]
+            raw[b0 + b] = acc[n_out, b]
 
 
 _KERNEL = None
@@ -343,7 +361,8 @@ class TreeShapTables:
     and the fallback to LightGBM.
     """
 
-    chunk_rows = 1024
+    chunk_rows = 1024  # rows per numpy chunk
+    block_rows = 512  # rows per numba block
 
     def __init__(self) -> None:
         self.n_features = 0
@@ -618,7 +637,7 @@ class TreeShapTables:
             contrib = np.zeros((n, self.n_features + 1))
             raw = np.zeros(n)
             _kernel()(
-                np.ascontiguousarray(X, dtype=np.float64),
+                X if X.dtype == np.float64 else X.astype(np.float64),
                 self._var_col,
                 self._var_kind,
                 self._cat_col,
@@ -635,6 +654,7 @@ class TreeShapTables:
                 self._kernel_flat,
                 K_ZERO_THRESHOLD,
                 _INT_LIMIT,
+                self.block_rows,
                 contrib,
                 raw,
             )
