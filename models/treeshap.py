@@ -35,6 +35,22 @@ Input conversion is LightGBM's own: a DataFrame goes through the same ``_data_fr
 model, unseen ones NaN), a non-float array becomes float32, and values with
 ``|x| <= kZeroThreshold`` (1e-35f) become 0.0, as the C API's dense-row reader does. Columns are
 taken by position, as ``Booster.predict`` does.
+
+Split rules (LightGBM 4.7 ``Tree::NumericalDecision`` / ``CategoricalDecision``), each folded into
+a single ``value <= threshold`` per node: missing type None: NaN counts as 0.0; NaN: NaN takes
+the default direction; Zero: NaN *and* 0.0 take the default direction. Categorical: the value is
+cast to int (truncation toward zero, so -0.5 is category 0); NaN, values <= -1 and values
+>= 2**31 go right (``static_cast<int>`` gives INT_MIN on x86-64, before LightGBM's own NaN test
+is reached, so NaN goes right whatever the node's missing type); categories beyond the stored
+bitset go right.
+
+Engines: ``numba`` (default when importable; numba is already a dependency of shap) runs one
+compiled pass over blocks of 512 rows, tree by tree; ``numpy`` needs no compiler and is
+vectorised over chunks of rows. On the project's default PD model shape (533 trees of 7 leaves,
+89 features, one core) the numba engine scores about 300,000 rows/s (raw score and
+contributions), against about 40,000 rows/s for LightGBM ``predict`` and 4,000 rows/s for
+``pred_contrib``; the numpy engine about 30,000 rows/s (``python -m benchmarks.treeshap``).
+Tables build in about 0.2 s; the numba kernel compiles on first use (about 1 s per process).
 """
 
 from __future__ import annotations
