@@ -154,6 +154,33 @@ class _Unsupported(Exception):
     """A model feature the tables do not cover: fall back to LightGBM."""
 
 
+def _exact_numbers(trees: list[_Tree], model_str: str) -> None:
+    """Thresholds and leaf values from the model text, which keeps ``inf`` and every digit.
+
+    ``dump_model`` JSON passes them through LightGBM's ``AvoidInf``: a threshold of ``inf``
+    (all non-missing values go left) is written as ``1e+300``, so ``x = inf`` would go the wrong
+    way.
+    """
+    blocks = model_str.split("\nTree=")[1:]
+    if len(blocks) != len(trees):
+        raise ValueError(f"model text has {len(blocks)} trees; dump_model has {len(trees)}")
+    for tree, block in zip(trees, blocks, strict=True):
+        fields = dict(
+            line.split("=", 1)
+            for line in block.split("\nend of trees")[0].splitlines()[1:]
+            if "=" in line
+        )
+        leaf_values = [float(v) for v in fields["leaf_value"].split()]
+        if len(leaf_values) != len(tree.leaf_values):
+            raise ValueError("model text and dump_model disagree on a tree's leaves")
+        tree.leaf_values = leaf_values
+        if tree.nodes:
+            thresholds = [float(v) for v in fields["threshold"].split()]
+            for node, threshold in zip(tree.nodes, thresholds, strict=True):
+                if not node.categorical:
+                    node.threshold = threshold
+
+
 def _expected_value(tree: _Tree) -> float:
     """LightGBM's ``Tree::ExpectedValue``."""
     if not tree.nodes:
@@ -433,6 +460,7 @@ class TreeShapTables:
             if model.get("average_output"):
                 raise _Unsupported("average_output (random forest) models")
             trees = [_parse_tree(info["tree_structure"]) for info in model["tree_info"]]
+            _exact_numbers(trees, booster.model_to_string(num_iteration=self.num_iteration))
             largest = max((len(t.nodes) for t in trees), default=0)
             if largest > self.max_internal_nodes:
                 raise _Unsupported(

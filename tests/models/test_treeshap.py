@@ -307,6 +307,20 @@ def test_each_missing_type(params, missing_type):
     assert_matches(booster, awkward_values(booster, 4))
 
 
+def test_infinite_threshold():
+    """A split of "missing vs everything else" has threshold inf in the model text, but 1e+300
+    in dump_model JSON: x = inf and x = 1e300 must still go left."""
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(400, 1))
+    missing = rng.random(400) < 0.3
+    X[missing] = np.nan
+    booster = lgb.train(
+        {"objective": "regression", "num_leaves": 2, **QUIET}, lgb.Dataset(X, missing * 1.0), 2
+    )
+    assert "threshold=inf" in booster.model_to_string()
+    assert_matches(booster, np.array([[np.inf], [1e300], [1e308], [-np.inf], [np.nan], [0.0]]))
+
+
 def test_missing_type_none_from_data_without_nans():
     """Trained without NaNs: the type is None, and NaNs at scoring time count as 0.0."""
     X, y = missing_data(2000, seed=5)
@@ -364,6 +378,20 @@ def test_deep_trees_fall_back_to_lightgbm():
     )
     tables = assert_matches(booster, X[:500])
     assert all(t.uses_fallback and "max_internal_nodes=12" in t.fallback_reason for t in tables)
+
+
+def test_trees_at_the_bound():
+    """13 leaves = 12 internal nodes = 4,096 patterns per tree (two bytes of split bits)."""
+    X, y = missing_data(3000, seed=11)
+    booster = lgb.train(
+        {"objective": "binary", "num_leaves": 13, "min_data_in_leaf": 5, **QUIET},
+        lgb.Dataset(X, y),
+        12,
+    )
+    assert max(t["num_leaves"] for t in booster.dump_model()["tree_info"]) == 13
+    tables = assert_matches(booster, X)
+    assert not any(t.uses_fallback for t in tables)
+    assert_matches(booster, awkward_values(booster, 4))
 
 
 def test_bound_is_a_parameter(default_model):
