@@ -447,7 +447,7 @@ def small_problems(draw):
     n_features = draw(st.integers(1, 4))
     seed = draw(st.integers(0, 2**31 - 1))
     rng = np.random.default_rng(seed)
-    pool = np.array([np.nan, 0.0, -1.0, 1.0, 2.5, -3.0, 1e-36, 7.0])
+    pool = np.array([np.nan, 0.0, -1.0, 1.0, 2.5, -3.0, 1e-36, 7.0, np.inf, -np.inf])
     X = np.where(
         rng.random((n, n_features)) < 0.5,
         rng.choice(pool, (n, n_features)),
