@@ -15,6 +15,7 @@ hash): column, dtype and, for categories, the categories and whether they are or
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -60,14 +61,14 @@ def _column_values(col: pd.Series) -> list:
     values = col.astype(object).to_numpy()
     out = []
     for v in values.tolist():
+        if isinstance(v, np.generic):
+            v = v.item()
         if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
             out.append(None)
         elif isinstance(v, float):
-            out.append(_POS_INF if v > 0 else _NEG_INF if np.isinf(v) else v)
+            out.append(v if math.isfinite(v) else _POS_INF if v > 0 else _NEG_INF)
         elif isinstance(v, bool | int | str):
             out.append(v)
-        elif isinstance(v, np.generic):
-            out.append(v.item())
         else:
             out.append(str(v))
     return out
