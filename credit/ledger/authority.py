@@ -120,6 +120,16 @@ class AuthorityConfig:
     def rank(self, name: str) -> int:
         return self.names.index(self.role(name).name)
 
+    def check(
+        self,
+        role: str,
+        new_limit: float | None,
+        decision_row: Mapping[str, Any],
+        new_decision: str = "approve",
+    ) -> None:
+        """``check(self, ...)``: refuse with ``AuthorityError`` naming the rule."""
+        check(self, role, new_limit, decision_row, new_decision)
+
 
 DEFAULT_AUTHORITY = AuthorityConfig(
     roles=(Role("analyst", 50_000.0), Role("credit_manager", 500_000.0), Role("committee", None)),

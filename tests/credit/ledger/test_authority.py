@@ -124,3 +124,9 @@ def test_bad_configuration_names_the_key(section, message):
     with pytest.raises(ValueError, match=message) as err:
         AuthorityConfig.from_mapping(section)
     assert "ledger.authority" in str(err.value)
+
+
+def test_config_method_is_the_same_check():
+    CFG.check("analyst", 50_000, PLAIN)
+    with pytest.raises(AuthorityError, match="analyst.max_limit"):
+        CFG.check("analyst", 50_001, PLAIN)
