@@ -1,0 +1,63 @@
+"""Schema and migrations on a fresh database."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from credit.ledger import Ledger, sqlite_url
+from credit.ledger.db import MIGRATIONS, head_revision
+from credit.ledger.schema import metadata
+
+TABLES = {"customers", "applications", "feature_schemas", "decisions", "actions", "alembic_version"}
+
+
+def test_first_use_creates_the_sqlite_file_in_wal_mode_at_head(db_path: Path):
+    assert not db_path.parent.exists()
+    with Ledger.open(sqlite_url(db_path)) as ledger:
+        assert ledger.revision() == head_revision() == "0001"
+        assert ledger.counts() == {"customers": 0, "applications": 0, "decisions": 0, "actions": 0}
+    con = sqlite3.connect(db_path)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert names >= TABLES
+    views = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='view'")}
+    assert views == {"limit_events"}
+    triggers = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='trigger'")}
+    assert triggers == {
+        "decisions_no_update",
+        "decisions_no_delete",
+        "actions_no_update",
+        "actions_no_delete",
+    }
+    con.close()
+
+
+def test_reopening_is_a_no_op(db_path: Path):
+    Ledger.open(sqlite_url(db_path)).close()
+    with Ledger.open(sqlite_url(db_path), create=False) as ledger:
+        assert ledger.revision() == "0001"
+
+
+def test_migration_matches_the_table_definitions(any_ledger: Ledger):
+    """The migration and schema.py describe the same tables (no autogenerate diff)."""
+    with any_ledger.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+
+
+def test_decisions_are_unique_per_application_and_bundle(any_ledger: Ledger):
+    insp = sa.inspect(any_ledger.engine)
+    uniques = {tuple(u["column_names"]) for u in insp.get_unique_constraints("decisions")}
+    assert ("application_id", "bundle_version") in uniques
+
+
+def test_migration_scripts_ship_inside_the_package():
+    assert (MIGRATIONS / "env.py").is_file()
+    assert (MIGRATIONS / "script.py.mako").is_file()
+    assert (MIGRATIONS / "versions" / "0001_initial.py").is_file()
+    assert "credit" in MIGRATIONS.parts
