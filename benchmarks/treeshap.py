@@ -28,7 +28,8 @@ MODEL = ROOT / "data/models/pd_model.txt"
 
 def _train(applicants: int):
     from features.assemble import FeatureConfig, feature_table
-    from features.synthetic import SyntheticConfig, SyntheticGenerator
+    from features.sources.synthetic import SyntheticConfig, SyntheticGenerator
+    from models.development import build_pd_model
     from models.split import SplitConfig, assign_split
     from pipeline.params import load
 
@@ -42,7 +43,7 @@ def _train(applicants: int):
     names = catalogue.names
     train = frame.loc[frame["split"] == "train"]
     valid = frame.loc[frame["split"] == "valid"]
-    model = params.train.pd_model.build({f.name: f.sign for f in catalogue}, 42)
+    model = build_pd_model(params.train.pd_model, {f.name: f.sign for f in catalogue}, 42)
     model.fit(
         train[names],
         train["default_12m"].astype(int),

@@ -231,7 +231,7 @@ def test_copy_of_signed_bundle_verifies(signed, keys, tmp_path):
 def test_content_hash_matches_write_bundle(tmp_path):
     """content_hash re-derives exactly the suffix pipeline.bundle.write_bundle puts in the
     version, on a bundle written by write_bundle itself (with stand-in model parts)."""
-    from pipeline import bundle as pb
+    from models import bundle as pb
 
     assert pb.FILES == CONTENT_FILES
 

@@ -128,7 +128,7 @@ def test_default_model_equals_pred_contrib(default_model):
     raw, contrib = tables[0].predict_with_contributions(X)
     expected = model.contributions(X)
     np.testing.assert_allclose(contrib, expected.to_numpy(), rtol=0, atol=TOL)
-    np.testing.assert_allclose(raw, model.decision_function(X), rtol=0, atol=TOL)
+    np.testing.assert_allclose(raw, model.raw_score(X), rtol=0, atol=TOL)
     np.testing.assert_allclose(contrib.sum(axis=1), raw, rtol=0, atol=1e-9)
 
 
@@ -418,7 +418,8 @@ def test_multiclass_is_refused():
 # ------------------------------------------------------------------ (f) the public datasets
 @pytest.mark.parametrize("name", ["german_credit", "taiwan_default", "polish_1year"])
 def test_public_datasets(name, shared_datasets):
-    from features.tabular import load_config, load_tabular, tabular_feature_table
+    from features.dataset_features import tabular_feature_table
+    from features.sources.dataset import load_config, load_tabular
 
     config = load_config(REPO / "datasets" / f"{name}.yaml")
     frame, catalogue = tabular_feature_table(load_tabular(config, shared_datasets), config)

@@ -10,7 +10,8 @@ import pytest
 
 from credit.ledger import Ledger, LedgerError, diff_outputs
 from features.assemble import FeatureConfig, feature_table
-from models.config import PDModelConfig, ScorecardConfig
+from models.pd_model import PDModel
+from models.scorecard import WoEScorecard
 from models.scoring import ScoringModel
 from pipeline.params import load as load_params
 from tests.credit.ledger._batches import make_batch
@@ -26,16 +27,22 @@ def scored(_tiny_tables) -> tuple[ScoringModel, pd.DataFrame, pd.DataFrame]:
     catalogue = CFG.catalogue()
     known = frame.loc[frame["default_12m"].notna()]
     X, y = known[catalogue.names], known["default_12m"].astype(int).to_numpy()
-    pd_model = (
-        PDModelConfig(n_estimators=40, early_stopping_rounds=10, n_jobs=1)
-        .build({f.name: f.sign for f in catalogue}, seed=3)
-        .fit(X, y, X, y)
-    )
-    card = (
-        ScorecardConfig(max_features=5)
-        .build({f.name: f.direction for f in catalogue}, tuple(catalogue.categorical))
-        .fit(X, y)
-    )
+    pd_model = PDModel(
+        monotone={f.name: f.sign for f in catalogue},
+        n_estimators=40,
+        learning_rate=0.03,
+        num_leaves=15,
+        min_child_samples=50,
+        reg_lambda=5.0,
+        early_stopping_rounds=10,
+        random_state=3,
+        n_jobs=1,
+    ).fit(X, y, X, y)
+    card = WoEScorecard(
+        directions={f.name: f.direction for f in catalogue},
+        categorical=tuple(catalogue.categorical),
+        max_features=5,
+    ).fit(X, y)
     params = load_params(REPO / "params.yaml")
     model = ScoringModel(
         pd_model, card.spec_, catalogue, params.grading, params.policy, version="1.0+test"
