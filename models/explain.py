@@ -19,12 +19,19 @@ def top_reasons(impact: pd.DataFrame, k: int = 4, min_impact: float = 1e-9) -> p
 
     Rows with fewer than ``k`` positive impacts get empty (None / NaN) trailing reasons.
     """
-    values = impact.to_numpy(dtype="float64")
+    values = impact.to_numpy(dtype="float64", copy=True)
     names = np.asarray(impact.columns, dtype=object)
     k_eff = min(k, values.shape[1])
-    # argsort on the negated values: largest first; stable so ties keep catalogue order.
-    order = np.argsort(-values, axis=1, kind="stable")[:, :k_eff]
-    top = np.take_along_axis(values, order, axis=1)
+    # k passes of argmax: the largest first, and argmax returns the first of equal values, so
+    # ties keep catalogue order (the same as a stable sort, at a fraction of its cost).
+    rows = np.arange(len(values))
+    order = np.empty((len(values), k_eff), dtype=np.intp)
+    top = np.empty((len(values), k_eff))
+    for i in range(k_eff):
+        if len(values):
+            order[:, i] = np.argmax(values, axis=1)
+            top[:, i] = values[rows, order[:, i]]
+            values[rows, order[:, i]] = -np.inf
     keep = top > min_impact
     out = {}
     for i in range(k):

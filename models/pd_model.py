@@ -14,6 +14,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from models.calibration import METHODS, Calibrator
+from models.treeshap import TreeShapTables
 
 
 class PDModel(ClassifierMixin, BaseEstimator):
@@ -147,8 +148,7 @@ class PDModel(ClassifierMixin, BaseEstimator):
     ) -> PDModel:
         """Train with early stopping on the validation set, then calibrate on it."""
         self._validate_params()
-        if y is None:
-            raise ValueError("requires y to be passed, but the target y is None")
+        self.__dict__.pop("_tables", None)
         X = self._frame(X, reset=True)
         y01 = self._labels(y)
         if len(y01) != len(X):
@@ -200,15 +200,28 @@ class PDModel(ClassifierMixin, BaseEstimator):
         return self.classes_[(proba > 0.5).astype(int)]
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Exact TreeSHAP contributions on the log-odds scale (LightGBM ``pred_contrib``).
+        """Exact TreeSHAP contributions on the log-odds scale (equal to LightGBM
+        ``pred_contrib``, computed from per-tree tables: :mod:`models.treeshap`).
 
         Columns are the features plus ``bias``; each row sums to :meth:`raw_score`.
         """
+        return self.raw_and_contributions(X)[1]
+
+    def raw_and_contributions(self, X: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+        """Raw log-odds and exact contributions from one pass over the trees."""
+        raw, values = self.shap_tables().predict_with_contributions(self._frame(X, reset=False))
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        columns = [*self.feature_names_in_, "bias"]
+        return raw, pd.DataFrame(values, index=index, columns=columns)
+
+    def shap_tables(self) -> TreeShapTables:
+        """The model's TreeSHAP tables, built on first use (a cache, not a fitted parameter)."""
         check_is_fitted(self, "booster_")
-        values = self.booster_.predict(
-            X[list(self.feature_names_in_)], num_iteration=self.best_iteration_, pred_contrib=True
-        )
-        return pd.DataFrame(values, index=X.index, columns=[*self.feature_names_in_, "bias"])
+        tables = self.__dict__.get("_tables")
+        if tables is None:
+            tables = TreeShapTables.from_booster(self.booster_, self.best_iteration_)
+            self._tables = tables
+        return tables
 
     def feature_importance(self) -> pd.DataFrame:
         check_is_fitted(self, "booster_")

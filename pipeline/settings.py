@@ -69,7 +69,7 @@ class ScoreSettings:
     """Section ``score``."""
 
     batch_size: int = 100_000
-    reasons_for: tuple[Decision, ...] = ("decline", "refer")
+    reasons_for: tuple[Decision, ...] = ("approve", "refer", "decline")
     n_reasons: int = 4
     lang: Language = "en"
 

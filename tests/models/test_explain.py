@@ -61,3 +61,17 @@ def test_pd_model_reasons_are_factor_accurate(pd_model, parts):
         positive = values.iloc[i][values.iloc[i] > 1e-9].sort_values(ascending=False)
         assert listed == list(positive.index[:4])
     assert np.isfinite(out["impact_1"].dropna()).all()
+
+
+def test_top_reasons_equal_a_stable_sort_with_ties():
+    rng = np.random.default_rng(5)
+    values = rng.integers(-3, 4, size=(500, 12)).astype(float)  # many exact ties
+    frame = pd.DataFrame(values, columns=[f"f{i}" for i in range(12)])
+    out = top_reasons(frame, k=4)
+    order = np.argsort(-values, axis=1, kind="stable")[:, :4]
+    for i in range(4):
+        top = np.take_along_axis(values, order[:, [i]], axis=1)[:, 0]
+        expected = pd.Series(np.where(top > 1e-9, frame.columns.to_numpy()[order[:, i]], None))
+        got = out[f"reason_{i + 1}"]
+        assert (got.isna().to_numpy() == expected.isna().to_numpy()).all()
+        assert (got[got.notna()].to_numpy() == expected[expected.notna()].to_numpy()).all()

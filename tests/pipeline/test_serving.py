@@ -200,7 +200,8 @@ def test_score_accounts_for_every_row_with_reasons(params, layout, tmp_path):
     ).all()
     needs = scores["decision"].isin(["decline", "refer"]) & scores["knockout_rule"].isna()
     assert scores.loc[needs, "reason_1"].notna().all()
-    assert scores.loc[scores["decision"] == "approve", "reason_1"].isna().all()
+    # Reasons for every applicant by default (issue 14): approvals get their main risk factors.
+    assert scores.loc[scores["decision"] == "approve", "reason_1"].notna().all()
 
 
 def test_score_refuses_a_features_file_that_is_not_parquet(params, layout, tmp_path):
