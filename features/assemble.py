@@ -71,6 +71,8 @@ def build_features(
     """Features for every spine row: ``applicant_id``, ``as_of``, then catalogue order."""
     spine = application_spine(tables["applicants"]) if spine is None else spine
     spine = spine[ID_COLUMNS].reset_index(drop=True)
+    if spine.empty:  # no applicant: the same columns and types, zero rows
+        return _empty_features(tables, cfg)
     spine["as_of"] = pd.to_datetime(spine["as_of"]).astype("datetime64[ns]")
     catalogue = cfg.catalogue()
     # Chunks of whole applicants (an applicant's as-of rows stay together), so that memory is
@@ -107,6 +109,20 @@ def build_features(
             f"feature build and catalogue disagree: missing {missing}, not catalogued {extra}"
         )
     return out[ID_COLUMNS + catalogue.names]
+
+
+def _empty_features(tables: dict[str, pd.DataFrame], cfg: FeatureConfig) -> pd.DataFrame:
+    """Typed, empty features: built for one placeholder applicant with no records, then cut."""
+    empty = {
+        name: frame.iloc[:0].astype({"applicant_id": "str"}) if "applicant_id" in frame else frame
+        for name, frame in tables.items()
+    }
+    placeholder = pd.DataFrame(
+        {"applicant_id": pd.Series(["-"], dtype="str"), "as_of": [pd.Timestamp("2000-01-01")]}
+    )
+    out = build_features(empty, cfg, placeholder).iloc[:0]
+    numeric = [f.name for f in cfg.catalogue() if f.kind != "categorical"]
+    return out.astype(dict.fromkeys(numeric, "float64"))
 
 
 def feature_table(tables: dict[str, pd.DataFrame], cfg: FeatureConfig) -> pd.DataFrame:

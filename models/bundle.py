@@ -14,6 +14,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from features.catalogue import Catalogue
@@ -24,6 +25,14 @@ from models.pd_model import PDModel
 from models.policy import CreditPolicy
 from models.scorecard import ScorecardSpec
 from models.scoring import REQUEST_COLUMNS, ScoringModel
+from models.signing import (
+    CONTENT_FILES,
+    MANIFEST_FILE,
+    SIGNATURE_FILE,
+    content_hash,
+    verify_bundle_signature,
+    verify_content_version,
+)
 
 
 def sha256(path: Path) -> str:
@@ -32,16 +41,8 @@ def sha256(path: Path) -> str:
 
 
 BUNDLE_FORMAT = "credit-bundle/1"
-MANIFEST = "manifest.json"
-FILES = (
-    "pd_model.txt",
-    "calibrator.json",
-    "scorecard.json",
-    "catalogue.json",
-    "grading.json",
-    "policy.json",
-    "input_schema.json",
-)
+MANIFEST = MANIFEST_FILE
+FILES = CONTENT_FILES
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".pt", ".sav")
 
 
@@ -49,13 +50,33 @@ class BundleError(DataError):
     """A bundle that is incomplete, tampered with or of an unknown format."""
 
 
+PLAUSIBLE_WIDTH = 10.0  # a value may exceed the training range by this many range widths
+
+
 def input_schema(catalogue: Catalogue, frame: pd.DataFrame) -> dict:
-    """What a scoring input must contain: id, request fields, every feature and its type."""
+    """What a scoring input must contain: id, request fields, every feature and its type.
+
+    ``frame`` is the training data: categorical features keep its categories, and each
+    numeric feature gets a plausible range, the training range widened by ``PLAUSIBLE_WIDTH``
+    widths above (and below, unless the feature was never negative, then 0), so that an
+    absurd value (a negative firm age, revenue where its logarithm belongs) is refused
+    instead of scored.
+    """
     features = []
     for f in catalogue:
-        entry = {"name": f.name, "kind": f.kind}
+        entry: dict = {"name": f.name, "kind": f.kind}
         if f.kind == "categorical":
             entry["categories"] = [str(c) for c in frame[f.name].cat.categories]
+        else:
+            values = frame[f.name].to_numpy(dtype="float64", na_value=float("nan"))
+            values = values[np.isfinite(values)]
+            if len(values):
+                lo, hi = float(values.min()), float(values.max())
+                width = max(hi - lo, abs(hi), 1.0)
+                entry["plausible"] = [
+                    0.0 if lo >= 0 else lo - PLAUSIBLE_WIDTH * width,
+                    hi + PLAUSIBLE_WIDTH * width,
+                ]
         features.append(entry)
     return {"id": "applicant_id", "request": list(REQUEST_COLUMNS), "features": features}
 
@@ -79,7 +100,7 @@ def write_bundle(directory: Path, model: ScoringModel, schema: dict, info: dict)
                 json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
             )
         hashes = {name: sha256(tmp / name) for name in FILES}
-        digest = hashlib.sha256("".join(hashes[n] for n in FILES).encode()).hexdigest()[:12]
+        digest = content_hash(hashes)
         manifest = {
             "format": BUNDLE_FORMAT,
             "version": f"{info.pop('version_prefix', '1.0')}+{digest}",
@@ -113,7 +134,7 @@ def verify_bundle(directory: Path) -> dict:
     missing = [n for n in FILES if n not in listed]
     if missing:
         raise BundleError(f"{path}: manifest does not list {', '.join(missing)}")
-    present = {p.name for p in directory.iterdir() if p.name != MANIFEST}
+    present = {p.name for p in directory.iterdir() if p.name not in (MANIFEST, SIGNATURE_FILE)}
     extra = sorted(present - set(listed))
     if extra:
         raise BundleError(f"{directory / extra[0]}: unexpected file in bundle (not in manifest)")
@@ -127,6 +148,7 @@ def verify_bundle(directory: Path) -> dict:
                 f"{file}: sha256 mismatch (manifest {expected[:12]}..., file "
                 f"{actual[:12]}...): the bundle was modified"
             )
+    verify_content_version(manifest, listed)
     return manifest
 
 
@@ -144,10 +166,27 @@ class Bundle:
         return self.manifest["version"]
 
 
-def load_bundle(directory: Path) -> Bundle:
-    """Verify, then rebuild the scoring model from text and JSON (no pickle, no params)."""
+def load_bundle(
+    directory: Path,
+    public_key: str | Path | bytes | None = None,
+    allow_failed_gates: bool = False,
+) -> Bundle:
+    """Verify, then rebuild the scoring model from text and JSON (no pickle, no params).
+
+    Checks, each refusing in one line: every file against the manifest, the version's content
+    hash against the files, the Ed25519 signature against the trusted ``public_key`` (a path or
+    PEM; default ``$CREDITRISK_SIGNING_PUBLIC_KEY``), and that the export gates passed (unless
+    ``allow_failed_gates``, which the caller must record).
+    """
     directory = Path(directory)
     manifest = verify_bundle(directory)
+    verify_bundle_signature(directory, public_key)
+    if not allow_failed_gates and not manifest.get("gates", {}).get("passed", False):
+        failed = "; ".join(manifest.get("gates", {}).get("failed", [])) or "gates not recorded"
+        raise BundleError(
+            f"{directory}: the export gates did not pass ({failed}); refusing to use it "
+            "(--allow-failed-gates overrides, and is recorded)"
+        )
 
     def read(name: str):
         return json.loads((directory / name).read_text(encoding="utf-8"))

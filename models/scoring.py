@@ -134,6 +134,18 @@ def input_problems(frame: pd.DataFrame, schema: dict) -> pd.Series:
             (np.isinf(values.to_numpy(dtype="float64", na_value=np.nan)), f"{c} must be finite")
         )
     for f in schema["features"]:
+        if "plausible" in f and f["name"] in typed:
+            lo, hi = f["plausible"]
+            values = frame[f["name"]].to_numpy(dtype="float64", na_value=np.nan)
+            with np.errstate(invalid="ignore"):
+                outside = (values < lo) | (values > hi)
+            checks.append(
+                (
+                    outside,
+                    f"{f['name']} is implausible: outside [{lo:.6g}, {hi:.6g}] (the "
+                    "training range widened by ten times its width)",
+                )
+            )
         if f["kind"] == "categorical":
             col = frame[f["name"]]
             known = (col.isna() | col.astype(object).isin(f["categories"])).to_numpy()

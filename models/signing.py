@@ -50,8 +50,8 @@ ENV_PRIVATE_KEY = "CREDITRISK_SIGNING_KEY"
 ENV_PASSPHRASE = "CREDITRISK_SIGNING_PASSPHRASE"
 ENV_PUBLIC_KEY = "CREDITRISK_SIGNING_PUBLIC_KEY"
 
-# The files whose hashes make up the version's content-hash suffix, in the order
-# ``pipeline.bundle.write_bundle`` concatenates them (its ``FILES``). A test checks they agree.
+# The files of a bundle whose hashes make up the version's content-hash suffix, in order
+# (``models.bundle`` writes exactly these, plus the manifest and this signature).
 CONTENT_FILES = (
     "pd_model.txt",
     "calibrator.json",

@@ -8,7 +8,7 @@ from features.catalogue import Catalogue
 from models.development import TrainedModels
 from models.pd_model import PDModel
 from models.scorecard import ScorecardSpec
-from pipeline.io import atomic_path, read_json, write_json
+from pipeline.io import atomic_path, read_json, write_csv, write_json
 from pipeline.layout import Layout
 
 
@@ -59,9 +59,7 @@ def save_models(
     write_json(pd_model.calibrator_.to_dict(), models / "calibrator.json")
     card = models / "scorecard"
     write_json(spec.spec, card / "scorecard.json")
-    table = spec.table()
-    with atomic_path(card / "scorecard.csv") as tmp:
-        table.to_csv(tmp, index=False)
+    write_csv(spec.table(), card / "scorecard.csv")
     with atomic_path(card / "scorecard.md") as tmp:
         tmp.write_text(scorecard_markdown(spec, descriptions), encoding="utf-8")
     write_json(meta, models / "training.json")

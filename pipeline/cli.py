@@ -11,6 +11,7 @@ import typer
 from features.errors import DataError
 from pipeline import __version__
 from pipeline.console import console, print_error, setup_logging
+from pipeline.io import exit_cleanly_on_sigterm
 from pipeline.layout import Layout
 from pipeline.params import Params, load
 
@@ -149,6 +150,11 @@ def score(
         "--all-reasons",
         help="Reason codes for every decision, not only declines and referrals.",
     ),
+    allow_failed_gates: bool = typer.Option(
+        False,
+        "--allow-failed-gates",
+        help="Score with a bundle whose export gates failed (recorded in the summary).",
+    ),
     all_rows: bool = typer.Option(
         False,
         "--all-rows",
@@ -171,6 +177,7 @@ def score(
         bundle=bundle,
         lang=lang,
         all_reasons=all_reasons,
+        allow_failed_gates=allow_failed_gates,
         labelled_too=all_rows,
     )
 
@@ -254,6 +261,7 @@ def docs() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: domain errors become one line on stderr and exit code 1."""
+    exit_cleanly_on_sigterm()
     try:
         rv = app(args=argv, standalone_mode=False, prog_name="creditrisk")
     except DataError as exc:

@@ -6,9 +6,11 @@ Everything that touches a path lives here (and in the stage modules), so the ``f
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import signal
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,16 +22,24 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features.errors import DataError
+from models.safe_text import CSV_WRITE_OPTIONS, neutralise_frame
 
 READABLE = (".parquet", ".csv")
 
 
 def find_raw(directory: Path, table: str) -> Path:
-    """The export of ``table`` in ``directory``: ``<table>.parquet`` or ``<table>.csv``."""
-    for ext in READABLE:
-        path = directory / f"{table}{ext}"
-        if path.exists():
-            return path
+    """The export of ``table`` in ``directory``: ``<table>.parquet`` or ``<table>.csv``
+    (both present is ambiguous and refused: which one is current is not ours to guess)."""
+    present = [
+        directory / f"{table}{ext}" for ext in READABLE if (directory / f"{table}{ext}").exists()
+    ]
+    if len(present) > 1:
+        raise DataError(
+            f"{present[0]}: both {present[0].name} and {present[1].name} exist in {directory}; "
+            "keep one"
+        )
+    if present:
+        return present[0]
     others = sorted(p.name for p in directory.glob(f"{table}.*")) if directory.is_dir() else []
     if others:
         raise DataError(
@@ -86,17 +96,52 @@ def _first_line(exc: BaseException) -> str:
 
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; rename it into place only on success."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Yield a temporary path next to ``path``; rename it into place only on success.
+
+    The temporary name carries the writer's process id; temporaries left by a process that no
+    longer runs (killed with SIGKILL) are removed here. An unwritable folder or a full disk is
+    one clear line, not a traceback.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temporaries(path)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent
+        )
+    except OSError as exc:
+        raise DataError(f"{path}: cannot write ({exc.strerror or exc})") from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
         os.replace(tmp_path, path)
+    except OSError as exc:
+        if exc.errno in _WRITE_ERRORS:
+            raise DataError(f"{path}: cannot write ({exc.strerror})") from None
+        raise
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+_WRITE_ERRORS = {errno.ENOSPC, errno.EACCES, errno.EROFS, errno.EDQUOT, errno.EPERM, errno.EFBIG}
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        pid = stale.name[len(path.name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            stale.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
@@ -104,9 +149,13 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
         frame.to_parquet(tmp, index=False)
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
+def write_csv(frame: pd.DataFrame, path: Path, index: bool = False) -> None:
+    """A CSV a person may open in a spreadsheet: text cells that could run as formulas are
+    neutralised (OWASP), line breaks inside cells quoted; numbers untouched."""
     with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False, date_format="%Y-%m-%d")
+        neutralise_frame(frame).to_csv(
+            tmp, index=index, date_format="%Y-%m-%d", **CSV_WRITE_OPTIONS
+        )
 
 
 def write_json(data: Any, path: Path) -> None:
@@ -151,12 +200,18 @@ def sha256(path: Path) -> str:
 
 
 class ChunkedWriter:
-    """Append DataFrame chunks to one Parquet or CSV file, atomically (temp file, then rename)."""
+    """Append DataFrame chunks to one Parquet or CSV file, atomically (temp file, then rename).
 
-    def __init__(self, path: Path):
+    ``schema`` fixes the Parquet column types before the first chunk, so a chunk whose text
+    column is all empty (null-typed in Arrow) never sets a type a later chunk cannot meet.
+    CSV text cells are neutralised as in :func:`write_csv`.
+    """
+
+    def __init__(self, path: Path, schema: pa.Schema | None = None):
         if path.suffix not in READABLE:
-            raise ValueError(f"path must end in .parquet or .csv; got {path}")
+            raise DataError(f"{path}: output must end in .parquet or .csv")
         self.path = path
+        self.schema = schema
         self._ctx = atomic_path(path)
         self._tmp: Path | None = None
         self._writer: pq.ParquetWriter | None = None
@@ -168,21 +223,29 @@ class ChunkedWriter:
         return self
 
     def write(self, frame: pd.DataFrame) -> None:
+        try:
+            self._write(frame)
+        except OSError as exc:
+            if exc.errno in _WRITE_ERRORS:
+                raise DataError(f"{self.path}: cannot write ({exc.strerror})") from None
+            raise
+
+    def _write(self, frame: pd.DataFrame) -> None:
         if self.path.suffix == ".csv":
-            frame.to_csv(
+            neutralise_frame(frame).to_csv(
                 self._tmp,
                 mode="w" if self._header else "a",
                 header=self._header,
                 index=False,
                 date_format="%Y-%m-%d",
+                **CSV_WRITE_OPTIONS,
             )
             self._header = False
         else:
             table = pa.Table.from_pandas(frame, preserve_index=False)
             if self._writer is None:
-                self._writer = pq.ParquetWriter(self._tmp, table.schema)
-            else:
-                table = table.cast(self._writer.schema)
+                self._writer = pq.ParquetWriter(self._tmp, self.schema or table.schema)
+            table = table.select(self._writer.schema.names).cast(self._writer.schema)
             self._writer.write_table(table)
         self.rows += len(frame)
 
@@ -190,3 +253,13 @@ class ChunkedWriter:
         if self._writer is not None:
             self._writer.close()
         self._ctx.__exit__(*exc)
+
+
+def exit_cleanly_on_sigterm() -> None:
+    """Turn SIGTERM into a normal exit (code 143), so that ``finally`` blocks run and no
+    temporary output file is left behind by an interrupted run."""
+
+    def _terminate(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _terminate)

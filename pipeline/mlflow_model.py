@@ -15,9 +15,14 @@ from mlflow.pyfunc import PythonModel
 
 class CreditAdmissionModel(PythonModel):
     def load_context(self, context) -> None:
-        from models.bundle import load_bundle
+        import os
 
-        loaded = load_bundle(Path(context.artifacts["bundle"]))
+        from models.bundle import load_bundle
+        from models.signing import ENV_PUBLIC_KEY
+
+        # The deployment's own trusted key when it sets one; else the key logged at export.
+        key = os.environ.get(ENV_PUBLIC_KEY) or context.artifacts["public_key"]
+        loaded = load_bundle(Path(context.artifacts["bundle"]), key)
         self.model, self.schema, self.manifest = loaded.model, loaded.schema, loaded.manifest
 
     # No type hints on purpose: the explicit signature logged with the model validates input.

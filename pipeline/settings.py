@@ -92,3 +92,13 @@ class ReportSettings:
     def __post_init__(self) -> None:
         if self.max_reports < 1:
             raise ValueError(f"max_reports must be >= 1; got {self.max_reports}")
+
+
+@settings
+class SigningSettings:
+    """Section ``signing``: the Ed25519 key pair of the bundle signature (paths relative to the
+    project). ``$CREDITRISK_SIGNING_KEY`` / ``$CREDITRISK_SIGNING_PUBLIC_KEY`` override them;
+    the private key is never committed (``.keys/`` is ignored by git)."""
+
+    private_key: str = ".keys/bundle-signing.pem"
+    public_key: str = ".keys/bundle-signing.pub"

@@ -68,6 +68,8 @@ class TableResult:
             "rules": dict(sorted(self.rule_counts.items())),
             "dropped_columns": self.dropped_columns,
         }
+DATE_MIN = pd.Timestamp("1678-01-01")
+DATE_MAX = pd.Timestamp("2261-12-31")
 
 
 def check_columns(raw: pd.DataFrame, spec: TableSpec, source: str) -> list[str]:
@@ -131,11 +133,14 @@ def _cast(values: pd.Series, kind: str) -> tuple[pd.Series, np.ndarray]:
         return typed, np.zeros(len(values), bool)
     if kind == "date":
         if pd.api.types.is_datetime64_any_dtype(values.dtype):
-            typed = values.astype("datetime64[ns]")
+            typed = values
         else:
             text = values.astype("str").str.strip().where(~blank, None)
             typed = pd.to_datetime(text, errors="coerce", format="ISO8601")
-            typed = typed.astype("datetime64[ns]")
+        # Sentinels such as 9999-12-31 or 1000-01-01 parse, but lie outside what the tables
+        # hold (nanosecond dates, 1677-2262): they are unparseable here, hence rejected rows.
+        typed = typed.astype("datetime64[us]")
+        typed = typed.where((typed >= DATE_MIN) & (typed <= DATE_MAX)).astype("datetime64[ns]")
     else:
         if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(
             values.dtype
@@ -145,8 +150,8 @@ def _cast(values: pd.Series, kind: str) -> tuple[pd.Series, np.ndarray]:
             text = values.astype("str").str.strip().where(~blank, None)
             num = pd.to_numeric(text, errors="coerce").astype("float64")
         num = num.where(np.isfinite(num.to_numpy(dtype="float64", na_value=np.nan)))
-        if kind == "int":
-            frac = num.notna() & (num != np.round(num))
+        if kind == "int":  # whole numbers that fit exactly (|x| < 2**53), else unparseable
+            frac = num.notna() & ((num != np.round(num)) | (num.abs() >= 2.0**53))
             num = num.where(~frac)
             typed = num.astype("Int64")
         else:

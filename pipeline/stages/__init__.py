@@ -14,6 +14,7 @@ from typing import Any
 
 from features.errors import DataError
 from pipeline.console import print_error, setup_logging
+from pipeline.io import exit_cleanly_on_sigterm
 from pipeline.layout import Layout
 from pipeline.params import Params, load
 
@@ -21,6 +22,7 @@ from pipeline.params import Params, load
 def main(run: Callable[[Params, Layout], Any]) -> None:
     """Run one stage on ``./params.yaml`` in the current project; bad input is one line."""
     setup_logging("-v" in sys.argv[1:])
+    exit_cleanly_on_sigterm()
     try:
         run(load(Path("params.yaml")), Layout.at("."))
     except DataError as exc:

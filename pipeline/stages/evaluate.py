@@ -10,7 +10,7 @@ from models.evaluation import MODELS, SPLITS, Evaluation, evaluate_models
 from pipeline import plots, tracking
 from pipeline.artifacts import load_models, split_frame
 from pipeline.console import console
-from pipeline.io import write_json
+from pipeline.io import write_csv, write_json
 from pipeline.layout import Layout
 from pipeline.params import Params
 
@@ -52,9 +52,9 @@ def _write_reports(layout: Layout, frame: pd.DataFrame, result: Evaluation) -> N
     y_oot = y[oot]
     tables = result.calibration_oot
     for m, t in tables.items():
-        t.to_csv(out / f"calibration_deciles_{m}.csv", index=False)
-    grades_oot.to_csv(out / "grades_oot.csv", index=False)
-    stability.rename_axis("feature").reset_index().to_csv(out / "csi_train_vs_oot.csv", index=False)
+        write_csv(t, out / f"calibration_deciles_{m}.csv")
+    write_csv(grades_oot, out / "grades_oot.csv")
+    write_csv(stability.rename_axis("feature").reset_index(), out / "csi_train_vs_oot.csv")
     preds.assign(
         applicant_id=frame["applicant_id"], split=frame["split"], default_12m=y
     ).to_parquet(out / "predictions.parquet", index=False)
@@ -67,9 +67,9 @@ def _write_reports(layout: Layout, frame: pd.DataFrame, result: Evaluation) -> N
         fpr, tpr, _ = roc_curve(y_oot, s[oot])
         keep = np.unique(np.linspace(0, len(fpr) - 1, min(len(fpr), 200)).astype(int))
         rows.append(pd.DataFrame({"model": m, "fpr": fpr[keep], "tpr": tpr[keep]}))
-    pd.concat(rows).to_csv(out / "roc_oot.csv", index=False)
-    pd.concat([t.assign(model=m) for m, t in tables.items()]).to_csv(
-        out / "calibration_oot.csv", index=False
+    write_csv(pd.concat(rows), out / "roc_oot.csv")
+    write_csv(
+        pd.concat([t.assign(model=m) for m, t in tables.items()]), out / "calibration_oot.csv"
     )
     scores = {"PD model": risk["pd_model"][oot], "scorecard": risk["scorecard"][oot]}
     if ceiling:

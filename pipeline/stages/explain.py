@@ -16,6 +16,7 @@ from models.explain import explanation
 from pipeline import plots, tracking
 from pipeline.artifacts import load_models, split_frame
 from pipeline.console import console
+from pipeline.io import write_csv
 from pipeline.layout import Layout
 from pipeline.params import Params
 
@@ -38,7 +39,7 @@ def run(params: Params, layout: Layout) -> pd.DataFrame:
     table = importance.rename("mean_abs_shap").rename_axis("feature").reset_index()
     out = layout.reports / "explain"
     out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / "shap_importance.csv", index=False)
+    write_csv(table, out / "shap_importance.csv")
     exp = explanation(contrib, X)
     # shap's beeswarm and scatter jitter draw from numpy's global RNG: seed it, same pictures.
     np.random.seed(params.seed)  # noqa: NPY002

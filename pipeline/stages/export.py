@@ -12,12 +12,12 @@ from importlib.metadata import version
 from pathlib import Path
 
 from features.errors import DataError
-from models.bundle import find_pickles, input_schema, load_bundle, write_bundle
+from models.bundle import find_pickles, input_schema, write_bundle
 from models.scoring import ScoringModel
-from pipeline import tracking
-from pipeline.artifacts import load_catalogue, load_models
+from pipeline import bundles, tracking
+from pipeline.artifacts import load_catalogue, load_models, split_frame
 from pipeline.console import console
-from pipeline.io import read_json, read_parquet, write_json
+from pipeline.io import read_json, write_json
 from pipeline.layout import Layout
 from pipeline.params import Params
 from pipeline.settings import Gates
@@ -79,8 +79,8 @@ def run(params: Params, layout: Layout) -> dict:
     model = ScoringModel(
         trained.pd_model, trained.scorecard, catalogue, params.grading, params.policy
     )
-    sample = read_parquet(layout.processed / "features.parquet", columns=catalogue.categorical)
-    schema = input_schema(catalogue, sample)
+    frame = split_frame(layout)
+    schema = input_schema(catalogue, frame.loc[frame["split"] == "train"])
     info = {
         "version_prefix": params.export.version,
         "model_name": params.export.model_name,
@@ -110,7 +110,8 @@ def run(params: Params, layout: Layout) -> dict:
     }
     bundle_dir = layout.models / "bundle"
     manifest = write_bundle(bundle_dir, model, schema, info)
-    load_bundle(bundle_dir)  # what we wrote must verify
+    bundles.sign(params, layout, bundle_dir)
+    bundles.open_bundle(params, layout, bundle_dir, allow_failed_gates=True)  # must verify
     if find_pickles(bundle_dir):
         raise DataError(f"{bundle_dir}: contains a pickle; refusing to export")
     registration = _log_and_register(layout, params, bundle_dir, schema, manifest, failed)
@@ -143,7 +144,10 @@ def _log_and_register(
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=str(PACKAGES / "pipeline" / "mlflow_model.py"),
-            artifacts={"bundle": str(bundle_dir)},
+            artifacts={
+                "bundle": str(bundle_dir),
+                "public_key": str(bundles.public_key(params, layout)),
+            },
             code_paths=[str(PACKAGES / p) for p in ("features", "models")],
             signature=_signature(schema),
             pip_requirements=[f"{p}=={version(p)}" for p in RUNTIME_REQUIREMENTS],

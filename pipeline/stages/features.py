@@ -8,7 +8,7 @@ from features.assemble import feature_table
 from features.contract.validation import VALIDATION_ORDER
 from features.profile import profile_features
 from pipeline.console import console, log
-from pipeline.io import read_parquet, write_json, write_parquet
+from pipeline.io import read_parquet, write_csv, write_json, write_parquet
 from pipeline.layout import TABULAR_FILE, Layout
 from pipeline.params import Params
 
@@ -34,7 +34,7 @@ def run(params: Params, layout: Layout) -> None:
     write_json(auto, layout.processed / "auto_directions.json")
     profile = profile_features(frame, catalogue)
     layout.reports.mkdir(parents=True, exist_ok=True)
-    profile.to_csv(layout.reports / "feature_profile.csv", index=False)
+    write_csv(profile, layout.reports / "feature_profile.csv")
     labelled = frame["default_12m"].notna()
     summary = {
         "rows": len(frame),

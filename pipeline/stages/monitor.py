@@ -13,14 +13,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.bundle import load_bundle
 from models.metrics import grade_table
 from models.monitoring import drift_report
 from models.scoring import conform
-from pipeline import html, plots, tracking
+from pipeline import bundles, html, plots, tracking
 from pipeline.artifacts import split_frame
 from pipeline.console import console
-from pipeline.io import read_parquet, write_json
+from pipeline.io import read_parquet, write_csv, write_json
 from pipeline.layout import Layout
 from pipeline.params import Params
 
@@ -34,7 +33,7 @@ def _scores(model, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, pd.Data
 def run(params: Params, layout: Layout, batch: Path | None = None) -> dict:
     cfg = params.monitor.drift
     bundle = layout.models / "bundle"
-    loaded = load_bundle(bundle)
+    loaded = bundles.open_bundle(params, layout, bundle)
     model, schema, manifest = loaded.model, loaded.schema, loaded.manifest
     dev = split_frame(layout)
     expected = conform(dev.loc[dev["split"] == "train"].reset_index(drop=True), schema)
@@ -73,7 +72,7 @@ def run(params: Params, layout: Layout, batch: Path | None = None) -> dict:
         drift_scenario=params.generate.synthetic.drift.name,
     )
     write_json(report, out / "drift.json")
-    pd.DataFrame(report["features"]).to_csv(out / "csi.csv", index=False)
+    write_csv(pd.DataFrame(report["features"]), out / "csi.csv")
     _page(report, pd_e, pd_a, score_e, score_a, out / "drift.html")
     with tracking.new_run(
         layout,
@@ -114,7 +113,7 @@ def _no_batch(out: Path, source: str, version: str) -> dict:
         "bundle_version": version,
     }
     write_json(report, out / "drift.json")
-    pd.DataFrame(columns=["feature", "csi", "band"]).to_csv(out / "csi.csv", index=False)
+    write_csv(pd.DataFrame(columns=["feature", "csi", "band"]), out / "csi.csv")
     html.write_page(
         out / "drift.html",
         "Drift report",

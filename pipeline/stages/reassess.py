@@ -12,11 +12,10 @@ import pandas as pd
 
 from features.contract.validation import VALIDATION_ORDER
 from features.errors import DataError
-from models.bundle import load_bundle
 from models.reassessment import reassess_portfolio
-from pipeline import html, tracking
+from pipeline import bundles, html, tracking
 from pipeline.console import console
-from pipeline.io import read_parquet, write_json, write_parquet
+from pipeline.io import read_parquet, write_csv, write_json, write_parquet
 from pipeline.layout import Layout
 from pipeline.params import Params
 
@@ -38,7 +37,7 @@ def run(params: Params, layout: Layout, as_of: str | None = None) -> dict:
             f"{latest.date()} (validate.latest_date): nothing is known after it"
         )
     bundle = layout.models / "bundle"
-    loaded = load_bundle(bundle)
+    loaded = bundles.open_bundle(params, layout, bundle)
     tables = {
         t: read_parquet(layout.interim / f"{t}.parquet")
         for t in VALIDATION_ORDER
@@ -62,9 +61,9 @@ def run(params: Params, layout: Layout, as_of: str | None = None) -> dict:
     )
     out = layout.reports / "monitoring"
     write_parquet(portfolio, out / "portfolio.parquet")
-    warnings.to_csv(out / "early_warnings.csv", index=False)
-    actions.to_csv(out / "actions.csv", index=False)
-    matrix.to_csv(out / "grade_migration.csv")
+    write_csv(warnings, out / "early_warnings.csv")
+    write_csv(actions, out / "actions.csv")
+    write_csv(matrix, out / "grade_migration.csv", index=True)
     summary = result.summary
     write_json(summary, out / "reassessment.json")
     _page(summary, matrix, actions, out / "early_warnings.html")
@@ -96,7 +95,7 @@ def _not_applicable(layout: Layout, why: str) -> dict:
         pd.DataFrame({"applicant_id": pd.Series([], dtype="str")}), out / "portfolio.parquet"
     )
     for name in ("early_warnings.csv", "actions.csv", "grade_migration.csv"):
-        pd.DataFrame({"applicant_id": []}).to_csv(out / name, index=False)
+        write_csv(pd.DataFrame({"applicant_id": []}), out / name)
     html.write_page(
         out / "early_warnings.html",
         "Portfolio re-assessment",

@@ -17,9 +17,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from features.errors import DataError
-from models.bundle import load_bundle
 from models.scoring import ScoringModel, conform
-from pipeline import html
+from pipeline import bundles, html
 from pipeline.console import console
 from pipeline.io import atomic_path, open_parquet
 from pipeline.layout import Layout
@@ -324,7 +323,7 @@ def run(
     if not ids:
         raise DataError("no applicant id given (use --id, repeatable, or --ids-file)")
     bundle = layout.models / "bundle"
-    loaded = load_bundle(bundle)
+    loaded = bundles.open_bundle(params, layout, bundle)
     model, schema, manifest = loaded.model, loaded.schema, loaded.manifest
     path = features or layout.processed / "features.parquet"
     frame = conform(_rows(path, ids), schema)

@@ -17,14 +17,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 from rich.table import Table
 
 from features.assemble import feature_table
 from features.contract.validation import VALIDATION_ORDER, validate_tables
 from features.errors import DataError
-from models.bundle import load_bundle
 from models.scoring import check_columns, conform, input_problems
+from pipeline import bundles
 from pipeline.console import console, progress
 from pipeline.io import (
     ChunkedWriter,
@@ -126,13 +127,14 @@ def run(
     lang: str | None = None,
     all_reasons: bool = False,
     labelled_too: bool = False,
+    allow_failed_gates: bool = False,
 ) -> dict:
     start = time.perf_counter()
     cfg = params.score
-    loaded = load_bundle(bundle or layout.models / "bundle")
+    loaded = bundles.open_bundle(params, layout, bundle, allow_failed_gates)
     model, schema = loaded.model, loaded.schema
     output = output or layout.scores / "scores.parquet"
-    rejects_path = output.with_name(output.stem + "_rejects.parquet")
+    rejects_path = output.with_name(output.stem + "_rejects" + output.suffix)
     reasons_for = ("approve", "refer", "decline") if all_reasons else cfg.reasons_for
     lang = lang or cfg.lang
     summary = ScoreSummary()
@@ -155,7 +157,13 @@ def run(
         n_batches = max(1, -(-file.metadata.num_rows // cfg.batch_size))
         source = str(path)
     seen: set[str] = set()
-    with ChunkedWriter(output) as out, ChunkedWriter(rejects_path) as rej, progress() as bar:
+    scores_schema = pa.Schema.from_pandas(_empty_scores(cfg.n_reasons), preserve_index=False)
+    rejects_schema = pa.Schema.from_pandas(_empty_rejects(), preserve_index=False)
+    with (
+        ChunkedWriter(output, scores_schema) as out,
+        ChunkedWriter(rejects_path, rejects_schema) as rej,
+        progress() as bar,
+    ):
         task = bar.add_task("score", total=n_batches)
         if len(pre_rejects):
             rej.write(pre_rejects)
@@ -193,9 +201,11 @@ def run(
         if out.rows == 0:
             out.write(_empty_scores(cfg.n_reasons))
         if rej.rows == 0:
-            rej.write(pd.DataFrame({c: pd.Series([], dtype="str") for c in REJECT_COLUMNS}))
+            rej.write(_empty_rejects())
     seconds = time.perf_counter() - start
     result = summary.to_dict(model.version)
+    if allow_failed_gates:  # recorded: a bundle that failed its gates was used on purpose
+        result["allow_failed_gates"] = True
     result.update(
         output=_shown(output, layout),
         rejects=_shown(rejects_path, layout),
@@ -212,6 +222,10 @@ def _shown(path: Path, layout: Layout) -> str:
     """Paths inside the project are reported relative to it (stable across machines)."""
     path = path.resolve()
     return str(path.relative_to(layout.root)) if path.is_relative_to(layout.root) else str(path)
+
+
+def _empty_rejects() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype="str") for c in REJECT_COLUMNS})
 
 
 def _empty_scores(k: int) -> pd.DataFrame:

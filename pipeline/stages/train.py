@@ -12,7 +12,7 @@ from models.split import split_summary
 from pipeline import tracking
 from pipeline.artifacts import load_catalogue, save_models, split_frame
 from pipeline.console import console, log
-from pipeline.io import read_json
+from pipeline.io import read_json, write_csv
 from pipeline.layout import Layout
 from pipeline.params import Params
 
@@ -65,7 +65,7 @@ def run(params: Params, layout: Layout) -> dict:
     }
     descriptions = {f.name: f.en for f in catalogue}
     save_models(layout, pd_model, card.spec_, meta, descriptions)
-    importance.to_csv(layout.models / "feature_importance.csv", index=False)
+    write_csv(importance, layout.models / "feature_importance.csv")
 
     hashes = tracking.data_hashes(
         {

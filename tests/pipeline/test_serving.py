@@ -3,6 +3,8 @@ project trained in-process (local MLflow store inside the project folder)."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
 import shutil
@@ -82,12 +84,13 @@ def test_bundle_is_complete_versioned_and_pickle_free(layout):
     bundle = layout.models / "bundle"
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert manifest["version"].startswith("1.0+")
-    assert set(manifest["files"]) == {p.name for p in bundle.iterdir()} - {"manifest.json"}
+    on_disk = {p.name for p in bundle.iterdir()} - {"manifest.json", "signature.json"}
+    assert set(manifest["files"]) == on_disk
     for key in ("model_name", "input_data_sha256", "oot_metrics", "gates"):
         assert key in manifest
     assert manifest["gates"]["passed"] is True
     assert find_pickles(bundle) == []
-    model = load_bundle(bundle).model
+    model = load_bundle(bundle, layout.root / ".keys/bundle-signing.pub").model
     assert model.version == manifest["version"]
 
 
@@ -107,7 +110,7 @@ def test_tampered_or_incomplete_bundle_is_refused(bundle_copy, damage):
         (bundle_copy / "manifest.json").unlink()
         match = r"missing manifest"
     with pytest.raises(BundleError, match=match):
-        load_bundle(bundle_copy)
+        load_bundle(bundle_copy, bundle_copy.parent / "unused.pub")
 
 
 def test_find_pickles_detects_pickles_by_content(tmp_path):
@@ -340,7 +343,7 @@ def test_report_shows_any_missing_value_as_missing(value):
 SERVED_IMPORTS = """
 import sys, mlflow
 from models.bundle import load_bundle
-load_bundle(sys.argv[1])
+load_bundle(sys.argv[1], sys.argv[3])
 mlflow.set_tracking_uri(sys.argv[2])
 mlflow.pyfunc.load_model("models:/credit-admission@champion")
 print(" ".join(sorted(m for m in sys.modules if m.split(".")[0] in ("pipeline", "features"))))
@@ -358,6 +361,7 @@ def test_served_model_imports_no_pipeline_params_or_generator(project, layout):
             SERVED_IMPORTS,
             str(layout.models / "bundle"),
             f"sqlite:///{project / 'mlflow.db'}",
+            str(project / ".keys/bundle-signing.pub"),
         ],
         capture_output=True,
         text=True,
@@ -368,3 +372,185 @@ def test_served_model_imports_no_pipeline_params_or_generator(project, layout):
     assert "features.catalogue" in loaded  # the probe works
     forbidden = [m for m in loaded if m.startswith(("pipeline", "features.sources"))]
     assert not forbidden, f"served model imported {forbidden}"
+
+
+# ----------------------------------------------------------------- hardening (issue 12)
+def _rehash(bundle: Path, name: str) -> None:
+    """The attack of issue 12: edit a file, write its new sha256 into the manifest."""
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["files"][name] = hashlib.sha256((bundle / name).read_bytes()).hexdigest()
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_rehashed_or_resigned_bundle_is_refused(bundle_copy, layout, tmp_path):
+    from models.signing import SignatureError, generate_keypair, sign_bundle
+
+    trusted = layout.root / ".keys/bundle-signing.pub"
+    policy = json.loads((bundle_copy / "policy.json").read_text())
+    policy["knockouts"] = []
+    (bundle_copy / "policy.json").write_text(json.dumps(policy))
+    _rehash(bundle_copy, "policy.json")
+    with pytest.raises(DataError, match="version .* is stale"):
+        load_bundle(bundle_copy, trusted)
+    # Even with a consistent version, a bundle signed by another key is refused.
+    manifest = json.loads((bundle_copy / "manifest.json").read_text())
+    from models.signing import content_hash
+
+    manifest["version"] = "1.0+" + content_hash(manifest["files"])
+    (bundle_copy / "manifest.json").write_text(json.dumps(manifest))
+    generate_keypair(tmp_path / "evil.pem", tmp_path / "evil.pub")
+    sign_bundle(bundle_copy, tmp_path / "evil.pem")
+    with pytest.raises(SignatureError, match="another key|fingerprint"):
+        load_bundle(bundle_copy, trusted)
+    (bundle_copy / "signature.json").unlink()
+    with pytest.raises(SignatureError, match="unsigned"):
+        load_bundle(bundle_copy, trusted)
+
+
+def test_failed_gates_refused_unless_allowed(bundle_copy, layout, tmp_path):
+    from models.signing import generate_keypair, sign_bundle
+
+    manifest = json.loads((bundle_copy / "manifest.json").read_text())
+    manifest["gates"]["passed"] = False
+    manifest["gates"]["failed"] = ["OOT AUC 0.61 < min_auc 0.7"]
+    (bundle_copy / "manifest.json").write_text(json.dumps(manifest))
+    generate_keypair(tmp_path / "k.pem", tmp_path / "k.pub")
+    sign_bundle(bundle_copy, tmp_path / "k.pem")
+    with pytest.raises(BundleError, match="gates did not pass"):
+        load_bundle(bundle_copy, tmp_path / "k.pub")
+    assert load_bundle(bundle_copy, tmp_path / "k.pub", allow_failed_gates=True).version
+
+
+def _features_batch(layout, n: int = 40) -> pd.DataFrame:
+    frame = pd.read_parquet(layout.processed / "features.parquet")
+    return frame.loc[frame["default_12m"].isna()].head(n).reset_index(drop=True)
+
+
+def test_knockouts_only_in_a_later_batch_and_batch_size_one(params, layout, tmp_path):
+    batch = _features_batch(layout, 30)
+    batch["cmp_sanctions_hit"] = 0.0
+    batch.loc[len(batch) - 1, "cmp_sanctions_hit"] = 1.0  # only the last row is knocked out
+    path = tmp_path / "batch.parquet"
+    batch.to_parquet(path, index=False)
+    for size in (1, 7):
+        small = params.updated(score=dataclasses.replace(params.score, batch_size=size))
+        out = tmp_path / f"scores_{size}.parquet"
+        result = score.run(small, layout, features=path, output=out, labelled_too=True)
+        scores = pd.read_parquet(out)
+        assert result["balanced"] and len(scores) == 30
+        assert scores["knockout_rule"].notna().sum() == 1
+
+
+FORMULAS = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3", "\tx"]
+
+
+def test_no_formula_reaches_a_csv(params, layout, tmp_path):
+    batch = _features_batch(layout, len(FORMULAS))
+    batch["applicant_id"] = FORMULAS
+    batch["company_name"] = FORMULAS
+    path = tmp_path / "batch.parquet"
+    batch.to_parquet(path, index=False)
+    out = tmp_path / "scores.csv"
+    score.run(params, layout, features=path, output=out, labelled_too=True)
+    for csv in (out, tmp_path / "scores_rejects.csv"):
+        text = csv.read_text(encoding="utf-8")
+        cells = [c.strip('"') for line in text.splitlines() for c in line.split(",")]
+        assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t") or c.startswith("-2")]
+    back = pd.read_csv(out)
+    assert set(back["applicant_id"]) == {"'" + f for f in FORMULAS}
+
+
+def test_implausible_values_are_rejected_with_the_rule(params, layout, tmp_path):
+    batch = _features_batch(layout, 5)
+    batch.loc[0, "firm_age_years"] = -500.0
+    batch.loc[1, "fin_log_revenue"] = 1e30
+    path = tmp_path / "batch.parquet"
+    batch.to_parquet(path, index=False)
+    out = tmp_path / "scores.parquet"
+    result = score.run(params, layout, features=path, output=out, labelled_too=True)
+    rejects = pd.read_parquet(tmp_path / "scores_rejects.parquet").set_index("applicant_id")
+    assert result["scored"] == 3 and result["rejected"] == 2
+    assert "firm_age_years is implausible" in rejects.loc[batch.loc[0, "applicant_id"], "reason"]
+    assert "fin_log_revenue is implausible" in rejects.loc[batch.loc[1, "applicant_id"], "reason"]
+
+
+@pytest.mark.parametrize("case", ["suffix", "readonly", "ambiguous"])
+def test_bad_output_or_input_paths_are_one_line(project, case, tmp_path, capsys):
+    from pipeline.cli import main
+
+    args = ["--project", str(project), "score", "--all-rows"]
+    if case == "suffix":
+        args += ["--out", str(tmp_path / "scores.txt")]
+        expected = "output must end in .parquet or .csv"
+    elif case == "readonly":
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        (locked / "file").write_text("x")  # a file where a folder is needed: not writable
+        args += ["--out", str(locked / "file" / "scores.parquet")]
+        expected = "cannot write"
+    else:
+        raw = tmp_path / "raw"
+        shutil.copytree(project / "data/raw", raw)
+        pd.read_parquet(raw / "applicants.parquet").to_csv(raw / "applicants.csv", index=False)
+        args += ["--raw", str(raw), "--out", str(tmp_path / "s.parquet")]
+        expected = "both applicants.parquet and applicants.csv exist"
+    assert main(args) == 1
+    err = capsys.readouterr().err.replace("\n", "")
+    assert expected in err and "Traceback" not in err
+
+
+def test_stale_temporaries_of_dead_processes_are_removed(tmp_path):
+    from pipeline.io import write_json
+
+    target = tmp_path / "out.json"
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    stale = tmp_path / f".out.json.{dead}.abc123.tmp"
+    stale.write_text("half")
+    mine = tmp_path / f".out.json.{os.getpid()}.zzz.tmp"
+    mine.write_text("in use")
+    write_json({"a": 1}, target)
+    assert not stale.exists() and mine.exists()
+
+
+def test_sigterm_during_score_leaves_no_temporary(project, tmp_path):
+    import signal
+    import time
+
+    big = pd.concat([_features_batch(Layout.at(project), 200)] * 50, ignore_index=True)
+    big["applicant_id"] = [f"T{i:07d}" for i in range(len(big))]
+    path = tmp_path / "big.parquet"
+    big.to_parquet(path, index=False)
+    out = tmp_path / "out" / "scores.parquet"
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "--project",
+            str(project),
+            "score",
+            "--all-rows",
+            "--features",
+            str(path),
+            "--out",
+            str(out),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(out.parent.glob(".*.tmp")):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err[-500:]
+    assert not list(out.parent.glob(".*.tmp")) and not out.exists()
+    assert "Traceback" not in err
