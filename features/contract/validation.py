@@ -68,6 +68,8 @@ class TableResult:
             "rules": dict(sorted(self.rule_counts.items())),
             "dropped_columns": self.dropped_columns,
         }
+
+
 DATE_MIN = pd.Timestamp("1678-01-01")
 DATE_MAX = pd.Timestamp("2261-12-31")
 
