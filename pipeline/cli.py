@@ -9,7 +9,7 @@ import click
 import typer
 
 from features.errors import DataError
-from pipeline import __version__
+from pipeline import __version__, ledger_cli
 from pipeline.console import console, print_error, setup_logging
 from pipeline.layout import Layout
 from pipeline.params import Params, load
@@ -241,6 +241,10 @@ def reassess(
     from pipeline.stages import reassess as stage
 
     stage.run(state.params(), state.layout, as_of=as_of)
+
+
+app.command("decide")(ledger_cli.decide)
+app.add_typer(ledger_cli.app, name="decisions")
 
 
 @app.command()

@@ -32,6 +32,7 @@ SECTIONS: dict[str, str] = {
     "score": "pipeline.settings:ScoreSettings",
     "report": "pipeline.settings:ReportSettings",
     "monitor": "models.monitoring:MonitorConfig",
+    "ledger": "credit.settings:LedgerSettings",
 }
 TOP_LEVEL = ("seed", *SECTIONS)
 # Sections validated against another one (the policy needs a term for every grade).
