@@ -488,7 +488,8 @@ def _print_action(action) -> None:
         f"{_cell(action.kind)} of {_cell(action.application_id)} recorded (#{action.id}): "
         f"{_cell(action.decision)}, limit {_cell(action.credit_limit, True)}, terms "
         f"{action.payment_terms_days} days, security {_cell(action.security)}; by "
-        f"{_cell(action.who)} ({_cell(action.role)}): {_cell(action.reason)}"
+        f"{_cell(action.who)} ({_cell(action.role)}): {_cell(action.reason)}",
+        soft_wrap=True,
     )
 
 
