@@ -411,22 +411,22 @@ def show(application_id: str = typer.Argument(..., help="Application id.")) -> N
     )
     decs = Table(title="decisions")
     dcols = [
-        "decided_at",
-        "bundle_version",
-        "registry_version",
-        "pd",
-        "points",
-        "grade",
-        "decision",
-        "knockout_rule",
-        "credit_limit",
-        "payment_terms_days",
-        "security",
+        ("decided_at", "decided at"),
+        ("bundle_version", "bundle"),
+        ("registry_version", "registry"),
+        ("pd", "PD"),
+        ("points", "points"),
+        ("grade", "grade"),
+        ("decision", "decision"),
+        ("knockout_rule", "knock-out"),
+        ("credit_limit", "limit"),
+        ("payment_terms_days", "terms"),
+        ("security", "security"),
     ]
-    for c in dcols:
-        decs.add_column(c, overflow="fold")
+    for _, title in dcols:
+        decs.add_column(title, overflow="fold")
     for row in info["decisions"].to_dict("records"):
-        decs.add_row(*(_cell(row[c], c == "credit_limit") for c in dcols))
+        decs.add_row(*(_cell(row[c], c == "credit_limit") for c, _ in dcols))
     out.print(decs)
     out.print(_actions_table(info["actions"]))
     cur = info["current"]
@@ -442,7 +442,7 @@ def _actions_table(actions):
 
     table = Table(title="approvals and overrides" + ("" if len(actions) else ": none"))
     cols = ["at", "kind", "who", "role", "decision", "credit_limit", "payment_terms_days"]
-    for c in [*cols, "reason"]:
+    for c in ["at", "kind", "who", "role", "decision", "limit", "terms", "reason"]:
         table.add_column(c, overflow="fold")
     for row in actions.to_dict("records"):
         table.add_row(*(_cell(row[c], c == "credit_limit") for c in cols), _cell(row["reason"]))
