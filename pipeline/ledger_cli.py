@@ -197,7 +197,6 @@ def _bundle_from_registry(
         from pipeline.tracking import tracking_uri
 
         uri = tracking_uri(layout)
-        mlflow.set_tracking_uri(uri)
         name = params.export.model_name
         matches = [
             mv
@@ -211,7 +210,10 @@ def _bundle_from_registry(
         with tempfile.TemporaryDirectory(prefix="creditrisk-replay-") as tmp:
             local = Path(
                 mlflow.artifacts.download_artifacts(
-                    artifact_uri=f"models:/{name}/{mv.version}", dst_path=tmp
+                    artifact_uri=f"models:/{name}/{mv.version}",
+                    dst_path=tmp,
+                    tracking_uri=uri,
+                    registry_uri=uri,
                 )
             )
             manifests = sorted(local.rglob("manifest.json"))
@@ -649,7 +651,7 @@ def report(
         None, "--bundle", help="Bundle directory holding that version (default: found)."
     ),
     out: Path | None = typer.Option(
-        None, "--out", help="Output folder (default: data/reports/ledger)."
+        None, "--out", help="Output folder (default: data/ledger/reports, git-ignored)."
     ),
 ) -> None:
     """The auditor HTML page of a past decision, with its approval and override history."""
@@ -673,7 +675,7 @@ def report(
     generated = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     page = render_reports(loaded.model, loaded.manifest, frame, source, lang, generated)[0]
     page = _with_history(page, inputs, history, lang)
-    out_dir = out or layout.reports / "ledger"
+    out_dir = out or layout.ledger.parent / "reports"
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / safe_filename(application_id)
     with atomic_path(target) as tmp:

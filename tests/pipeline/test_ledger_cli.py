@@ -48,7 +48,8 @@ def _build(root: Path) -> None:
             with redirect_stdout(fh), redirect_stderr(fh):
                 assert main(["--project", str(root), "decide"]) == 0
         (root / "first_decide_seconds.txt").write_text(f"{time.perf_counter() - started:.2f}")
-    finally:
+    finally:  # mlflow.set_tracking_uri sets the variable: leave the environment as found
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
         if saved is not None:
             os.environ["MLFLOW_TRACKING_URI"] = saved
 
@@ -287,3 +288,20 @@ def test_bad_authority_in_params_is_one_line(tmp_path: Path, capsys):
     assert main(["--project", str(tmp_path), "decisions", "list"]) == 1
     err = capsys.readouterr().err
     assert "CREDITRISK_DB_PASSWORD" in err and "secret" not in err
+
+
+def test_replay_fetches_the_bundle_from_the_mlflow_registry(
+    project: Path, tmp_path: Path, monkeypatch, capsys
+):
+    """A project without the bundle on disk replays with the registered model version
+    tagged with the recorded bundle version."""
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["ledger"] = {"url": sqlite_url(project / "data/ledger/ledger.db")}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    app_id = pick(project, "decline", 0)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert main(["--project", str(tmp_path), "decisions", "replay", app_id]) == 1
+    assert "no MLflow store" in capsys.readouterr().err
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{project / 'mlflow.db'}")
+    assert main(["--project", str(tmp_path), "decisions", "replay", app_id]) == 0
+    assert capsys.readouterr().out.startswith("IDENTICAL")
