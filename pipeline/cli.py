@@ -9,7 +9,7 @@ import click
 import typer
 
 from features.errors import DataError
-from pipeline import __version__
+from pipeline import __version__, ledger_cli
 from pipeline.console import console, print_error, setup_logging
 from pipeline.io import exit_cleanly_on_sigterm
 from pipeline.layout import Layout
@@ -248,6 +248,10 @@ def reassess(
     from pipeline.stages import reassess as stage
 
     stage.run(state.params(), state.layout, as_of=as_of)
+
+
+app.command("decide")(ledger_cli.decide)
+app.add_typer(ledger_cli.app, name="decisions")
 
 
 @app.command()

@@ -51,6 +51,11 @@ class Layout:
         return self.data / "scores"
 
     @property
+    def ledger(self) -> Path:
+        """The default (embedded SQLite) decision ledger; git-ignored, not a DVC output."""
+        return self.data / "ledger" / "ledger.db"
+
+    @property
     def params(self) -> Path:
         return self.root / "params.yaml"
 

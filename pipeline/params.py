@@ -33,6 +33,7 @@ SECTIONS: dict[str, str] = {
     "report": "pipeline.settings:ReportSettings",
     "monitor": "models.monitoring:MonitorConfig",
     "signing": "pipeline.settings:SigningSettings",
+    "ledger": "credit.settings:LedgerSettings",
 }
 TOP_LEVEL = ("seed", *SECTIONS)
 # Sections validated against another one (the policy needs a term for every grade).

@@ -1,0 +1,307 @@
+"""``creditrisk decide`` and ``creditrisk decisions ...`` end to end through ``main()`` on a
+small project (2,000 generated applicants, trained and exported in-process, the champion
+registered in the project's own MLflow store).
+
+The project and its first ``decide`` are built once per machine (a file lock shares them
+between xdist workers); every test acts on its own application, so they run in any order.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+import yaml
+
+from credit.ledger import Ledger, feature_hash, sqlite_url
+from pipeline.cli import main
+from pipeline.layout import Layout
+from pipeline.params import load
+from pipeline.stages import evaluate, export, generate, split, train
+from pipeline.stages import features as build_features
+from pipeline.stages import validate as validate_stage
+from tests.pipeline.conftest import tiny_params
+
+STAGES = (generate, validate_stage, build_features, split, train, evaluate, export)
+
+
+def _build(root: Path) -> None:
+    (root / "params.yaml").write_text(yaml.safe_dump(tiny_params(n_applicants=2000)))
+    saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    try:
+        p, layout = load(root / "params.yaml"), Layout.at(root)
+        for stage in STAGES:
+            stage.run(p, layout)
+        started = time.perf_counter()
+        out = root / "first_decide.txt"
+        with out.open("w") as fh:
+            from contextlib import redirect_stderr, redirect_stdout
+
+            with redirect_stdout(fh), redirect_stderr(fh):
+                assert main(["--project", str(root), "decide"]) == 0
+        (root / "first_decide_seconds.txt").write_text(f"{time.perf_counter() - started:.2f}")
+    finally:  # mlflow.set_tracking_uri sets the variable: leave the environment as found
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+        if saved is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = saved
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """One project per machine run, shared by the xdist workers (built under a lock)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    root = shared / "ledger-cli-project"
+    with (shared / "ledger-cli-project.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not (root / "first_decide_seconds.txt").is_file():
+                shutil.rmtree(root, ignore_errors=True)
+                root.mkdir()
+                _build(root)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return root
+
+
+def run(project: Path, *args: str) -> int:
+    return main(["--project", str(project), *args])
+
+
+def ledger_of(project: Path) -> Ledger:
+    return Ledger.open(sqlite_url(project / "data/ledger/ledger.db"), create=False)
+
+
+def unlabelled(project: Path) -> int:
+    import pandas as pd
+
+    frame = pd.read_parquet(project / "data/processed/features.parquet", columns=["default_12m"])
+    return int(frame["default_12m"].isna().sum())
+
+
+def pick(project: Path, decision: str, index: int) -> str:
+    """A recorded application with this decision (distinct per test, stable order)."""
+    with ledger_of(project) as ledger:
+        frame = ledger.list_decisions(decision=decision, latest_only=True)
+    ids = sorted(frame["application_id"])
+    assert len(ids) > index, f"the tiny project has only {len(ids)} {decision} decision(s)"
+    return ids[index]
+
+
+def test_decide_records_the_batch(project: Path):
+    text = (project / "first_decide.txt").read_text()
+    n = unlabelled(project)
+    with ledger_of(project) as ledger:
+        counts = ledger.counts()
+        listed = ledger.list_decisions()
+    assert f"input {n:,} = recorded {counts['decisions']:,} + skipped 0 + rejected" in text
+    assert 0 < counts["decisions"] <= n
+    assert set(listed["registry_version"]) == {"1"}  # the champion of the project's MLflow
+    assert set(listed["decision"]) <= {"approve", "refer", "decline"}
+    assert "refer" in set(listed["decision"])
+
+
+def test_second_decide_changes_nothing(project: Path, capsys):
+    with ledger_of(project) as ledger:
+        before = ledger.counts()["decisions"]
+    assert run(project, "decide") == 0
+    out = capsys.readouterr().out
+    assert f"recorded 0 + skipped {before:,} + rejected" in out
+    with ledger_of(project) as ledger:
+        assert ledger.counts()["decisions"] == before
+
+
+def test_approve_a_referral_within_authority(project: Path, capsys):
+    app_id = pick(project, "refer", 0)
+    assert run(project, "decisions", "list", "--open", "--limit", "10000") == 0
+    assert app_id in capsys.readouterr().out
+    code = run(
+        project, "decisions", "approve", app_id, "--by", "Ann Lee", "--role", "analyst",
+        "--limit", "20000", "--terms", "30", "--reason", "accounts and references checked",
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "approve of" in out and "20,000" in out
+    assert run(project, "decisions", "list", "--open", "--limit", "10000") == 0
+    assert app_id not in capsys.readouterr().out
+    assert run(project, "decisions", "show", app_id) == 0
+    assert "accounts and references checked" in capsys.readouterr().out
+    with ledger_of(project) as ledger:
+        customer = ledger.show(app_id)["application"]["customer_id"]
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    assert run(project, "decisions", "limits", "--as-of", today, "--customer", customer) == 0
+    out = capsys.readouterr().out
+    assert "20,000" in out and "approve" in out
+
+
+def test_override_beyond_authority_is_refused(project: Path, capsys):
+    app_id = pick(project, "approve", 0)
+    with ledger_of(project) as ledger:
+        before = ledger.counts()["actions"]
+    code = run(
+        project, "decisions", "override", app_id, "--by", "bob", "--role", "analyst",
+        "--limit", "600000", "--reason", "big customer",
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "ledger.authority.roles.analyst.max_limit" in err
+    assert "600,000 needs committee" in err
+    assert len(err.strip().splitlines()) == 1
+    with ledger_of(project) as ledger:
+        assert ledger.counts()["actions"] == before
+
+
+def test_replay_is_identical(project: Path, capsys):
+    for decision in ("refer", "approve", "decline"):
+        app_id = pick(project, decision, 1)
+        started = time.perf_counter()
+        code = run(project, "decisions", "replay", app_id)
+        seconds = time.perf_counter() - started
+        out = capsys.readouterr().out
+        assert code == 0, out
+        assert out.startswith("IDENTICAL"), out
+        assert seconds < 5, seconds  # target 2 s on an idle machine; shared CPUs in CI
+
+
+def _copy_ledger(project: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the project's ledger (triggers dropped: it is tampered with) and a params
+    file pointing at it."""
+    dst = tmp_path / "ledger.db"
+    src = sqlite3.connect(project / "data/ledger/ledger.db")
+    out = sqlite3.connect(dst)
+    src.backup(out)
+    src.close()
+    out.execute("DROP TRIGGER decisions_no_update")
+    out.commit()
+    out.close()
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["ledger"] = {"url": sqlite_url(dst)}
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    return dst, path
+
+
+def test_replay_of_a_tampered_row_shows_what_differs(project: Path, tmp_path: Path, capsys):
+    db, params = _copy_ledger(project, tmp_path)
+    approved, refused = pick(project, "approve", 2), pick(project, "approve", 3)
+    con = sqlite3.connect(db)
+    # A recorded output changed: the recomputed limit differs from it.
+    con.execute(
+        "UPDATE decisions SET credit_limit = credit_limit + 1 WHERE application_id = ?",
+        (approved,),
+    )
+    # A feature row changed without its hash: refused before any replay.
+    con.execute(
+        "UPDATE decisions SET features = replace(features, '\"cmp', '\"cmpx') "
+        "WHERE application_id = ?",
+        (refused,),
+    )
+    con.commit()
+    con.close()
+    assert run(project, "--params", str(params), "decisions", "replay", approved) == 1
+    out = capsys.readouterr().out
+    assert "DIFFERS" in out and "credit_limit" in out
+    assert run(project, "--params", str(params), "decisions", "replay", refused) == 1
+    assert "does not match its hash" in capsys.readouterr().err
+
+
+def test_replay_of_a_rehashed_row_shows_the_knockout(project: Path, tmp_path: Path, capsys):
+    """Someone changes a stored row and its hash: the recomputed decision gives it away."""
+    db, params = _copy_ledger(project, tmp_path)
+    app_id = pick(project, "approve", 4)
+    con = sqlite3.connect(db)
+    (text,) = con.execute(
+        "SELECT features FROM decisions WHERE application_id = ?", (app_id,)
+    ).fetchone()
+    row = orjson.loads(text)
+    row["cmp_sanctions_hit"] = 1
+    new = orjson.dumps(row, option=orjson.OPT_SORT_KEYS).decode()
+    con.execute(
+        "UPDATE decisions SET features = ?, feature_hash = ? WHERE application_id = ?",
+        (new, feature_hash(new), app_id),
+    )
+    con.commit()
+    con.close()
+    assert run(project, "--params", str(params), "decisions", "replay", app_id) == 1
+    out = capsys.readouterr().out
+    assert "knockout_rule" in out and "sanctions_hit" in out and "decision" in out
+
+
+def test_replay_under_a_changed_policy_shows_the_decision(project: Path, tmp_path, capsys):
+    """The same bundle version with another policy (re-hashed manifest) does not replay."""
+    bundle = tmp_path / "bundle"
+    shutil.copytree(project / "data/models/bundle", bundle)
+    policy = json.loads((bundle / "policy.json").read_text())
+    policy["grades"]["8"]["decision"] = "decline"
+    (bundle / "policy.json").write_text(json.dumps(policy, indent=2) + "\n")
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["files"]["policy.json"] = hashlib.sha256(
+        (bundle / "policy.json").read_bytes()
+    ).hexdigest()
+    (bundle / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    app_id = pick(project, "refer", 2)
+    assert run(project, "decisions", "replay", app_id, "--bundle", str(bundle)) == 1
+    out = capsys.readouterr().out
+    assert "DIFFERS" in out and "decision" in out and "refer" in out and "decline" in out
+
+
+def test_report_of_a_past_decision_has_the_escaped_history(project: Path, tmp_path, capsys):
+    app_id = pick(project, "refer", 3)
+    reason = "<script>alert(1)</script> [bold red]not markup[/]"
+    code = run(
+        project, "decisions", "approve", app_id, "--by", "<b>Eve</b>", "--role",
+        "credit_manager", "--limit", "100000", "--terms", "30", "--reason", reason,
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "[bold red]not markup[/]" in out  # shown literally, not as rich markup
+    assert run(project, "decisions", "report", app_id, "--out", str(tmp_path)) == 0
+    pages = list(tmp_path.glob("*.html"))
+    assert len(pages) == 1
+    page = pages[0].read_text(encoding="utf-8")
+    assert 'id="ledger-history"' in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;b&gt;Eve&lt;/b&gt;" in page
+    assert "<script>" not in page and "<b>Eve" not in page
+    assert "credit_manager" in page and "100,000" in page
+
+
+def test_queries_without_a_ledger_say_so(tmp_path: Path, capsys):
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_params()))
+    assert main(["--project", str(tmp_path), "decisions", "list"]) == 1
+    assert "record a batch with `creditrisk decide`" in capsys.readouterr().err
+    assert not (tmp_path / "data/ledger").exists()
+
+
+def test_bad_authority_in_params_is_one_line(tmp_path: Path, capsys):
+    params = tiny_params()
+    params["ledger"] = {"url": "postgresql+psycopg://ledger:secret@localhost/ledger"}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    assert main(["--project", str(tmp_path), "decisions", "list"]) == 1
+    err = capsys.readouterr().err
+    assert "CREDITRISK_DB_PASSWORD" in err and "secret" not in err
+
+
+def test_replay_fetches_the_bundle_from_the_mlflow_registry(
+    project: Path, tmp_path: Path, monkeypatch, capsys
+):
+    """A project without the bundle on disk replays with the registered model version
+    tagged with the recorded bundle version."""
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["ledger"] = {"url": sqlite_url(project / "data/ledger/ledger.db")}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    app_id = pick(project, "decline", 0)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert main(["--project", str(tmp_path), "decisions", "replay", app_id]) == 1
+    assert "no MLflow store" in capsys.readouterr().err
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{project / 'mlflow.db'}")
+    assert main(["--project", str(tmp_path), "decisions", "replay", app_id]) == 0
+    assert capsys.readouterr().out.startswith("IDENTICAL")
