@@ -33,6 +33,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger("creditrisk")
 
+
+def open_bundle(params: Params, layout: Layout, directory: Path | None) -> Bundle:
+    """The verified bundle (hashes, version, signature, gates); imported lazily: heavy."""
+    from pipeline.bundles import open_bundle as verified
+
+    return verified(params, layout, directory)
+
+
 app = typer.Typer(
     name="decisions",
     help="The decision ledger: list, show, approve, decline, override, limits, replay, report.",
@@ -152,10 +160,9 @@ def _bundle_for(version: str, bundle_dir: Path | None, params: Params, layout: L
     """The bundle of ``version``, hash-verified: ``--bundle DIR`` when given (its version must
     match), else ``data/models/bundle`` when its version matches, else the MLflow registered
     model version tagged with it (downloaded)."""
-    from models.bundle import load_bundle
 
     if bundle_dir is not None:
-        bundle = load_bundle(bundle_dir)
+        bundle = open_bundle(params, layout, bundle_dir)
         if bundle.version != version:
             raise DataError(
                 f"{bundle_dir}: bundle version {bundle.version}, but the decision was made "
@@ -169,7 +176,7 @@ def _bundle_for(version: str, bundle_dir: Path | None, params: Params, layout: L
     except (OSError, ValueError, KeyError, TypeError):
         found = None
     if found == version:
-        return load_bundle(default)
+        return open_bundle(params, layout, default)
     tried.append(f"{default} has {found or 'no bundle'}")
     bundle = _bundle_from_registry(version, params, layout, tried)
     if bundle is None:
@@ -183,8 +190,6 @@ def _bundle_from_registry(
     version: str, params: Params, layout: Layout, tried: list[str]
 ) -> Bundle | None:
     import tempfile
-
-    from models.bundle import load_bundle
 
     if not os.environ.get("MLFLOW_TRACKING_URI") and not (layout.root / "mlflow.db").is_file():
         tried.append("no MLflow store")
@@ -220,7 +225,7 @@ def _bundle_from_registry(
             if not manifests:
                 tried.append(f"MLflow model {name} version {mv.version} has no bundle")
                 return None
-            bundle = load_bundle(manifests[0].parent)  # read into memory, then tmp goes
+            bundle = open_bundle(params, layout, manifests[0].parent)  # read, then tmp goes
         if bundle.version != version:
             tried.append(f"MLflow model {name} version {mv.version} holds {bundle.version}")
             return None
@@ -257,14 +262,13 @@ def decide(
     """Score a batch with the bundle and record every decision in the ledger (idempotent)."""
     from credit.decide import decide as decide_frame
     from credit.ledger.db import masked
-    from models.bundle import load_bundle
     from pipeline.console import console, progress
     from pipeline.io import open_parquet
 
     start = time.perf_counter()
     params, layout = _state()
     cfg = params.score
-    loaded = load_bundle(bundle or layout.models / "bundle")
+    loaded = open_bundle(params, layout, bundle)
     path = features or layout.processed / "features.parquet"
     if not path.is_file():
         raise DataError(f"{path}: missing file (run `dvc repro` or pass --features)")

@@ -235,8 +235,9 @@ def test_replay_of_a_rehashed_row_shows_the_knockout(project: Path, tmp_path: Pa
     assert "knockout_rule" in out and "sanctions_hit" in out and "decision" in out
 
 
-def test_replay_under_a_changed_policy_shows_the_decision(project: Path, tmp_path, capsys):
-    """The same bundle version with another policy (re-hashed manifest) does not replay."""
+def test_replay_refuses_a_rehashed_policy_change(project: Path, tmp_path, capsys):
+    """The same bundle version with another policy and a re-hashed manifest is refused before
+    anything is recomputed: its version no longer matches its content (and the signature)."""
     bundle = tmp_path / "bundle"
     shutil.copytree(project / "data/models/bundle", bundle)
     policy = json.loads((bundle / "policy.json").read_text())
@@ -249,8 +250,7 @@ def test_replay_under_a_changed_policy_shows_the_decision(project: Path, tmp_pat
     (bundle / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     app_id = pick(project, "refer", 2)
     assert run(project, "decisions", "replay", app_id, "--bundle", str(bundle)) == 1
-    out = capsys.readouterr().out
-    assert "DIFFERS" in out and "decision" in out and "refer" in out and "decline" in out
+    assert "is stale" in capsys.readouterr().err.replace("\n", "")
 
 
 def test_report_of_a_past_decision_has_the_escaped_history(project: Path, tmp_path, capsys):
@@ -303,5 +303,7 @@ def test_replay_fetches_the_bundle_from_the_mlflow_registry(
     assert main(["--project", str(tmp_path), "decisions", "replay", app_id]) == 1
     assert "no MLflow store" in capsys.readouterr().err
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{project / 'mlflow.db'}")
+    # Another machine trusts the signing key through the environment.
+    monkeypatch.setenv("CREDITRISK_SIGNING_PUBLIC_KEY", str(project / ".keys/bundle-signing.pub"))
     assert main(["--project", str(tmp_path), "decisions", "replay", app_id]) == 0
     assert capsys.readouterr().out.startswith("IDENTICAL")
