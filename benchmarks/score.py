@@ -69,9 +69,11 @@ def _predict_floor(path: str, threads: int) -> dict:
     import lightgbm as lgb
     import pyarrow.parquet as pq
 
-    from models.bundle import load_bundle
+    from pipeline.bundles import open_bundle
+    from pipeline.layout import Layout
+    from pipeline.params import load
 
-    model = load_bundle(ROOT / "data/models/bundle").model
+    model = open_bundle(load(ROOT / "params.yaml"), Layout.at(ROOT)).model
     features = model.features
     booster: lgb.Booster = model.pd_model.booster_
     rows = 0
