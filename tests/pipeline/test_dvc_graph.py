@@ -13,6 +13,7 @@ import ast
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -147,9 +148,8 @@ def test_closure_follows_function_level_imports() -> None:
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_editing_a_library_module_makes_dvc_list_the_stages(tmp_path: Path) -> None:
     """In a copy of the repository with the committed lock: touch a module, ask DVC."""
-    dvc = shutil.which("dvc")
-    if dvc is None or not (REPO / "dvc.lock").is_file():
-        pytest.skip("needs dvc and a dvc.lock")
+    dvc = shutil.which("dvc", path=str(Path(sys.executable).parent)) or shutil.which("dvc")
+    assert dvc is not None and (REPO / "dvc.lock").is_file(), "needs dvc and a dvc.lock"
     copy = tmp_path / "repo"
     subprocess.run(["git", "clone", "-q", str(REPO), str(copy)], check=True)
     env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
