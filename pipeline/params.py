@@ -9,6 +9,7 @@ modules). Errors are one line naming the file, the dotted key, the rule and the 
 from __future__ import annotations
 
 import importlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,22 @@ SECTIONS: dict[str, str] = {
     "monitor": "models.monitoring:MonitorConfig",
 }
 TOP_LEVEL = ("seed", *SECTIONS)
-# Sections validated against another one (the policy needs a term for every grade).
-SECTION_NEEDS = {"policy": ("grading",)}
+# Sections validated against others: the policy needs terms for exactly the master scale's
+# grades, and its knock-outs must read features of the catalogue (the synthetic one, whose
+# windows are in ``features``; a tabular data set's catalogue comes from its config and a
+# knock-out on a feature it lacks simply never applies, as documented).
+SECTION_NEEDS = {"policy": ("grading", "generate", "features")}
+
+
+# A class rule written "<key> must ..." under its section: reported as "<section>.<key>: must ...".
+_KEY_RULE = re.compile(r"^(?P<loc>[\w.]+): (?P<key>[A-Za-z_][\w.]*) (?P<rule>must .*)$", re.S)
+
+
+def _dotted(message: str) -> str:
+    match = _KEY_RULE.match(message)
+    if match is None:
+        return message
+    return f"{match['loc']}.{match['key']}: {match['rule']}"
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -95,16 +110,23 @@ class Params:
                 return section_class(name)(data, self.seed)
             obj = build(section_class(name), data, name)
             if name == "policy":
-                grading = getattr(self, SECTION_NEEDS["policy"][0])
-                obj.check((*grading.labels, grading.default_label))
+                self._check_policy(obj)
             return obj
         except DataError as exc:
             message = str(exc)
             if message.startswith(f"{self.source}: "):
                 raise
-            raise DataError(f"{self.source}: {message}") from None
+            raise DataError(f"{self.source}: {_dotted(message)}") from None
         except ValueError as exc:
-            raise DataError(f"{self.source}: {name}: {exc}") from None
+            message = str(exc) if str(exc).startswith(f"{name}.") else f"{name}: {exc}"
+            raise DataError(f"{self.source}: {_dotted(message)}") from None
+
+    def _check_policy(self, policy: Any) -> None:
+        """Cross-section rules of ``policy`` (ValueError naming ``policy.<key>``)."""
+        grading = self.grading
+        policy.check((*grading.labels, grading.default_label))
+        if self.generate.source != "tabular":
+            policy.check_features(self.features.catalogue().names)
 
     def updated(self, **sections: Any) -> Params:
         """A copy with some sections replaced by ready objects (benchmarks, tests)."""
