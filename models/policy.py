@@ -115,6 +115,13 @@ class CreditPolicy:
                 f"(labels: {', '.join(grade_labels)})"
             )
 
+    def check_catalogue(self, **windows: tuple[int, ...]) -> None:
+        """Knock-outs against the synthetic feature catalogue with these windows
+        (``payment_windows`` / ``compliance_windows`` of :func:`load_catalogue`)."""
+        from features.catalogue import load_catalogue
+
+        self.check_features(load_catalogue(**windows).names)
+
     def check_features(self, known: list[str] | tuple[str, ...]) -> None:
         """Every knock-out reads a feature of the catalogue (a typo would switch it off)."""
         import difflib

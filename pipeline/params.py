@@ -35,11 +35,10 @@ SECTIONS: dict[str, str] = {
     "monitor": "models.monitoring:MonitorConfig",
 }
 TOP_LEVEL = ("seed", *SECTIONS)
-# Sections validated against others: the policy needs terms for exactly the master scale's
-# grades, and its knock-outs must read features of the catalogue (the synthetic one, whose
-# windows are in ``features``; a tabular data set's catalogue comes from its config and a
-# knock-out on a feature it lacks simply never applies, as documented).
-SECTION_NEEDS = {"policy": ("grading", "generate", "features")}
+# Sections validated against another one (the policy needs terms for exactly the master scale's
+# grades). The knock-outs are also checked against the feature catalogue, built from the raw
+# ``features`` windows by models.policy (no extra section module in every stage's closure).
+SECTION_NEEDS = {"policy": ("grading",)}
 
 
 # A class rule written "<key> must ..." under its section: reported as "<section>.<key>: must ...".
@@ -47,6 +46,9 @@ _KEY_RULE = re.compile(r"^(?P<loc>[\w.]+): (?P<key>[A-Za-z_][\w.]*) (?P<rule>mus
 
 
 def _dotted(message: str) -> str:
+    """``<loc>: <key> must ...`` -> ``<loc>.<key>: must ...``; always one line (a key or value
+    holding a line break is shown escaped)."""
+    message = message.replace("\r", "\\r").replace("\n", "\\n")
     match = _KEY_RULE.match(message)
     if match is None:
         return message
@@ -83,7 +85,8 @@ class Params:
         unknown = sorted(set(raw) - set(TOP_LEVEL), key=str)
         if unknown:
             raise DataError(
-                f"{source}: {unknown[0]}: unknown section (known: {', '.join(TOP_LEVEL)})"
+                f"{source}: {_dotted(str(unknown[0]))}: unknown section (known: "
+                f"{', '.join(TOP_LEVEL)})"
             )
         self.raw = raw
         self.source = source
@@ -114,8 +117,10 @@ class Params:
             return obj
         except DataError as exc:
             message = str(exc)
-            if message.startswith(f"{self.source}: "):
+            if message.startswith(f"{self.source}: ") and "\n" not in message:
                 raise
+            if message.startswith(f"{self.source}: "):
+                message = message.removeprefix(f"{self.source}: ")
             raise DataError(f"{self.source}: {_dotted(message)}") from None
         except ValueError as exc:
             message = str(exc) if str(exc).startswith(f"{name}.") else f"{name}: {exc}"
@@ -125,8 +130,35 @@ class Params:
         """Cross-section rules of ``policy`` (ValueError naming ``policy.<key>``)."""
         grading = self.grading
         policy.check((*grading.labels, grading.default_label))
-        if self.generate.source != "tabular":
-            policy.check_features(self.features.catalogue().names)
+        windows = self._catalogue_windows()
+        if windows is not None:
+            policy.check_catalogue(**windows)
+
+    def _catalogue_windows(self) -> dict[str, tuple[int, ...]] | None:
+        """The windows of the synthetic feature catalogue (``features`` keys, defaults when
+        absent), or None when knock-outs are not checked: a tabular source (its catalogue comes
+        from the data set's config; a knock-out on a feature it lacks never applies, as
+        documented) or windows the ``features`` section itself refuses."""
+        generate, features = self.raw.get("generate") or {}, self.raw.get("features") or {}
+        if not isinstance(generate, dict) or not isinstance(features, dict):
+            return None
+        if generate.get("source") == "tabular":
+            return None
+        windows = {}
+        for key, arg in (
+            ("payment_windows_months", "payment_windows"),
+            ("compliance_windows_months", "compliance_windows"),
+        ):
+            if key not in features:
+                continue
+            value = features[key]
+            ok = isinstance(value, (list, tuple)) and all(
+                isinstance(w, int) and not isinstance(w, bool) for w in value
+            )
+            if not ok:
+                return None
+            windows[arg] = tuple(value)
+        return windows
 
     def updated(self, **sections: Any) -> Params:
         """A copy with some sections replaced by ready objects (benchmarks, tests)."""

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from features.errors import DataError
@@ -71,6 +71,12 @@ def test_knockout_feature_follows_the_configured_windows() -> None:
     raw["features"]["payment_windows_months"] = [3, 12, 24]
     with pytest.raises(DataError, match="policy.knockouts.0.feature.*pay_dpd90_count_3m"):
         Params(raw, SOURCE).policy  # noqa: B018
+
+
+def test_unknown_section_with_a_line_break_is_one_line() -> None:
+    with pytest.raises(DataError) as info:
+        Params({**copy.deepcopy(DEFAULT), "scroe\nx": {}}, SOURCE)
+    assert "\n" not in str(info.value) and "scroe" in str(info.value)
 
 
 def test_knockout_feature_is_not_checked_for_a_tabular_source() -> None:
@@ -317,6 +323,9 @@ _values = st.recursive(
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.sampled_from(PATHS), _values), min_size=1, max_size=3))
+@example([(("generate",), {"\n": None})])  # a key with a line break stays on one line
+@example([(("train", "pd_model", "calibration"), {"a": 1})])
+@example([(("features", "payment_windows_months"), "3,6")])
 def test_random_mutations_raise_only_data_error(mutations: list) -> None:
     raw = copy.deepcopy(DEFAULT)
     for path, value in mutations:
