@@ -31,6 +31,14 @@ class FeatureConfig:
     chunk_size: int = 50_000
 
     def __post_init__(self) -> None:
+        if not 0 <= self.reporting_lag_months <= 36:
+            raise ValueError(
+                f"reporting_lag_months must be between 0 and 36; got {self.reporting_lag_months}"
+            )
+        for key in ("payment_windows_months", "compliance_windows_months"):
+            windows = getattr(self, key)
+            if not windows or any(b <= a for a, b in zip(windows, windows[1:], strict=False)):
+                raise ValueError(f"{key} must be non-empty and strictly increasing; got {windows}")
         if any(w < 1 or w > 24 for w in self.payment_windows_months):
             raise ValueError(
                 "payment_windows_months must be between 1 and 24 (the invoice "

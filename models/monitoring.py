@@ -3,7 +3,9 @@ warnings for the portfolio from rules in params."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import field
+from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -20,6 +22,16 @@ class DriftConfig:
     act: float = 0.25
     max_missing_shift: float = 0.10
     n_bins: int = 10
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.act) and self.act > 0):
+            raise ValueError(f"act must be a finite PSI > 0; got {self.act}")
+        if not 0 < self.watch < self.act:
+            raise ValueError(f"watch must be > 0 and below act ({self.act}); got {self.watch}")
+        if not 0 < self.max_missing_shift <= 1:
+            raise ValueError(f"max_missing_shift must be in (0, 1]; got {self.max_missing_shift}")
+        if self.n_bins < 2:
+            raise ValueError(f"n_bins must be >= 2; got {self.n_bins}")
 
     def band(self, value: float) -> str:
         return "stable" if value < self.watch else "watch" if value < self.act else "act"
@@ -115,24 +127,47 @@ def migration_matrix(before: pd.Series, after: pd.Series, labels: list[str]) -> 
     return table
 
 
+WarningKind = Literal["grade_notches", "new_dpd30", "new_event", "pd_above"]
+Action = Literal["review", "reduce_limit", "require_guarantee", "require_prepayment", "suspend"]
+ACTIONS: tuple[str, ...] = get_args(Action)
+# The compliance event types of the raw-data contract (features.contract.tables.EVENT_TYPES;
+# equality tested): a misspelt one would read an evidence column that never exists.
+EventType = Literal["litigation", "tax_arrears", "penalty", "sanctions_hit", "insolvency_filing"]
+
+
 @settings
 class WarningRule:
     """One early-warning rule. ``kind``: grade_notches | new_dpd30 | new_event | pd_above."""
 
     name: str
-    kind: str
-    action: str
+    kind: WarningKind
+    action: Action
     threshold: float = 1.0
-    event_type: str | None = None
+    event_type: EventType | None = None
 
     def __post_init__(self) -> None:
-        kinds = ("grade_notches", "new_dpd30", "new_event", "pd_above")
+        rule = f"(warning rule {self.name!r})"
+        kinds = get_args(WarningKind)
         if self.kind not in kinds:
-            raise ValueError(
-                f"warning rule {self.name}: kind must be one of {kinds}; got {self.kind!r}"
-            )
+            raise ValueError(f"kind must be one of {kinds}; got {self.kind!r} {rule}")
         if self.kind == "new_event" and not self.event_type:
-            raise ValueError(f"warning rule {self.name}: new_event needs an event_type")
+            raise ValueError(f"event_type must be given for kind new_event; got None {rule}")
+        if self.kind != "new_event" and self.event_type is not None:
+            raise ValueError(
+                f"event_type must be empty unless kind is new_event; got {self.event_type!r} "
+                f"for {self.kind} {rule}"
+            )
+        if self.event_type is not None and self.event_type not in get_args(EventType):
+            raise ValueError(
+                f"event_type must be one of {get_args(EventType)}; got {self.event_type!r} {rule}"
+            )
+        if self.kind == "pd_above":
+            if not 0 < self.threshold <= 1:
+                raise ValueError(
+                    f"threshold must be a PD in (0, 1] for pd_above; got {self.threshold} {rule}"
+                )
+        elif not (math.isfinite(self.threshold) and self.threshold >= 1):
+            raise ValueError(f"threshold must be a finite count >= 1; got {self.threshold} {rule}")
 
 
 @settings
@@ -147,6 +182,15 @@ class WarningPolicy:
     )
 
     def __post_init__(self) -> None:
+        order = self.action_order
+        if len(set(order)) != len(order) or any(a not in ACTIONS for a in order):
+            raise ValueError(
+                f"action_order must list distinct actions of {ACTIONS}; got {list(order)}"
+            )
+        names = [r.name for r in self.rules]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"warning rule names must be unique; got {repeated[0]!r} twice")
         unknown = [r.action for r in self.rules if r.action not in self.action_order]
         if unknown:
             raise ValueError(f"actions {unknown} are not in action_order {self.action_order}")
@@ -209,3 +253,18 @@ class MonitorConfig:
     reassess_as_of: str = "2025-06-30"
     portfolio_months: int = 12
     warnings: WarningPolicy = field(default_factory=WarningPolicy)
+
+    def __post_init__(self) -> None:
+        try:
+            stamp = pd.Timestamp(self.reassess_as_of)
+        except (ValueError, TypeError, OverflowError):
+            stamp = pd.NaT
+        if stamp is pd.NaT or not pd.Timestamp.min <= stamp <= pd.Timestamp.max:
+            raise ValueError(
+                "reassess_as_of must be a date YYYY-MM-DD between 1677-09-22 and 2262-04-11; "
+                f"got {self.reassess_as_of!r}"
+            )
+        if not 1 <= self.portfolio_months <= 240:
+            raise ValueError(
+                f"portfolio_months must be between 1 and 240; got {self.portfolio_months}"
+            )

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import math
 import operator
 from dataclasses import field
+from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
 
 from features.config import settings
 
-DECISIONS = ("approve", "refer", "decline")
-SECURITY = ("none", "guarantee", "prepayment")
+Decision = Literal["approve", "refer", "decline"]
+Security = Literal["none", "guarantee", "prepayment"]
+Op = Literal[">=", ">", "<=", "<", "=="]
+DECISIONS: tuple[str, ...] = get_args(Decision)
+SECURITY: tuple[str, ...] = get_args(Security)
 _OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
+MAX_TERMS_DAYS = 365
 
 
 @settings
@@ -21,7 +27,7 @@ class KnockOut:
 
     name: str
     feature: str
-    op: str
+    op: Op
     value: float
     reason_en: str
     reason_zh: str
@@ -30,8 +36,14 @@ class KnockOut:
     def __post_init__(self) -> None:
         if self.op not in _OPS:
             raise ValueError(
-                f"knock-out {self.name}: op must be one of {sorted(_OPS)}; got {self.op!r}"
+                f"op must be one of {sorted(_OPS)}; got {self.op!r} (knock-out {self.name!r})"
             )
+        if not self.name.strip() or not self.feature.strip():
+            raise ValueError(
+                f"knock-out name and feature must be non-empty; got {self.name!r}, {self.feature!r}"
+            )
+        if not math.isfinite(self.value):
+            raise ValueError(f"value must be finite; got {self.value} (knock-out {self.name!r})")
 
     def hits(self, frame: pd.DataFrame) -> np.ndarray:
         """Rows the rule declines; none when the data has no such feature (e.g. a public
@@ -49,18 +61,33 @@ class KnockOut:
 class GradeTerms:
     """What a grade gets: decision, limit caps, payment terms and security."""
 
-    decision: str
+    decision: Decision
     max_limit: float = 0.0
     revenue_share: float = 0.0
     no_financials_limit: float = 0.0
     max_terms_days: int = 0
-    security: str = "none"
+    security: Security = "none"
 
     def __post_init__(self) -> None:
         if self.decision not in DECISIONS:
             raise ValueError(f"decision must be one of {DECISIONS}; got {self.decision!r}")
         if self.security not in SECURITY:
             raise ValueError(f"security must be one of {SECURITY}; got {self.security!r}")
+        for key in ("max_limit", "no_financials_limit"):
+            value = getattr(self, key)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{key} must be a finite amount >= 0; got {value}")
+        if not 0 <= self.max_terms_days <= MAX_TERMS_DAYS:
+            raise ValueError(
+                f"max_terms_days must be between 0 and {MAX_TERMS_DAYS}; got {self.max_terms_days}"
+            )
+        if self.decision != "decline" and not 0 < self.revenue_share <= 1:
+            raise ValueError(
+                f"revenue_share must be in (0, 1] for a grade that can {self.decision}; got "
+                f"{self.revenue_share}"
+            )
+        if self.decision == "decline" and not 0 <= self.revenue_share <= 1:
+            raise ValueError(f"revenue_share must be in [0, 1]; got {self.revenue_share}")
 
 
 @settings
@@ -70,10 +97,43 @@ class CreditPolicy:
     knockouts: tuple[KnockOut, ...] = ()
     grades: dict[str, GradeTerms] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        names = [k.name for k in self.knockouts]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"knock-out names must be unique; got {repeated[0]!r} twice")
+
     def check(self, grade_labels: tuple[str, ...]) -> None:
+        """Terms for every grade of the master scale, and none for a grade it does not have."""
         missing = [g for g in grade_labels if g not in self.grades]
         if missing:
-            raise ValueError(f"policy.grades lacks terms for grade(s) {missing}")
+            raise ValueError(f"policy.grades: lacks terms for grade(s) {missing}")
+        extra = [g for g in self.grades if g not in grade_labels]
+        if extra:
+            raise ValueError(
+                f"policy.grades.{extra[0]}: grade is not on the master scale "
+                f"(labels: {', '.join(grade_labels)})"
+            )
+
+    def check_catalogue(self, **windows: tuple[int, ...]) -> None:
+        """Knock-outs against the synthetic feature catalogue with these windows
+        (``payment_windows`` / ``compliance_windows`` of :func:`load_catalogue`)."""
+        from features.catalogue import load_catalogue
+
+        self.check_features(load_catalogue(**windows).names)
+
+    def check_features(self, known: list[str] | tuple[str, ...]) -> None:
+        """Every knock-out reads a feature of the catalogue (a typo would switch it off)."""
+        import difflib
+
+        for i, rule in enumerate(self.knockouts):
+            if rule.feature not in known:
+                close = difflib.get_close_matches(rule.feature, list(known), n=3)
+                hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
+                raise ValueError(
+                    f"policy.knockouts.{i}.feature: knock-out {rule.name!r} reads "
+                    f"{rule.feature!r}, which is not in the feature catalogue{hint}"
+                )
 
     def decide(
         self, frame: pd.DataFrame, grade: np.ndarray, revenue: np.ndarray, default_label: str = "D"

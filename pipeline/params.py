@@ -9,6 +9,7 @@ modules). Errors are one line naming the file, the dotted key, the rule and the 
 from __future__ import annotations
 
 import importlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,24 @@ SECTIONS: dict[str, str] = {
     "ledger": "credit.settings:LedgerSettings",
 }
 TOP_LEVEL = ("seed", *SECTIONS)
-# Sections validated against another one (the policy needs a term for every grade).
+# Sections validated against another one (the policy needs terms for exactly the master scale's
+# grades). The knock-outs are also checked against the feature catalogue, built from the raw
+# ``features`` windows by models.policy (no extra section module in every stage's closure).
 SECTION_NEEDS = {"policy": ("grading",)}
+
+
+# A class rule written "<key> must ..." under its section: reported as "<section>.<key>: must ...".
+_KEY_RULE = re.compile(r"^(?P<loc>[\w.]+): (?P<key>[A-Za-z_][\w.]*) (?P<rule>must .*)$", re.S)
+
+
+def _dotted(message: str) -> str:
+    """``<loc>: <key> must ...`` -> ``<loc>.<key>: must ...``; always one line (a key or value
+    holding a line break is shown escaped)."""
+    message = message.replace("\r", "\\r").replace("\n", "\\n")
+    match = _KEY_RULE.match(message)
+    if match is None:
+        return message
+    return f"{match['loc']}.{match['key']}: {match['rule']}"
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -70,7 +87,8 @@ class Params:
         unknown = sorted(set(raw) - set(TOP_LEVEL), key=str)
         if unknown:
             raise DataError(
-                f"{source}: {unknown[0]}: unknown section (known: {', '.join(TOP_LEVEL)})"
+                f"{source}: {_dotted(str(unknown[0]))}: unknown section (known: "
+                f"{', '.join(TOP_LEVEL)})"
             )
         self.raw = raw
         self.source = source
@@ -97,16 +115,52 @@ class Params:
                 return section_class(name)(data, self.seed)
             obj = build(section_class(name), data, name)
             if name == "policy":
-                grading = getattr(self, SECTION_NEEDS["policy"][0])
-                obj.check((*grading.labels, grading.default_label))
+                self._check_policy(obj)
             return obj
         except DataError as exc:
             message = str(exc)
-            if message.startswith(f"{self.source}: "):
+            if message.startswith(f"{self.source}: ") and "\n" not in message:
                 raise
-            raise DataError(f"{self.source}: {message}") from None
+            if message.startswith(f"{self.source}: "):
+                message = message.removeprefix(f"{self.source}: ")
+            raise DataError(f"{self.source}: {_dotted(message)}") from None
         except ValueError as exc:
-            raise DataError(f"{self.source}: {name}: {exc}") from None
+            message = str(exc) if str(exc).startswith(f"{name}.") else f"{name}: {exc}"
+            raise DataError(f"{self.source}: {_dotted(message)}") from None
+
+    def _check_policy(self, policy: Any) -> None:
+        """Cross-section rules of ``policy`` (ValueError naming ``policy.<key>``)."""
+        grading = self.grading
+        policy.check((*grading.labels, grading.default_label))
+        windows = self._catalogue_windows()
+        if windows is not None:
+            policy.check_catalogue(**windows)
+
+    def _catalogue_windows(self) -> dict[str, tuple[int, ...]] | None:
+        """The windows of the synthetic feature catalogue (``features`` keys, defaults when
+        absent), or None when knock-outs are not checked: a tabular source (its catalogue comes
+        from the data set's config; a knock-out on a feature it lacks never applies, as
+        documented) or windows the ``features`` section itself refuses."""
+        generate, features = self.raw.get("generate") or {}, self.raw.get("features") or {}
+        if not isinstance(generate, dict) or not isinstance(features, dict):
+            return None
+        if generate.get("source") == "tabular":
+            return None
+        windows = {}
+        for key, arg in (
+            ("payment_windows_months", "payment_windows"),
+            ("compliance_windows_months", "compliance_windows"),
+        ):
+            if key not in features:
+                continue
+            value = features[key]
+            ok = isinstance(value, (list, tuple)) and all(
+                isinstance(w, int) and not isinstance(w, bool) for w in value
+            )
+            if not ok:
+                return None
+            windows[arg] = tuple(value)
+        return windows
 
     def updated(self, **sections: Any) -> Params:
         """A copy with some sections replaced by ready objects (benchmarks, tests)."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import field
 from typing import Any, Literal
 
 from features.config import settings
+from features.errors import DataError
 
 Decision = Literal["approve", "refer", "decline"]
 Language = Literal["en", "zh"]
@@ -19,6 +21,48 @@ class TrainSettings:
     pd_model: dict[str, Any] = field(default_factory=dict)
     scorecard: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        from models.pd_model import PDModel
+        from models.scorecard import WoEScorecard
+
+        # Set by the train stage from the catalogue and the seed, never by params.yaml.
+        fixed = {"monotone", "random_state", "directions", "categorical"}
+        _check_estimator(PDModel, self.pd_model, "train.pd_model", fixed)
+        _check_estimator(WoEScorecard, self.scorecard, "train.scorecard", fixed)
+
+
+def _check_estimator(cls: type, values: dict[str, Any], where: str, fixed: set[str]) -> None:
+    """Each key of ``values`` against the estimator's scikit-learn parameter constraints, so a
+    bad value stops at params access, named ``<where>.<key>`` (DataError: not re-wrapped)."""
+    from sklearn.utils._param_validation import (
+        InvalidParameterError,
+        validate_parameter_constraints,
+    )
+
+    constraints = cls._parameter_constraints
+    known = sorted(set(constraints) - fixed)
+    for key, value in values.items():
+        if key not in known:
+            import difflib
+
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise DataError(f"{where}.{key}: unknown key{hint}")
+        if isinstance(value, bool):
+            raise DataError(
+                f"{where}.{key}: must be a number or a name, not a boolean; got {value}"
+            )
+        try:
+            validate_parameter_constraints(
+                {key: constraints[key]}, {key: value}, caller_name=cls.__name__
+            )
+        except InvalidParameterError as exc:
+            rule = str(exc).split(" must be ", 1)[-1].removesuffix(" instead.")
+            rule = rule.rsplit(". Got ", 1)[0]
+            raise DataError(f"{where}.{key}: must be {rule}; got {value!r}") from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise DataError(f"{where}.{key}: must be finite; got {value!r}")
+
 
 @settings
 class EvaluateSettings:
@@ -31,10 +75,10 @@ class EvaluateSettings:
     def __post_init__(self) -> None:
         if self.n_bins < 2:
             raise ValueError(f"n_bins must be >= 2; got {self.n_bins}")
-        if self.n_bootstrap < 1 or self.top_csi < 1:
-            raise ValueError(
-                f"n_bootstrap and top_csi must be >= 1; got {self.n_bootstrap}, {self.top_csi}"
-            )
+        if self.n_bootstrap < 1:
+            raise ValueError(f"n_bootstrap must be >= 1; got {self.n_bootstrap}")
+        if self.top_csi < 1:
+            raise ValueError(f"top_csi must be >= 1; got {self.top_csi}")
 
 
 @settings
@@ -48,11 +92,10 @@ class Gates:
     def __post_init__(self) -> None:
         if not 0.5 <= self.min_auc <= 1:
             raise ValueError(f"min_auc must be in [0.5, 1]; got {self.min_auc}")
-        if not 0 < self.max_ece <= 1 or not self.max_score_psi > 0:
-            raise ValueError(
-                f"max_ece must be in (0, 1] and max_score_psi > 0; got {self.max_ece}, "
-                f"{self.max_score_psi}"
-            )
+        if not 0 < self.max_ece <= 1:
+            raise ValueError(f"max_ece must be in (0, 1]; got {self.max_ece}")
+        if not (math.isfinite(self.max_score_psi) and self.max_score_psi > 0):
+            raise ValueError(f"max_score_psi must be a finite number > 0; got {self.max_score_psi}")
 
 
 @settings
@@ -74,10 +117,13 @@ class ScoreSettings:
     lang: Language = "en"
 
     def __post_init__(self) -> None:
-        if self.batch_size < 1 or not 1 <= self.n_reasons <= 10:
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1; got {self.batch_size}")
+        if not 1 <= self.n_reasons <= 10:
+            raise ValueError(f"n_reasons must be between 1 and 10; got {self.n_reasons}")
+        if len(set(self.reasons_for)) != len(self.reasons_for):
             raise ValueError(
-                f"batch_size must be >= 1 and n_reasons between 1 and 10; got "
-                f"{self.batch_size}, {self.n_reasons}"
+                f"reasons_for must not repeat a decision; got {list(self.reasons_for)}"
             )
 
 
@@ -92,6 +138,10 @@ class ReportSettings:
     def __post_init__(self) -> None:
         if self.max_reports < 1:
             raise ValueError(f"max_reports must be >= 1; got {self.max_reports}")
+        if not self.decisions or len(set(self.decisions)) != len(self.decisions):
+            raise ValueError(
+                f"decisions must list distinct decisions (at least one); got {list(self.decisions)}"
+            )
 
 
 @settings

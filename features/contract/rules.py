@@ -33,15 +33,40 @@ class ValidationConfig:
     max_terms_days: int = 365
 
     def __post_init__(self) -> None:
-        if pd.Timestamp(self.earliest_date) >= pd.Timestamp(self.latest_date):
+        earliest = _date("earliest_date", self.earliest_date)
+        latest = _date("latest_date", self.latest_date)
+        founding = _date("founding_earliest_date", self.founding_earliest_date)
+        if earliest >= latest:
             raise ValueError(
                 "earliest_date must be before latest_date; got "
                 f"{self.earliest_date} >= {self.latest_date}"
+            )
+        if founding > earliest:
+            raise ValueError(
+                "founding_earliest_date must be on or before earliest_date; got "
+                f"{self.founding_earliest_date} > {self.earliest_date}"
             )
         if not 0 <= self.identity_tolerance < 0.5:
             raise ValueError(
                 f"identity_tolerance must be in [0, 0.5); got {self.identity_tolerance}"
             )
+        if not 1 <= self.max_terms_days <= 3650:
+            raise ValueError(
+                f"max_terms_days must be between 1 and 3650; got {self.max_terms_days}"
+            )
+
+
+def _date(name: str, value: str) -> pd.Timestamp:
+    """A settings date, or ValueError naming the key (NaT and pandas' range refused)."""
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        stamp = pd.NaT
+    if stamp is pd.NaT or not pd.Timestamp.min <= stamp <= pd.Timestamp.max:
+        raise ValueError(
+            f"{name} must be a date YYYY-MM-DD between 1677-09-22 and 2262-04-11; got {value!r}"
+        )
+    return stamp
 
 
 @dataclass(frozen=True)

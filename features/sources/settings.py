@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import field
 from typing import Any, Literal
 
@@ -15,10 +16,38 @@ from features.errors import DataError
 class DriftScenario:
     """Optional shift applied to applications on or after ``start`` (used by monitoring)."""
 
-    name: str = "none"
+    name: Literal["none", "recession", "feed_change"] = "none"
     start: str | None = None
     risk_shift: float = 0.0
     blank_columns: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.start is not None:
+            parse_date("start", self.start)
+        if not math.isfinite(self.risk_shift):
+            raise ValueError(f"risk_shift must be a finite number; got {self.risk_shift}")
+        bad = [c for c in self.blank_columns if len(c.split(".")) != 2 or not all(c.split("."))]
+        if bad:
+            raise ValueError(f"blank_columns must be 'table.column' names; got {bad[0]!r}")
+        if self.name != "none" and self.start is None:
+            raise ValueError(f"start must be a date for scenario {self.name!r}; got None")
+
+
+def parse_date(name: str, value: Any) -> pd.Timestamp:
+    """``value`` as a timestamp, or ValueError naming the key (NaT and pandas' range refused)."""
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        stamp = pd.NaT
+    if (
+        stamp is pd.NaT
+        or not pd.Timestamp.min <= stamp <= pd.Timestamp.max
+        or not isinstance(value, str)
+    ):
+        raise ValueError(
+            f"{name} must be a date YYYY-MM-DD between 1677-09-22 and 2262-04-11; got {value!r}"
+        )
+    return stamp
 
 
 @settings
@@ -57,12 +86,38 @@ class SyntheticConfig:
             raise ValueError(f"base_default_rate must be in (0, 0.5); got {self.base_default_rate}")
         if not 0 <= self.bad_row_fraction < 0.2:
             raise ValueError(f"bad_row_fraction must be in [0, 0.2); got {self.bad_row_fraction}")
-        if pd.Timestamp(self.start_date) >= pd.Timestamp(self.end_date):
+        start = parse_date("start_date", self.start_date)
+        end = parse_date("end_date", self.end_date)
+        cutoff = parse_date("cutoff_date", self.cutoff_date)
+        if start >= end:
             raise ValueError(
                 f"start_date must be before end_date; got {self.start_date} >= {self.end_date}"
             )
+        if end > cutoff:
+            raise ValueError(
+                f"end_date must be on or before cutoff_date; got {self.end_date} > "
+                f"{self.cutoff_date}"
+            )
         if self.chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1; got {self.chunk_size}")
+        if not 1 <= self.outcome_months <= 120:
+            raise ValueError(f"outcome_months must be between 1 and 120; got {self.outcome_months}")
+        if not 0 <= self.post_application_months <= 120:
+            raise ValueError(
+                "post_application_months must be between 0 and 120; got "
+                f"{self.post_application_months}"
+            )
+        if not (math.isfinite(self.risk_weight) and self.risk_weight >= 0):
+            raise ValueError(f"risk_weight must be a finite number >= 0; got {self.risk_weight}")
+        if not (math.isfinite(self.invoices_per_applicant) and self.invoices_per_applicant > 0):
+            raise ValueError(
+                f"invoices_per_applicant must be a finite number > 0; got "
+                f"{self.invoices_per_applicant}"
+            )
+        bad = {y: m for y, m in self.cycle.items() if not (math.isfinite(m) and m > 0)}
+        if bad:
+            year, value = next(iter(bad.items()))
+            raise ValueError(f"cycle.{year} must be a finite multiplier > 0; got {value}")
 
 
 @settings
