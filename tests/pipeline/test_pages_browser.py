@@ -196,3 +196,102 @@ def test_print_keeps_the_waterfall_bars(site, page):
     green = re.search(r"(?<![\d.])0?\.29\d* 0?\.68\d* 0?\.31\d* rg", content)  # #4caf50
     assert red and green, "waterfall bar colours missing from the printed PDF"
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) >= 2  # A4 pages with the page margins
+
+
+@pytest.fixture(scope="module")
+def mlflow_ui(tmp_path_factory):
+    """A small project trained and exported in-process, and a light MLflow UI on its store
+    (one worker, no job runner), stopped by its process id."""
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    import yaml
+
+    from pipeline.layout import Layout
+    from pipeline.params import load
+    from pipeline.stages import evaluate, export, generate, split, train
+    from pipeline.stages import features as build_features
+    from pipeline.stages import validate as validate_stage
+    from tests.pipeline.conftest import tiny_params
+
+    if shutil.which("mlflow", path=str(Path(sys.executable).parent)) is None:
+        _unavailable("the mlflow command is not installed beside this Python")
+    root = tmp_path_factory.mktemp("mlflow-project")
+    (root / "params.yaml").write_text(yaml.safe_dump(tiny_params(n_applicants=2000)))
+    saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    try:
+        p, layout = load(root / "params.yaml"), Layout.at(root)
+        for stage in (generate, validate_stage, build_features, split, train, evaluate, export):
+            stage.run(p, layout)
+    finally:
+        if saved is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = saved
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "mlflow"),
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{root / 'mlflow.db'}",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    pytest.fail("the MLflow UI did not start within 60 s")
+                time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=30)
+
+
+def test_mlflow_ui_shows_champion_and_model_card(mlflow_ui, page):
+    page.goto(f"{mlflow_ui}/#/models/credit-admission", wait_until="domcontentloaded")
+    page.get_by_text("champion").first.wait_for(timeout=60_000)
+    import json
+    import urllib.request
+
+    query = (
+        f"{mlflow_ui}/api/2.0/mlflow/registered-models/alias?name=credit-admission&alias=champion"
+    )
+    with urllib.request.urlopen(query, timeout=10) as r:
+        version = json.load(r)["model_version"]
+    assert "Out-of-time gates passed" in version["description"]
+    page.goto(f"{mlflow_ui}/#/models/credit-admission/versions/{version['version']}")
+    page.get_by_text("Which model decides").first.wait_for(timeout=60_000)
+    with urllib.request.urlopen(
+        f"{mlflow_ui}/api/2.0/mlflow/runs/get?run_id={version['run_id']}", timeout=10
+    ) as r:
+        run = json.load(r)["run"]
+    tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
+    assert "Known limits" in tags["mlflow.note.content"]
+    params = {p["key"] for p in run["data"]["params"]}
+    assert {"gates.min_auc", "grading.default_label"} <= params
+    assert {d["dataset"]["name"] for d in run["inputs"]["dataset_inputs"]} == {"features", "split"}
