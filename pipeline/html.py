@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -9,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, Template, select_autoescape
+from markupsafe import Markup
 
 from pipeline.io import atomic_path
 
@@ -20,6 +23,25 @@ def template(name: str) -> Template:
         autoescape=select_autoescape(["html", "j2"], default=True),
     )
     return env.get_template(name)
+
+
+def css_string(text: str) -> Markup:
+    """``text`` as a quoted CSS string, safe inside a ``<style>`` element: every character
+    but letters, digits, spaces and a few marks is a CSS escape (so ``</style>`` or a quote
+    in an applicant id stays text)."""
+    out = []
+    for ch in text:
+        if ch.isalnum() or ch in " -_.:·/()":
+            out.append(ch)
+        else:
+            out.append(f"\\{ord(ch):06x}")
+    return Markup('"' + "".join(out) + '"')
+
+
+def csp_hash(script: str) -> str:
+    """The Content-Security-Policy source that allows exactly this inline script."""
+    digest = hashlib.sha256(script.encode("utf-8")).digest()
+    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
 
 
 def cell(value: object) -> str:
@@ -42,8 +64,21 @@ def table(frame: pd.DataFrame, css: Callable[[str, object], str] | None = None) 
     return {"columns": [str(c) for c in frame.columns], "rows": rows}
 
 
-def write_page(path: Path, title: str, subtitle: str, sections: list[dict]) -> None:
-    html = template("monitoring.html.j2").render(title=title, subtitle=subtitle, sections=sections)
+def write_page(
+    path: Path,
+    title: str,
+    subtitle: str,
+    sections: list[dict],
+    nav: list[dict] | None = None,
+) -> None:
+    """A monitoring page; ``nav`` links (``id``, ``text``) jump to sections with that ``id``."""
+    html = template("monitoring.html.j2").render(
+        title=title,
+        subtitle=subtitle,
+        sections=sections,
+        nav=nav or [],
+        running_header=css_string(f"{title} · {subtitle}" if subtitle else title),
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         tmp.write_text(html, encoding="utf-8")

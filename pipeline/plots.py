@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import PercentFormatter
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from pipeline.io import atomic_path
@@ -69,7 +70,9 @@ def calibration(tables: dict[str, pd.DataFrame], title: str) -> plt.Figure:
         top = max(top, t["mean_pd"].max(), t["observed_dr"].max())
     ax.plot([0, top], [0, top], ls=":", c="grey", label="perfect calibration")
     ax.set(xlabel="mean predicted PD (decile)", ylabel="observed default rate", title=title)
-    ax.legend(fontsize=8)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.legend(fontsize=8, loc="upper left")
     return fig
 
 
@@ -94,8 +97,13 @@ def grades(table: pd.DataFrame, title: str) -> plt.Figure:
     ax2 = ax.twinx()
     ax2.plot(x, table["observed_dr"], marker="o", c="#c0392b", label="observed default rate")
     ax2.plot(x, table["mean_pd"], marker="s", ls="--", c="#2c3e50", label="mean PD")
-    ax2.set_ylabel("rate")
-    ax2.legend(loc="upper left", fontsize=8)
+    ax2.set_ylabel("default rate / PD")
+    ax2.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax2.set_ylim(bottom=0)
+    # One legend for both axes, below the plot: never over a bar or a point.
+    handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    labels = ax.get_legend_handles_labels()[1] + ax2.get_legend_handles_labels()[1]
+    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=3, fontsize=8)
     ax.set_title(title)
     return fig
 
@@ -128,13 +136,24 @@ def distributions(
 
 
 def hbars(
-    labels: list[str], values: list[float], title: str, xlabel: str, lines: tuple[float, ...] = ()
+    labels: list[str],
+    values: list[float],
+    title: str,
+    xlabel: str,
+    lines: tuple[float, ...] = (),
+    line_labels: tuple[str, ...] = (),
 ) -> plt.Figure:
+    """Horizontal bars; ``lines`` are thresholds drawn and named (``line_labels``, else the
+    value) in a legend outside the bars."""
     fig, ax = plt.subplots(figsize=(6, 0.28 * len(labels) + 1.2))
     y = np.arange(len(labels))[::-1]
     ax.barh(y, values, color="#5b8db8")
     ax.set_yticks(y, labels, fontsize=8)
-    for x in lines:
-        ax.axvline(x, ls="--", c="#c0392b", lw=1)
+    styles = ("--", ":", "-.")
+    for i, x in enumerate(lines):
+        name = line_labels[i] if i < len(line_labels) else f"{x:g}"
+        ax.axvline(x, ls=styles[i % len(styles)], c="#c0392b", lw=1, label=name)
     ax.set(title=title, xlabel=xlabel)
+    if lines:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     return fig

@@ -134,6 +134,7 @@ class ReportSettings:
     decisions: tuple[Decision, ...] = ("decline", "refer")
     max_reports: int = 500
     lang: Language = "en"
+    currency: str = "EUR"  # ISO 4217 code shown with every amount on the pages
 
     def __post_init__(self) -> None:
         if self.max_reports < 1:
@@ -142,6 +143,8 @@ class ReportSettings:
             raise ValueError(
                 f"decisions must list distinct decisions (at least one); got {list(self.decisions)}"
             )
+        if not (len(self.currency) == 3 and self.currency.isascii() and self.currency.isupper()):
+            raise ValueError(f"currency must be an ISO 4217 code like EUR; got {self.currency!r}")
 
 
 @settings

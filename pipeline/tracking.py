@@ -23,6 +23,19 @@ from pipeline.layout import Layout
 
 EXPERIMENT = "credit-admission"
 RUN_FILE = "mlflow_run.json"
+NOTE = "mlflow.note.content"  # the description the MLflow UI shows (Markdown)
+EXPERIMENT_NOTE = """\
+**Credit admission for business customers**: should we accept an applicant, on what credit limit
+and payment terms? Each training run holds one PD model (LightGBM, calibrated) and one WoE
+scorecard, evaluated on an out-of-time year; its description is the model card. The registered
+model `credit-admission@champion` is the run whose OOT metrics passed the gates. Monitoring
+(`monitor-*`) and re-assessment (`reassess-*`) runs carry `model_run_id` and `bundle_version`
+tags that point at the model they checked.
+
+Where to look: open a `train-*` run -> Overview (model card, params `policy.*`, `grading.*`,
+`gates.*`), Model metrics (`pd_model.oot.*`), Artifacts (`evaluation/`, `explain/`,
+`bundle_manifest.json`), and Datasets used (features and split with their sha256).
+"""
 
 
 def tracking_uri(layout: Layout) -> str:
@@ -38,8 +51,12 @@ def _mlflow(layout: Layout):
     exp = client.get_experiment_by_name(EXPERIMENT)
     if exp is None:
         client.create_experiment(
-            EXPERIMENT, artifact_location=(layout.root / "mlruns").resolve().as_uri()
+            EXPERIMENT,
+            artifact_location=(layout.root / "mlruns").resolve().as_uri(),
+            tags={NOTE: EXPERIMENT_NOTE},
         )
+    elif exp.tags.get(NOTE) != EXPERIMENT_NOTE:
+        client.set_experiment_tag(exp.experiment_id, NOTE, EXPERIMENT_NOTE)
     mlflow.set_experiment(EXPERIMENT)
     return mlflow
 
@@ -119,9 +136,22 @@ def new_run(layout: Layout, name: str, tags: dict[str, str]) -> Iterator[Any]:
     model_run = model_run_id(layout) or "unknown"
     with mlflow.start_run(
         run_name=name,
-        tags={"git_commit": git_commit(layout.root), "model_run_id": model_run, **tags},
+        tags={
+            "git_commit": git_commit(layout.root),
+            "model_run_id": model_run,
+            "bundle_version": bundle_version(layout) or "unknown",
+            **tags,
+        },
     ):
         yield mlflow
+
+
+def bundle_version(layout: Layout) -> str | None:
+    """The version of the bundle on disk (what monitoring and re-assessment score with)."""
+    path = layout.models / "bundle" / "manifest.json"
+    if not path.is_file():
+        return None
+    return read_json(path).get("version")
 
 
 @contextmanager
@@ -162,3 +192,87 @@ def log_params(mlflow: Any, params: dict, prefix: str = "") -> None:
     items = list(flat.items())
     for i in range(0, len(items), 90):
         mlflow.log_params(dict(items[i : i + 90]))
+
+
+def log_params_once(mlflow: Any, params: dict, prefix: str = "") -> list[str]:
+    """Log params the active run does not have yet (MLflow refuses to change a logged
+    param; a resumed run may already hold them). Returns the keys whose logged value differs
+    from ``params``: they are set as ``changed.<key>`` tags so the change stays visible."""
+    run = mlflow.active_run()
+    existing = mlflow.MlflowClient().get_run(run.info.run_id).data.params
+    flat = {k: str(v)[:6000] for k, v in flatten(params, prefix).items()}
+    new = {k: v for k, v in flat.items() if k not in existing}
+    changed = sorted(k for k, v in flat.items() if k in existing and existing[k] != v)
+    items = list(new.items())
+    for i in range(0, len(items), 90):
+        mlflow.log_params(dict(items[i : i + 90]))
+    for k in changed:
+        mlflow.set_tag(f"changed.{k}"[:250], flat[k][:5000])
+    return changed
+
+
+def log_dataset(mlflow: Any, path: Path, name: str, context: str, digest: str) -> None:
+    """Dataset lineage without loading the data: a file source with its sha256 digest, shown
+    in the run's Datasets column (``mlflow.log_input``)."""
+    import warnings
+
+    from mlflow.data.dataset_source_registry import resolve_dataset_source
+    from mlflow.data.meta_dataset import MetaDataset
+
+    with warnings.catch_warnings():  # "can be interpreted in multiple ways": a local file
+        warnings.simplefilter("ignore", UserWarning)
+        source = resolve_dataset_source(str(Path(path).resolve()))
+    mlflow.log_input(MetaDataset(source, name=name, digest=digest[:36]), context=context)
+
+
+def model_card(info: dict, windows: dict | None = None, score_psi: float | None = None) -> str:
+    """A short Markdown model card: purpose, data window, OOT metrics against the gates,
+    which model decides, known limits (for the run and model-version descriptions)."""
+    gates = info["gates"]["thresholds"]
+    oot = info["oot_metrics"]
+    verdict = (
+        "passed" if info["gates"]["passed"] else "FAILED: " + "; ".join(info["gates"]["failed"])
+    )
+    lines = [
+        f"## {info['model_name']} {info.get('version', '')}".rstrip(),
+        "",
+        "**Purpose**: 12-month probability of default of a business applicant, turned into a "
+        "grade, an accept / refer / decline decision, a credit limit and payment terms by the "
+        "credit policy (knock-out rules first).",
+        "",
+    ]
+    if windows:
+        lines += [
+            "**Data window**: "
+            + "; ".join(
+                f"{k} {v['from']} to {v['to']} ({v['rows']:,} rows)"
+                for k, v in windows.items()
+                if isinstance(v, dict) and v.get("from")
+            ),
+            "",
+        ]
+    pdm, card = oot.get("pd_model", {}), oot.get("scorecard", {})
+    lines += [
+        f"**Out-of-time gates {verdict}**",
+        "",
+        "| metric (OOT) | PD model | scorecard | gate |",
+        "|---|---|---|---|",
+        f"| AUC | {pdm.get('auc', float('nan')):.3f} | {card.get('auc', float('nan')):.3f} "
+        f"| >= {gates['min_auc']} |",
+        f"| ECE | {pdm.get('ece', float('nan')):.4f} | {card.get('ece', float('nan')):.4f} "
+        f"| <= {gates['max_ece']} |",
+        f"| Gini | {pdm.get('gini', float('nan')):.3f} | {card.get('gini', float('nan')):.3f} | |",
+        f"| KS | {pdm.get('ks', float('nan')):.3f} | {card.get('ks', float('nan')):.3f} | |",
+        f"| rows / defaults | {pdm.get('n', 0):,} / {pdm.get('defaults', 0):,} | | |",
+        f"| score PSI train vs OOT | "
+        f"{'' if score_psi is None else f'{score_psi:.3f}'} | | <= {gates['max_score_psi']} |",
+        "",
+        "**Which model decides**: the PD model (its calibrated PD sets the grade on the master "
+        "scale, `grading.*`, and the policy, `policy.*`, the decision). The scorecard's points are "
+        "shown beside it for transparency; they do not decide.",
+        "",
+        "**Known limits**: trained on the data window above only; knock-outs cover sanctions "
+        "and insolvency records present in the data; no reject inference (declined applicants "
+        "have no outcome); reasons are TreeSHAP contributions (association, not causation).",
+    ]
+    return "\n".join(lines)

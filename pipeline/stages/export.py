@@ -8,6 +8,7 @@ says which gate failed and exits non-zero.
 from __future__ import annotations
 
 import warnings
+from dataclasses import asdict
 from importlib.metadata import version
 from pathlib import Path
 
@@ -155,6 +156,30 @@ def _log_and_register(
         mlflow.log_dict(manifest, "bundle_manifest.json")
         mlflow.set_tag("bundle_version", manifest["version"])
         mlflow.set_tag("gates_passed", str(not failed))
+        windows_file = layout.reports / "split.json"
+        windows = read_json(windows_file) if windows_file.is_file() else None
+        metrics_file = layout.reports / "metrics.json"
+        psi = (
+            read_json(metrics_file)["pd_model"].get("score_psi_train_oot")
+            if metrics_file.is_file()
+            else None
+        )
+        card = tracking.model_card(manifest, windows, psi)
+        mlflow.set_tag(tracking.NOTE, card)
+        tracking.log_params_once(
+            mlflow,
+            {
+                "policy": asdict(params.policy),
+                "grading": asdict(params.grading),
+                "gates": asdict(params.export.gates),
+            },
+        )
+        for dataset, context in (("features", "training"), ("split", "split")):
+            digest = manifest.get("input_data_sha256", {}).get(dataset)
+            if digest:
+                tracking.log_dataset(
+                    mlflow, layout.processed / f"{dataset}.parquet", dataset, context, digest
+                )
         out = {
             "model_name": name,
             "model_uri": info.model_uri,
@@ -171,6 +196,8 @@ def _log_and_register(
             info.model_uri, name, tags={"bundle_version": manifest["version"]}
         )
         client.set_registered_model_alias(name, "champion", registered.version)
+        client.update_model_version(name, registered.version, description=card)
+        client.update_registered_model(name, description=tracking.EXPERIMENT_NOTE)
         out.update(version=int(registered.version), alias="champion")
     return out
 

@@ -176,6 +176,7 @@ def _page(report: dict, pd_e, pd_a, score_e, score_a, path: Path) -> None:
                         "CSI by feature",
                         "CSI",
                         (0.10, 0.25),
+                        ("watch from 0.10", "act from 0.25"),
                     )
                 )
             ],

@@ -7,7 +7,6 @@ grade migration and an HTML page; logged to MLflow.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from features.contract.validation import VALIDATION_ORDER
@@ -66,7 +65,7 @@ def run(params: Params, layout: Layout, as_of: str | None = None) -> dict:
     write_csv(matrix, out / "grade_migration.csv", index=True)
     summary = result.summary
     write_json(summary, out / "reassessment.json")
-    _page(summary, matrix, actions, out / "early_warnings.html")
+    _page(summary, matrix, actions, out / "early_warnings.html", cfg.warnings.action_order)
     with tracking.new_run(
         layout, f"reassess-{summary['as_of']}", {"stage": "reassess", "as_of": summary["as_of"]}
     ) as mlflow:
@@ -107,37 +106,93 @@ def _not_applicable(layout: Layout, why: str) -> dict:
     return summary
 
 
-def _page(summary: dict, matrix: pd.DataFrame, actions: pd.DataFrame, path) -> None:
+SHOWN_PER_ACTION = 500
+
+
+def _formatted(rows: pd.DataFrame) -> pd.DataFrame:
+    """PD as a percentage, limits as whole amounts (the same formats as the applicant pages)."""
+    out = rows.copy()
+    out["pd_now"] = [f"{p:.2%}" for p in out["pd_now"]]
+    for c in ("limit_at_admission", "limit_now"):
+        if c in out:
+            out[c] = [f"{v:,.0f}" if pd.notna(v) else "-" for v in out[c]]
+    return out
+
+
+def _page(
+    summary: dict,
+    matrix: pd.DataFrame,
+    actions: pd.DataFrame,
+    path,
+    action_order: tuple[str, ...] = (),
+) -> None:
+    """Most severe action first (the last of ``action_order``), one anchored section per action
+    with its customers by PD (highest first), and a table of contents with the counts."""
     mig = matrix.reset_index().rename(columns={"grade_at_admission": "admission \\ now"})
     mig.columns = [str(c) for c in mig.columns]
-    shown = actions.sort_values(["action", "pd_now"], ascending=[True, False]).head(500)
+    severity = {a: i for i, a in enumerate(action_order)}
+    present = sorted(
+        actions["action"].dropna().unique(), key=lambda a: (-severity.get(a, -1), str(a))
+    )
+    by_action = [
+        (
+            a,
+            actions.loc[actions["action"] == a].sort_values(
+                ["pd_now", "applicant_id"], ascending=[False, True]
+            ),
+        )
+        for a in present
+    ]
+    nav = [{"id": f"action-{a}", "text": f"{a}: {len(rows):,} customers"} for a, rows in by_action]
     sections = [
         {
             "title": "Summary",
             "bullets": [
                 f"{summary['portfolio']:,} customers approved in the window; "
                 f"{summary['downgraded']:,} downgraded, {summary['upgraded']:,} upgraded",
-                f"{summary['customers_with_warnings']:,} customers with early warnings: "
-                + ", ".join(f"{k} {v:,}" for k, v in summary["by_action"].items()),
+                f"{summary['customers_with_warnings']:,} customers with early warnings, most "
+                "severe action first: " + ", ".join(f"{a} {len(rows):,}" for a, rows in by_action),
                 "warnings by rule: "
                 + ", ".join(f"{k} {v:,}" for k, v in summary["by_rule"].items()),
             ],
         },
+    ]
+    for a, rows in by_action:
+        shown = rows.head(SHOWN_PER_ACTION).drop(columns=["action"])
+        same = (
+            int((rows["limit_now"] >= rows["limit_at_admission"]).sum())
+            if a == "reduce_limit" and {"limit_now", "limit_at_admission"} <= set(rows.columns)
+            else 0
+        )
+        note = "Limits: at admission and what the credit policy gives on today's grade."
+        if same:
+            note += (
+                f" {same:,} of these customers keep their limit under today's grade: "
+                "the reduction must be set by hand."
+            )
+        if len(rows) > SHOWN_PER_ACTION:
+            note += f" The {SHOWN_PER_ACTION:,} highest PDs are shown; all are in actions.csv."
+        sections.append(
+            {
+                "id": f"action-{a}",
+                "title": f"{a} ({len(rows):,} customers, highest PD first)",
+                "text": note,
+                "table": html.table(_formatted(shown)),
+            }
+        )
+    sections.append(
         {
+            "id": "migration",
             "title": "Grade migration (rows: grade at admission, columns: grade now)",
             "table": html.table(mig),
-        },
-        {
-            "title": "Early warnings and recommended actions (most severe action per customer)",
-            "text": "Limits: at admission and what the credit policy gives on today's grade.",
-            "table": html.table(shown.assign(pd_now=np.round(shown["pd_now"], 4))),
-        },
-    ]
+        }
+    )
     html.write_page(
         path,
         f"Portfolio re-assessment as of {summary['as_of']}",
         f"bundle {summary['bundle_version']}",
         sections,
+        nav=nav + [{"id": "migration", "text": "Grade migration"}],
     )
 
 
