@@ -376,7 +376,10 @@ def _proposed_terms(model: ScoringModel, frame: pd.DataFrame, scores: pd.DataFra
     as_approved = replace(
         policy,
         knockouts=(),
-        grades={g: replace(t, decision="approve") for g, t in policy.grades.items()},
+        grades={
+            g: replace(t, decision="approve") if t.decision == "refer" else t
+            for g, t in policy.grades.items()
+        },
     )
     decided = as_approved.decide(
         frame,
