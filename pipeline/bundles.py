@@ -35,7 +35,7 @@ def open_bundle(
     if isinstance(key, Path) and not key.is_file():
         raise DataError(
             f"{key}: trusted public key not found (set {ENV_PUBLIC_KEY} or params "
-            "signing.public_key; `creditrisk keys create` makes a pair)"
+            "signing.public_key; `creditrisk keys` makes a pair)"
         )
     return load_bundle(directory, key, allow_failed_gates=allow_failed_gates)
 

@@ -255,6 +255,25 @@ app.add_typer(ledger_cli.app, name="decisions")
 
 
 @app.command()
+def keys(
+    private: Path = typer.Option(
+        Path(".keys/bundle-signing.pem"), "--private", help="Private key file to create."
+    ),
+    public: Path = typer.Option(
+        Path(".keys/bundle-signing.pub"), "--public", help="Public key file to create."
+    ),
+) -> None:
+    """Create an Ed25519 key pair for signing bundles (refuses to overwrite; the private key
+    is encrypted with $CREDITRISK_SIGNING_PASSPHRASE when it is set)."""
+    from models.signing import generate_keypair
+
+    private.parent.mkdir(parents=True, exist_ok=True)
+    public.parent.mkdir(parents=True, exist_ok=True)
+    fingerprint = generate_keypair(private, public)
+    console.print(f"key pair {fingerprint[:12]}: private {private}, public {public}")
+
+
+@app.command()
 def docs() -> None:
     """Regenerate the generated documentation (docs/data.md)."""
     from pipeline.docs import write_docs

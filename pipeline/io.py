@@ -52,6 +52,20 @@ def find_raw(directory: Path, table: str) -> Path:
     )
 
 
+def _encoding_problem(path: Path) -> str:
+    """Where a file stops being UTF-8 (the parser's own offset is within its read buffer)."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return (
+            f"{path}: line {line}: unreadable encoding, expected UTF-8 (byte "
+            f"0x{data[exc.start]:02x} at file offset {exc.start})"
+        )
+    return f"{path}: unreadable encoding, expected UTF-8"
+
+
 def read_raw(path: Path) -> pd.DataFrame:
     """Read one raw export; CSV values stay text so that validation reports parse errors."""
     if not path.is_file():
@@ -78,11 +92,8 @@ def read_raw(path: Path) -> pd.DataFrame:
                 encoding="utf-8",
                 skipinitialspace=True,
             )
-        except UnicodeDecodeError as exc:
-            raise DataError(
-                f"{path}: unreadable encoding, expected UTF-8 (byte "
-                f"0x{exc.object[exc.start]:02x} at offset {exc.start})"
-            ) from None
+        except UnicodeDecodeError:
+            raise DataError(_encoding_problem(path)) from None
         except pd.errors.EmptyDataError:
             raise DataError(f"{path}: empty file (no header row)") from None
         except pd.errors.ParserError as exc:

@@ -154,7 +154,14 @@ def run(
         pre_rejects = pd.DataFrame(columns=REJECT_COLUMNS)
         file = open_parquet(path, "Parquet features file")
         batches = _batches(file, cfg.batch_size, labelled_too, summary)
-        n_batches = max(1, -(-file.metadata.num_rows // cfg.batch_size))
+        # Record batches never span row groups: count them per row group.
+        n_batches = max(
+            1,
+            sum(
+                -(-file.metadata.row_group(i).num_rows // cfg.batch_size)
+                for i in range(file.num_row_groups)
+            ),
+        )
         source = str(path)
     seen: set[str] = set()
     scores_schema = pa.Schema.from_pandas(_empty_scores(cfg.n_reasons), preserve_index=False)

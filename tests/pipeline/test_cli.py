@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -107,10 +108,40 @@ def _csv_project(generated: Path) -> Path:
 
 def test_unreadable_encoding(generated: Path, capsys):
     path = _csv_project(generated)
-    path.write_bytes(path.read_bytes().replace(b"A000", "Ä000".encode("latin-1"), 1))
+    data = path.read_bytes()
+    at = data.index(b"A000", len(data) // 2)  # deep in the file: past the parser's buffer
+    path.write_bytes(data[:at] + "Ä".encode("latin-1") + data[at + 1 :])
     assert run(generated, "validate") == 1
+    err = capsys.readouterr().err.replace("\n", "")
+    line = data.count(b"\n", 0, at) + 1
+    assert f"invoices.csv: line {line}: unreadable encoding, expected UTF-8" in err
+    assert f"at file offset {at})" in err
+
+
+def test_sentinel_dates_and_huge_integers_become_rejects(generated: Path):
+    raw = generated / "data/raw"
+    apps = pd.read_parquet(raw / "applicants.parquet")
+    apps = apps.astype({"founding_date": "str", "employees": "str"})
+    apps.loc[0, "founding_date"] = "1000-01-01"
+    apps.loc[1, "founding_date"] = "9999-12-31"
+    apps.loc[2, "employees"] = "1e30"
+    apps.to_csv(raw / "applicants.csv", index=False)
+    (raw / "applicants.parquet").unlink()
+    assert run(generated, "validate") == 0
+    rejects = pd.read_parquet(generated / "data/interim/rejects/applicants.parquet")
+    bad = rejects.set_index("applicant_id")
+    for i, column in ((0, "founding_date"), (1, "founding_date"), (2, "employees")):
+        assert column in bad.loc[apps.loc[i, "applicant_id"], "column"]
+    report = json.loads((generated / "data/reports/validation.json").read_text())
+    assert all(t["balanced"] for t in report["tables"].values())
+
+
+def test_rich_markup_in_user_text_is_printed_literally(project: Path, capsys):
+    from pipeline.cli import main
+
+    assert main(["--project", str(project), "--params", "[/x][link=e]p.yaml", "generate"]) == 1
     err = capsys.readouterr().err
-    assert "invoices.csv: unreadable encoding, expected UTF-8" in err
+    assert "[/x][link=e]p.yaml: params file not found" in err and "Traceback" not in err
 
 
 def test_wrong_file_type(generated: Path, capsys):
