@@ -219,7 +219,9 @@ class PDModel(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "booster_")
         tables = self.__dict__.get("_tables")
         if tables is None:
-            tables = TreeShapTables.from_booster(self.booster_, self.best_iteration_)
+            tables = TreeShapTables.from_booster(
+                self.booster_, self.best_iteration_, n_jobs=self.n_jobs
+            )
             self._tables = tables
         return tables
 

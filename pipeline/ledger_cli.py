@@ -50,18 +50,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-OUTPUT_FIELDS = (
-    "pd",
-    "score",
-    "grade",
-    "decision",
-    "knockout_rule",
-    "credit_limit",
-    "limit_rule",
-    "payment_terms_days",
-    "security",
-)
-
 
 # ------------------------------------------------------------------------------ helpers
 def _state() -> tuple[Params, Layout]:

@@ -103,16 +103,19 @@ def training_run(layout: Layout, tags: dict[str, str]) -> Iterator[Any]:
         run_name=f"train-{tags.get('dataset', 'data')}",
         tags={"git_commit": git_commit(layout.root), **tags},
     ) as run:
-        write_json(
-            {
-                "run_id": run.info.run_id,
-                "experiment": EXPERIMENT,
-                "tracking_uri": tracking_uri(layout),
-                "model_sha256": _model_sha256(layout),
-            },
-            layout.models / RUN_FILE,
-        )
+        _remember(layout, run.info.run_id)
         yield mlflow
+
+
+def _remember(layout: Layout, run_id: str) -> None:
+    """The run of the model on disk, for the later stages (beside the model, not in DVC)."""
+    info = {
+        "run_id": run_id,
+        "experiment": EXPERIMENT,
+        "tracking_uri": tracking_uri(layout),
+        "model_sha256": _model_sha256(layout),
+    }
+    write_json(info, layout.models / RUN_FILE)
 
 
 def _model_sha256(layout: Layout) -> str | None:
@@ -163,15 +166,7 @@ def resume_run(layout: Layout) -> Iterator[Any]:
         with mlflow.start_run(
             run_name="model", tags={"git_commit": git_commit(layout.root), "stage": "resumed"}
         ) as run:
-            write_json(
-                {
-                    "run_id": run.info.run_id,
-                    "experiment": EXPERIMENT,
-                    "tracking_uri": tracking_uri(layout),
-                    "model_sha256": _model_sha256(layout),
-                },
-                layout.models / RUN_FILE,
-            )
+            _remember(layout, run.info.run_id)
             yield mlflow
         return
     with mlflow.start_run(run_id=run_id):

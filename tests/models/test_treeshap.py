@@ -483,3 +483,13 @@ def test_random_small_models(problem):
     booster = lgb.train(params, lgb.Dataset(X, y, categorical_feature=categorical), rounds)
     assert_matches(booster, X)
     assert_matches(booster, awkward_values(booster, X.shape[1]))
+
+
+def test_threads_give_the_same_bits(default_model):
+    model, X = default_model
+    one = TreeShapTables.from_booster(model.booster_, model.best_iteration_, n_jobs=1)
+    two = TreeShapTables.from_booster(model.booster_, model.best_iteration_, n_jobs=2)
+    big = pd.concat([X] * 3, ignore_index=True)
+    raw1, c1 = one.predict_with_contributions(big)
+    raw2, c2 = two.predict_with_contributions(big)
+    assert np.array_equal(raw1, raw2) and np.array_equal(c1, c2)
