@@ -79,14 +79,31 @@ def _grade_key(grade: str) -> tuple[int, str]:
 def _batches(
     file: pq.ParquetFile, batch_size: int, labelled_too: bool, summary: ScoreSummary
 ) -> Iterator[pd.DataFrame]:
-    """Feature rows to score, one record batch at a time (unlabelled rows only by default)."""
-    for batch in file.iter_batches(batch_size=batch_size):
-        frame = batch.to_pandas()
+    """Feature rows to score, ``batch_size`` rows at a time (unlabelled rows only by default).
+
+    Record batches never span row groups, so small row groups are gathered into one batch:
+    the per-batch work (checks, conversion) is paid per ``batch_size`` rows, not per group.
+    """
+    for table in _gathered(file, batch_size):
+        frame = table.to_pandas()
         if not labelled_too and "default_12m" in frame.columns:
             labelled = frame["default_12m"].notna()
             summary.skipped_labelled += int(labelled.sum())
             frame = frame.loc[~labelled]
         yield frame.reset_index(drop=True)
+
+
+def _gathered(file: pq.ParquetFile, batch_size: int) -> Iterator[pa.Table]:
+    pending: list[pa.RecordBatch] = []
+    rows = 0
+    for batch in file.iter_batches(batch_size=batch_size):
+        pending.append(batch)
+        rows += batch.num_rows
+        if rows >= batch_size:
+            yield pa.Table.from_batches(pending)
+            pending, rows = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending)
 
 
 def _raw_frame(raw_dir: Path, params: Params, out_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -154,14 +171,7 @@ def run(
         pre_rejects = pd.DataFrame(columns=REJECT_COLUMNS)
         file = open_parquet(path, "Parquet features file")
         batches = _batches(file, cfg.batch_size, labelled_too, summary)
-        # Record batches never span row groups: count them per row group.
-        n_batches = max(
-            1,
-            sum(
-                -(-file.metadata.row_group(i).num_rows // cfg.batch_size)
-                for i in range(file.num_row_groups)
-            ),
-        )
+        n_batches = max(1, -(-file.metadata.num_rows // cfg.batch_size))
         source = str(path)
     seen: set[str] = set()
     scores_schema = pa.Schema.from_pandas(_empty_scores(cfg.n_reasons), preserve_index=False)
