@@ -377,12 +377,13 @@ _KERNEL = None
 
 
 def _kernel():
-    """The numba-compiled kernel (compiled on first use, about a second; not cached on disk)."""
+    """The numba-compiled kernel: compiled on first use (about a second), then cached on disk
+    in `__pycache__` so later processes load it."""
     global _KERNEL
     if _KERNEL is None:
         import numba
 
-        _KERNEL = numba.njit(nogil=True, cache=False)(_kernel_source)
+        _KERNEL = numba.njit(nogil=True, cache=True)(_kernel_source)
     return _KERNEL
 
 
