@@ -476,6 +476,30 @@ def limits(
     _out().print(table)
 
 
+@app.command()
+def stats(
+    out: Path | None = typer.Option(None, "--out", help="Also write the table as CSV."),
+) -> None:
+    """Decisions by grade and what people did with them: approvals, declines, overrides and
+    the override rate (a model whose decisions are often overridden is not trusted)."""
+    from rich.table import Table
+
+    from pipeline.io import write_csv
+
+    with _open() as ledger:
+        frame = ledger.grade_stats()
+    table = Table(title=f"Latest decisions by grade: {int(frame['decisions'].sum()):,}")
+    for column in frame.columns:
+        table.add_column(column.replace("_", " "), justify="left" if column == "grade" else "right")
+    for row in frame.to_dict("records"):
+        rate = row["override_rate"]
+        cells = [_cell(v) for k, v in row.items() if k != "override_rate"]
+        table.add_row(*cells, "-" if rate != rate else f"{rate:.1%}")
+    _out().print(table)
+    if out is not None:
+        write_csv(frame, out)
+
+
 # ------------------------------------------------------------------------------ actions
 def _print_action(action) -> None:
     _out().print(

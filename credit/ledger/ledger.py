@@ -888,6 +888,30 @@ class Ledger:
 
     list = list_decisions  # the CLI verb: decisions list
 
+    def grade_stats(self) -> pd.DataFrame:
+        """Per grade of the latest decisions: how many were decided each way, and what people
+        did with them (approvals, declines, overrides) and the override rate, a standard
+        model-risk signal (a model whose decisions are often overridden is not trusted)."""
+        latest = self.list_decisions()
+        q = sa.select(decisions.c.grade, actions.c.kind).join(
+            actions, actions.c.decision_id == decisions.c.id
+        )
+        with self._read() as conn:
+            acted = pd.DataFrame(conn.execute(q).all(), columns=["grade", "kind"])
+        by_decision = pd.crosstab(latest["grade"], latest["decision"]).reindex(
+            columns=["approve", "refer", "decline"], fill_value=0
+        )
+        by_action = pd.crosstab(acted["grade"], acted["kind"]).reindex(
+            columns=["approve", "decline", "override"], fill_value=0
+        )
+        by_action.columns = ["approved_by_people", "declined_by_people", "overridden_by_people"]
+        out = by_decision.join(by_action, how="outer").fillna(0).astype(int)
+        out.insert(0, "decisions", out[["approve", "refer", "decline"]].sum(axis=1))
+        out["override_rate"] = out["overridden_by_people"] / out["decisions"].where(
+            out["decisions"] > 0
+        )
+        return out.rename_axis("grade").reset_index()
+
     def show(self, application_id: str) -> dict[str, Any]:
         """Application, every decision (newest first), every action, and the current state."""
         with self._read() as conn:

@@ -151,3 +151,18 @@ def test_effective_limit_follows_the_customers_latest_application(any_ledger: Le
     late = any_ledger.effective_limits("2026-04-01").set_index("customer_id")
     assert early.loc["C0000001", "application_id"] == "A0000001"
     assert late.loc["C0000001", "application_id"] == "A0000005"
+
+
+def test_grade_stats_count_decisions_and_what_people_did(led: Ledger):
+    led.approve(REFER, "bob", "credit_manager", "good payer", limit=20_000)
+    led.override(APPROVED, "ann", "analyst", "seasonal business", limit=40_000, terms=45)
+    stats = led.grade_stats().set_index("grade")
+    latest = led.list_decisions()
+    assert stats["decisions"].sum() == len(latest) == 40
+    for decision in ("approve", "refer", "decline"):
+        assert stats[decision].sum() == (latest["decision"] == decision).sum()
+    grade_of = latest.set_index("application_id")["grade"]
+    assert stats.loc[grade_of[REFER], "approved_by_people"] == 1
+    assert stats["overridden_by_people"].sum() == 1
+    g = grade_of[APPROVED]
+    assert stats.loc[g, "override_rate"] == pytest.approx(1 / stats.loc[g, "decisions"])
