@@ -53,19 +53,39 @@ def reassess_portfolio(
     warning_policy: WarningPolicy,
     when: pd.Timestamp,
     portfolio_months: int,
+    admitted: pd.DataFrame | None = None,
 ) -> Reassessment:
-    """Re-assess the customers approved in the ``portfolio_months`` before ``when``."""
-    start = when - pd.DateOffset(months=portfolio_months)
+    """Re-assess the customers approved in the ``portfolio_months`` before ``when``.
+
+    Without ``admitted`` the portfolio is what the scoring model approves among those
+    applications. With it (columns ``applicant_id``, ``grade``, ``pd``, ``credit_limit``: what
+    the business actually decided and the limit in force, e.g. from the decision ledger) the
+    portfolio is exactly those customers, whenever they applied.
+    """
     dates = features["application_date"]
-    window = features.loc[(dates > start) & (dates <= when)].reset_index(drop=True)
-    if window.empty:
-        raise DataError(
-            f"no application between {start.date()} and {when.date()}: nothing to re-assess"
+    if admitted is None:
+        start = when - pd.DateOffset(months=portfolio_months)
+        window = features.loc[(dates > start) & (dates <= when)].reset_index(drop=True)
+        if window.empty:
+            raise DataError(
+                f"no application between {start.date()} and {when.date()}: nothing to re-assess"
+            )
+        admission = model.score(conform(window, schema), reasons_for=())
+        accepted = (admission["decision"] == "approve").to_numpy()
+        book = window.loc[accepted].reset_index(drop=True)
+        before = admission.loc[accepted].reset_index(drop=True)
+    else:
+        window = features.loc[features["applicant_id"].isin(admitted["applicant_id"])]
+        window = window.loc[window["application_date"] <= when].reset_index(drop=True)
+        if window.empty:
+            raise DataError(f"no admitted customer applied by {when.date()}: nothing to re-assess")
+        book = window
+        before = (
+            admitted.drop_duplicates("applicant_id")
+            .set_index("applicant_id")
+            .loc[book["applicant_id"], ["grade", "pd", "credit_limit"]]
+            .reset_index(drop=True)
         )
-    admission = model.score(conform(window, schema), reasons_for=())
-    accepted = (admission["decision"] == "approve").to_numpy()
-    book = window.loc[accepted].reset_index(drop=True)
-    before = admission.loc[accepted].reset_index(drop=True)
     spine = pd.DataFrame({"applicant_id": book["applicant_id"], "as_of": when})
     now_features = build_features(tables, feature_cfg, spine)
     current = now_features.drop(columns=["as_of"]).assign(

@@ -243,11 +243,31 @@ def reassess(
         "--as-of",
         help="Re-assessment date YYYY-MM-DD (default: params monitor.reassess_as_of).",
     ),
+    from_ledger: bool = typer.Option(
+        False,
+        "--from-ledger",
+        help="Start from the customers approved in the decision ledger and their effective "
+        "limits on the date (written to data/ledger/reassessment/).",
+    ),
 ) -> None:
     """Re-score the portfolio as of a date: grade migration and early warnings with actions."""
     from pipeline.stages import reassess as stage
 
-    stage.run(state.params(), state.layout, as_of=as_of)
+    params, layout = state.params(), state.layout
+    admitted, out_dir = None, None
+    if from_ledger:
+        import pandas as pd
+
+        from credit.portfolio import ledger_book
+
+        try:
+            when = pd.Timestamp(as_of or params.monitor.reassess_as_of)
+        except ValueError:
+            raise DataError(f"--as-of must be a date YYYY-MM-DD; got {as_of!r}") from None
+        with ledger_cli._open() as ledger:
+            admitted = ledger_book(ledger, when)
+        out_dir = layout.data / "ledger" / "reassessment"
+    stage.run(params, layout, as_of=as_of, admitted=admitted, out_dir=out_dir)
 
 
 app.command("decide")(ledger_cli.decide)

@@ -7,6 +7,8 @@ grade migration and an HTML page; logged to MLflow.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from features.contract.validation import VALIDATION_ORDER
@@ -19,7 +21,16 @@ from pipeline.layout import Layout
 from pipeline.params import Params
 
 
-def run(params: Params, layout: Layout, as_of: str | None = None) -> dict:
+def run(
+    params: Params,
+    layout: Layout,
+    as_of: str | None = None,
+    admitted: pd.DataFrame | None = None,
+    out_dir: Path | None = None,
+) -> dict:
+    """The DVC stage re-assesses what the bundle approves; ``admitted`` (from the decision
+    ledger: ``creditrisk reassess --from-ledger``) re-assesses what the business approved,
+    written to ``out_dir`` instead of the DVC outputs."""
     cfg = params.monitor
     if params.generate.source == "tabular":
         return _not_applicable(
@@ -51,6 +62,7 @@ def run(params: Params, layout: Layout, as_of: str | None = None) -> dict:
         cfg.warnings,
         when,
         cfg.portfolio_months,
+        admitted,
     )
     portfolio, warnings, actions, matrix = (
         result.portfolio,
@@ -58,7 +70,7 @@ def run(params: Params, layout: Layout, as_of: str | None = None) -> dict:
         result.actions,
         result.migration,
     )
-    out = layout.reports / "monitoring"
+    out = out_dir or layout.reports / "monitoring"
     write_parquet(portfolio, out / "portfolio.parquet")
     write_csv(warnings, out / "early_warnings.csv")
     write_csv(actions, out / "actions.csv")

@@ -604,3 +604,32 @@ def test_fuzzed_scoring_input_accounts_for_every_row(params, layout, tmp_path_fa
         assert "\n" not in str(exc)
         return
     assert result["balanced"] and result["input_rows"] == len(batch)
+
+
+def test_reassessment_starts_from_the_admitted_book_when_given(params, layout):
+    """What the business decided (e.g. the ledger's approvals with their effective limits) is
+    the portfolio, not what today's bundle would approve."""
+    from features.contract.validation import VALIDATION_ORDER
+    from models.reassessment import reassess_portfolio
+    from pipeline.bundles import open_bundle
+
+    loaded = open_bundle(params, layout)
+    features = pd.read_parquet(layout.processed / "features.parquet")
+    tables = {
+        t: pd.read_parquet(layout.interim / f"{t}.parquet")
+        for t in VALIDATION_ORDER
+        if t != "outcomes"
+    }
+    when = pd.Timestamp(params.monitor.reassess_as_of)
+    chosen = features.loc[features["application_date"] <= when, "applicant_id"].head(25)
+    admitted = pd.DataFrame(
+        {"applicant_id": chosen, "grade": "5", "pd": 0.03, "credit_limit": 12_345.0}
+    )
+    result = reassess_portfolio(
+        loaded.model, loaded.schema, features, tables, params.features,
+        params.monitor.warnings, when, params.monitor.portfolio_months, admitted,
+    )  # fmt: skip
+    book = result.portfolio
+    assert set(book["applicant_id"]) == set(chosen)
+    assert (book["limit_at_admission"] == 12_345.0).all()
+    assert (book["grade_at_admission"] == "5").all()
