@@ -107,6 +107,14 @@ def training_run(layout: Layout, tags: dict[str, str]) -> Iterator[Any]:
         yield mlflow
 
 
+def _run_exists(mlflow: Any, run_id: str) -> bool:
+    try:
+        mlflow.MlflowClient().get_run(run_id)
+    except mlflow.exceptions.MlflowException:
+        return False
+    return True
+
+
 def _remember(layout: Layout, run_id: str) -> None:
     """The run of the model on disk, for the later stages (beside the model, not in DVC)."""
     info = {
@@ -162,6 +170,8 @@ def resume_run(layout: Layout) -> Iterator[Any]:
     """Re-open the training run (evaluate, explain and export log into it)."""
     mlflow = _mlflow(layout)
     run_id = model_run_id(layout)
+    if run_id is not None and not _run_exists(mlflow, run_id):
+        run_id = None  # another tracking store than the training's
     if run_id is None:  # models restored from the DVC cache: a run of their own
         with mlflow.start_run(
             run_name="model", tags={"git_commit": git_commit(layout.root), "stage": "resumed"}

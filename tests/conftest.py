@@ -60,3 +60,12 @@ def shared_datasets() -> Path:
         pytest.skip(reason=message)
     assert path.is_dir(), f"CREDIT_DATASETS={path} does not exist"
     return path
+
+
+# Property and fuzz tests: random examples while developing; in CI the same examples every run
+# (a failure found once is a failure every time, not a flaky red).
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    _hypothesis_settings.load_profile("ci")
