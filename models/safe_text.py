@@ -18,9 +18,6 @@ module quote every field containing ``\r`` or ``\n``.
 The price, as with every OWASP variant: a negative number *stored as text* (``"-2+3"``, ``"-5"``)
 becomes ``'-2+3``. Numeric columns are never touched, so ``-2.0`` in a float column stays ``-2.0``.
 Neutralising is idempotent: a neutralised cell starts with ``'`` and is left alone.
-
-Terminals: ``escape_markup`` stops user text (an applicant id, a file name) from being read as
-rich console markup such as ``[red]`` or ``[link=...]``.
 """
 
 from __future__ import annotations
@@ -28,7 +25,6 @@ from __future__ import annotations
 import csv
 
 import pandas as pd
-from rich.markup import escape
 
 OWASP_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 FULL_WIDTH_PREFIXES = ("\uff1d", "\uff0b", "\uff0d", "\uff20")  # ＝ ＋ － ＠
@@ -108,8 +104,3 @@ def to_safe_csv(df: pd.DataFrame, path_or_buf=None, **kwargs):
     if clash:
         raise TypeError(f"to_safe_csv sets {', '.join(clash)} itself")
     return neutralise_frame(df).to_csv(path_or_buf, **CSV_WRITE_OPTIONS, **kwargs)
-
-
-def escape_markup(text: object) -> str:
-    """User text safe to embed in a rich markup string (``[`` escaped)."""
-    return escape(str(text))

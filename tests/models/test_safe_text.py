@@ -9,12 +9,9 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from rich.console import Console
-from rich.text import Text
 
 from models.safe_text import (
     DANGEROUS_PREFIXES,
-    escape_markup,
     is_dangerous,
     neutralise_cell,
     neutralise_frame,
@@ -144,15 +141,6 @@ def test_categories_that_merge_after_neutralising():
 def test_frame_without_dangerous_text_is_equal():
     frame = pd.DataFrame({"a": ["x", "y"], "n": [-1.0, 2.0]})
     pd.testing.assert_frame_equal(neutralise_frame(frame), frame)
-
-
-def test_escape_markup_keeps_user_text_literal():
-    user = "[bold red]ALERT[/] [link=http://evil]click[/link]"
-    console = Console(file=io.StringIO(), width=200, color_system=None)
-    console.print(f"applicant {escape_markup(user)}")
-    assert console.file.getvalue().strip() == f"applicant {user}"
-    assert Text.from_markup(escape_markup(user)).plain == user
-    assert escape_markup(42) == "42"
 
 
 # --------------------------------------------------------------------------- properties
