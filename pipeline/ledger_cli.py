@@ -65,6 +65,15 @@ def _out():
     return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
+def _print_table(table: Any, frame: Any, cols: list[tuple[str, str, bool]]) -> None:
+    """Fill a rich table from ``frame``: (column, title, is money) per column, cells escaped."""
+    for _, title, money in cols:
+        table.add_column(title, justify="right" if money else "left", overflow="fold")
+    for row in frame.to_dict("records"):
+        table.add_row(*(_cell(row[c], money) for c, _, money in cols))
+    _out().print(table)
+
+
 def _cell(value: Any, money: bool = False) -> str:
     """A table cell: missing as '-', money with separators, text markup-escaped."""
     from rich.markup import escape
@@ -381,11 +390,7 @@ def list_(
         ("current_decision", "now", False),
         ("bundle_version", "bundle", False),
     ]
-    for _, title, money in cols:
-        table.add_column(title, justify="right" if money else "left", overflow="fold")
-    for row in frame.to_dict("records"):
-        table.add_row(*(_cell(row[c], money) for c, _, money in cols))
-    _out().print(table)
+    _print_table(table, frame, cols)
 
 
 @app.command()
@@ -469,11 +474,7 @@ def limits(
         ("source", "set by", False),
         ("at", "at", False),
     ]
-    for _, title, money in cols:
-        table.add_column(title, justify="right" if money else "left", overflow="fold")
-    for row in frame.to_dict("records"):
-        table.add_row(*(_cell(row[c], money) for c, _, money in cols))
-    _out().print(table)
+    _print_table(table, frame, cols)
 
 
 @app.command()
