@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from features.assemble import FeatureConfig, build_features
@@ -60,7 +61,9 @@ def reassess_portfolio(
     Without ``admitted`` the portfolio is what the scoring model approves among those
     applications. With it (columns ``applicant_id``, ``grade``, ``pd``, ``credit_limit``: what
     the business actually decided and the limit in force, e.g. from the decision ledger) the
-    portfolio is exactly those customers, whenever they applied.
+    portfolio is exactly those customers, whenever they applied; an optional ``watch_from``
+    date limits the early-warning events and late payments to those after it (e.g. the last
+    review) rather than since admission.
     """
     dates = features["application_date"]
     if admitted is None:
@@ -95,7 +98,15 @@ def reassess_portfolio(
     now = model.score(conform(current, schema), reasons_for=("approve", "refer", "decline"))
     labels = [*model.scale.labels, model.scale.default_label]
     rank = {g: i for i, g in enumerate(labels)}
-    changes = changes_since_admission(book, tables["compliance_events"], tables["invoices"], when)
+    watched = book
+    if admitted is not None and "watch_from" in admitted.columns:
+        start = book["applicant_id"].map(
+            admitted.drop_duplicates("applicant_id").set_index("applicant_id")["watch_from"]
+        )
+        watched = book.assign(application_date=np.maximum(book["application_date"], start))
+    changes = changes_since_admission(
+        watched, tables["compliance_events"], tables["invoices"], when
+    )
     portfolio = pd.DataFrame(
         {
             "applicant_id": book["applicant_id"],

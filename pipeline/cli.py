@@ -270,6 +270,58 @@ def reassess(
     stage.run(params, layout, as_of=as_of, admitted=admitted, out_dir=out_dir)
 
 
+@app.command()
+def reviews(
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Date YYYY-MM-DD (default: params customers.as_of)."
+    ),
+    top: int = typer.Option(25, "--top", min=0, help="Reviews listed in the terminal."),
+) -> None:
+    """Reviews due as of a date and why, each with its limit, terms and security proposal.
+
+    Writes the whole customer book for that date (exposure, ageing, EL, value, reviews and a
+    portfolio page) to data/reviews/as_of=<date>/ (gitignored, outside the DVC outputs)."""
+    import pandas as pd
+    from rich.markup import escape
+    from rich.table import Table
+
+    from pipeline.stages import customers as stage
+
+    params, layout = state.params(), state.layout
+    when = as_of or params.customers.as_of
+    out = layout.data / "reviews" / f"as_of={when}"
+    summary = stage.run(params, layout, as_of=when, out_dir=out)
+    if summary.get("status") == "not_applicable":
+        return
+    due = pd.read_csv(out / "reviews.csv", dtype=str, keep_default_na=False)
+    table = Table(title=f"reviews due as of {summary['as_of']} ({len(due):,}; first {top})")
+    for c in (
+        "customer",
+        "owner",
+        "why",
+        "grade",
+        "limit",
+        "proposal",
+        "terms",
+        "security",
+        "approver",
+    ):
+        table.add_column(c)
+    for r in due.head(top).itertuples():
+        table.add_row(
+            escape(str(r.customer_id)),
+            escape(str(r.account_owner)),
+            escape(str(r.why)),
+            f"{r.grade_at_admission} -> {r.grade}",
+            f"{float(r.credit_limit):,.0f}",
+            f"{r.limit_change} {float(r.recommended_limit):,.0f} ({escape(str(r.limit_rule))})",
+            f"{r.payment_terms_days} -> {r.recommended_terms_days}",
+            f"{escape(str(r.security))} -> {escape(str(r.recommended_security))}",
+            escape(str(r.approver)),
+        )
+    console.print(table)
+
+
 app.command("decide")(ledger_cli.decide)
 app.add_typer(ledger_cli.app, name="decisions")
 

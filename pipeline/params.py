@@ -35,6 +35,7 @@ SECTIONS: dict[str, str] = {
     "monitor": "models.monitoring:MonitorConfig",
     "signing": "pipeline.settings:SigningSettings",
     "ledger": "credit.settings:LedgerSettings",
+    "customers": "credit.customers.settings:CustomerSettings",
 }
 TOP_LEVEL = ("seed", *SECTIONS)
 # Sections validated against another one (the policy needs terms for exactly the master scale's

@@ -10,12 +10,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features.sources.settings import TradeConfig
 from features.sources.synthetic import SyntheticConfig, SyntheticGenerator
 from pipeline.layout import datasets_dir
 
 REPO = Path(__file__).resolve().parents[1]
 
-TINY = SyntheticConfig(n_applicants=600, chunk_size=250, seed=7, bad_row_fraction=0.0)
+TINY = SyntheticConfig(
+    n_applicants=600,
+    chunk_size=250,
+    seed=7,
+    bad_row_fraction=0.0,
+    trade=TradeConfig(orders_per_year=3.0),
+)
 
 
 @pytest.fixture(scope="session")

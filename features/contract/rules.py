@@ -16,7 +16,17 @@ import numpy as np
 import pandas as pd
 
 from features.config import settings
-from features.contract.tables import EVENT_TYPES, INDUSTRIES, LEGAL_FORMS, REGIONS, SEVERITIES
+from features.contract.tables import (
+    DOCUMENT_TYPES,
+    EVENT_TYPES,
+    INDUSTRIES,
+    LEGAL_FORMS,
+    ORDER_STATUSES,
+    REGIONS,
+    SECURITY_TYPES,
+    SEVERITIES,
+    TRADE_TABLES,
+)
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
@@ -78,6 +88,7 @@ class Rule:
     message: str
     check: Callable[[pd.Series | pd.DataFrame], pd.Series | bool]
     columns: tuple[str, ...] = ()
+    missing_passes: bool = True  # wide rules: a row with an input missing passes
 
 
 @dataclass(frozen=True)
@@ -94,9 +105,13 @@ def _col(rule_id: str, message: str, check: Callable[[pd.Series], pd.Series]) ->
 
 
 def _wide(
-    rule_id: str, columns: tuple[str, ...], message: str, check: Callable[[pd.DataFrame], pd.Series]
+    rule_id: str,
+    columns: tuple[str, ...],
+    message: str,
+    check: Callable[[pd.DataFrame], pd.Series],
+    missing_passes: bool = True,
 ) -> Rule:
-    return Rule(rule_id, None, message, check, columns)
+    return Rule(rule_id, None, message, check, columns, missing_passes)
 
 
 def _allowed(column: str, values: tuple[str, ...]) -> Rule:
@@ -129,19 +144,54 @@ def _not_before(column: str, other: str) -> Rule:
     )
 
 
-def _parent_rules(valid_ids: pd.Index, rejected_ids: pd.Index) -> list[Rule]:
+def _parent_rules(
+    valid_ids: pd.Index,
+    rejected_ids: pd.Index,
+    column: str = "applicant_id",
+    parent: str = "applicants",
+    optional: bool = False,
+) -> list[Rule]:
+    """A child row must point at a known parent row, and not at one the parent's rules rejected.
+
+    ``optional`` references (e.g. a credit note's invoice) pass when empty."""
     return [
         _col(
-            "applicant_id.parent_rejected",
-            "applicant_id {value} belongs to an applicant rejected in applicants",
+            f"{column}.parent_rejected",
+            f"{column} {{value}} belongs to a row rejected in {parent}",
             lambda s: ~s.isin(rejected_ids),
         ),
         _col(
-            "applicant_id.known",
-            "applicant_id {value} is not in applicants",
-            lambda s: s.isin(valid_ids) | s.isin(rejected_ids),
+            f"{column}.known",
+            f"{column} {{value}} is not in {parent}",
+            (lambda s: s.isin(valid_ids) | s.isin(rejected_ids) | s.isna())
+            if optional
+            else (lambda s: s.isin(valid_ids) | s.isin(rejected_ids)),
         ),
     ]
+
+
+def _ref(
+    refs: dict[str, tuple[pd.Index, pd.Index]] | None,
+    column: str,
+    parent: str,
+    optional: bool = False,
+) -> list[Rule]:
+    """Parent rules for ``column``: checked against ``refs[column]``; none when the parent
+    table was not supplied (``column`` not in ``refs``); all shown when ``refs`` is None."""
+    if refs is None:
+        return _parent_rules(pd.Index([]), pd.Index([]), column, parent, optional)
+    if column not in refs:
+        return []
+    valid, rejected = refs[column]
+    return _parent_rules(valid, rejected, column, parent, optional)
+
+
+def _unique(column: str) -> KeyRule:
+    return KeyRule(
+        f"{column}.unique",
+        (column,),
+        f"{column} {{value}} appears more than once (first occurrence kept)",
+    )
 
 
 def _close(a: pd.Series, b: pd.Series, tol: float) -> pd.Series:
@@ -154,9 +204,16 @@ def table_rules(
     cfg: ValidationConfig,
     valid_ids: pd.Index | None = None,
     rejected_ids: pd.Index | None = None,
+    refs: dict[str, tuple[pd.Index, pd.Index]] | None = None,
 ) -> tuple[list[KeyRule], list[Rule]]:
-    """Key rules and row rules of ``table``, in the order they are reported."""
+    """Key rules and row rules of ``table``, in the order they are reported.
+
+    ``valid_ids``/``rejected_ids`` are the applicants'; ``refs`` maps the key columns of the
+    trade tables (``customer_id``, ``order_id``, ``invoice_id``) to their parents' valid and
+    rejected ids."""
     lo, hi, tol = cfg.earliest_date, cfg.latest_date, cfg.identity_tolerance
+    if table in TRADE_RULES:
+        return TRADE_RULES[table](cfg, refs, valid_ids, rejected_ids)
     parents = (
         []
         if table == "applicants"
@@ -374,6 +431,107 @@ def table_rules(
     return keys, rules
 
 
+def _customer_rules(
+    cfg: ValidationConfig,
+    refs: dict[str, tuple[pd.Index, pd.Index]] | None,
+    valid_ids: pd.Index | None,
+    rejected_ids: pd.Index | None,
+) -> tuple[list[KeyRule], list[Rule]]:
+    applicant = (
+        _parent_rules(
+            valid_ids, rejected_ids if rejected_ids is not None else pd.Index([]), optional=True
+        )
+        if valid_ids is not None
+        else []
+    )
+    return [_unique("customer_id")], [
+        *applicant,
+        _in_dates("customer_since", cfg.earliest_date, cfg.latest_date),
+        _non_negative("credit_limit"),
+        _col(
+            "payment_terms_days.in_range",
+            f"payment_terms_days must be between 0 and {cfg.max_terms_days}; got {{value}}",
+            lambda s: (s >= 0) & (s <= cfg.max_terms_days),
+        ),
+        _allowed("security", SECURITY_TYPES),
+        _col(
+            "country_risk_grade.in_range",
+            "country_risk_grade must be between 0 and 7; got {value}",
+            lambda s: (s >= 0) & (s <= 7),
+        ),
+        _col(
+            "country.iso_code",
+            "country must be a two-letter ISO 3166-1 code such as DE or CN; got {value}",
+            lambda s: s.str.fullmatch(r"[A-Z]{2}").fillna(False).astype(bool),
+        ),
+    ]
+
+
+def _order_rules(
+    cfg: ValidationConfig, refs: dict[str, tuple[pd.Index, pd.Index]] | None, *_: object
+) -> tuple[list[KeyRule], list[Rule]]:
+    return [_unique("order_id")], [
+        *_ref(refs, "customer_id", "customers"),
+        _in_dates("order_date", cfg.earliest_date, cfg.latest_date),
+        _col("amount.positive", "amount must be > 0; got {value}", lambda s: s > 0),
+        _allowed("status", ORDER_STATUSES),
+        _not_before("status_date", "order_date"),
+        _in_dates("status_date", cfg.earliest_date, cfg.latest_date),
+    ]
+
+
+def _invoice_rules(
+    cfg: ValidationConfig, refs: dict[str, tuple[pd.Index, pd.Index]] | None, *_: object
+) -> tuple[list[KeyRule], list[Rule]]:
+    return [_unique("invoice_id")], [
+        *_ref(refs, "customer_id", "customers"),
+        *_ref(refs, "order_id", "sales_orders", optional=True),
+        _allowed("document_type", DOCUMENT_TYPES),
+        _in_dates("issue_date", cfg.earliest_date, cfg.latest_date),
+        _not_before("due_date", "issue_date"),
+        _wide(
+            "due_date.within_terms_limit",
+            ("due_date", "issue_date"),
+            f"due_date must be at most {cfg.max_terms_days} days after issue_date; got {{value}}",
+            lambda d: ~((d["due_date"] - d["issue_date"]).dt.days > cfg.max_terms_days),
+        ),
+        _wide(
+            "due_date.required_for_invoices",
+            ("document_type", "due_date"),
+            "an invoice needs a due_date; got {value}",
+            lambda d: ~((d["document_type"] == "invoice") & d["due_date"].isna()),
+            missing_passes=False,
+        ),
+        _col("amount.positive", "amount must be > 0; got {value}", lambda s: s > 0),
+        _wide(
+            "reference_invoice_id.credit_notes_only",
+            ("document_type", "reference_invoice_id"),
+            "only a credit note may reference an invoice; got {value}",
+            lambda d: ~((d["document_type"] == "invoice") & d["reference_invoice_id"].notna()),
+        ),
+    ]
+
+
+def _payment_rules(
+    cfg: ValidationConfig, refs: dict[str, tuple[pd.Index, pd.Index]] | None, *_: object
+) -> tuple[list[KeyRule], list[Rule]]:
+    return [_unique("payment_id")], [
+        *_ref(refs, "customer_id", "customers"),
+        *_ref(refs, "invoice_id", "sales_invoices", optional=True),
+        _in_dates("payment_date", cfg.earliest_date, cfg.latest_date),
+        _col("amount.positive", "amount must be > 0; got {value}", lambda s: s > 0),
+    ]
+
+
+TRADE_RULES = {
+    "customers": _customer_rules,
+    "sales_orders": _order_rules,
+    "sales_invoices": _invoice_rules,
+    "payments": _payment_rules,
+}
+assert set(TRADE_RULES) == set(TRADE_TABLES)
+
+
 def build_schema(
     table: str, columns: list[str], rules: list[Rule], keys: list[KeyRule]
 ) -> pa.DataFrameSchema:
@@ -413,6 +571,8 @@ def _null_safe(rule: Rule) -> Callable[[pd.DataFrame], pd.Series]:
 
     def check(frame: pd.DataFrame) -> pd.Series:
         ok = rule.check(frame).fillna(True).astype(bool)
+        if not rule.missing_passes:
+            return ok
         return ok | frame[list(rule.columns)].isna().any(axis=1)
 
     return check

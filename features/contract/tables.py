@@ -41,6 +41,9 @@ EVENT_TYPES: tuple[str, ...] = (
     "insolvency_filing",
 )
 SEVERITIES: tuple[str, ...] = ("low", "medium", "high")
+SECURITY_TYPES: tuple[str, ...] = ("none", "guarantee", "prepayment", "credit_insurance")
+ORDER_STATUSES: tuple[str, ...] = ("open", "invoiced", "held", "cancelled")
+DOCUMENT_TYPES: tuple[str, ...] = ("invoice", "credit_note")
 
 
 @dataclass(frozen=True)
@@ -229,7 +232,125 @@ TABLES: dict[str, TableSpec] = {
         ("applicant_id",),
         "Observed 12-month outcome per applicant (the label).",
     ),
+    # The company's own trade with its customers after admission (optional tables: the
+    # model needs none of them; exposure, reviews and customer value do).
+    "customers": TableSpec(
+        "customers",
+        (
+            _c("customer_id", "str", description="Customer account identifier (the CRM/ERP id)."),
+            _c(
+                "applicant_id",
+                "str",
+                False,
+                "The application that admitted the customer (links to applicants); empty for "
+                "customers taken on before this product.",
+            ),
+            _c("company_name", "str", False, "Customer name on the account."),
+            _c(
+                "account_owner",
+                "str",
+                False,
+                "Salesperson responsible for the customer (views by account owner).",
+            ),
+            _c("country", "str", False, "ISO 3166-1 alpha-2 country of the customer."),
+            _c(
+                "country_risk_grade",
+                "int",
+                False,
+                "Country risk grade 0 (lowest) to 7 (highest), OECD-style; empty = 0 "
+                "(home market).",
+            ),
+            _c("customer_since", "date", description="Date the account was opened."),
+            _c(
+                "credit_limit",
+                "float",
+                description=f"Credit limit in force at extraction, {_MONEY} (the decision "
+                "ledger, when used, gives the limit on any date).",
+            ),
+            _c("payment_terms_days", "int", description="Payment terms in force, days."),
+            _c(
+                "security",
+                "str",
+                False,
+                "Security held, one of: " + ", ".join(SECURITY_TYPES) + " (empty = none).",
+            ),
+        ),
+        ("customer_id",),
+        "One row per customer account after admission (the customer master).",
+    ),
+    "sales_orders": TableSpec(
+        "sales_orders",
+        (
+            _c("order_id", "str", description="Unique sales order identifier."),
+            _c("customer_id", "str", description="Customer who placed the order."),
+            _c("order_date", "date", description="Date the order was placed."),
+            _c("amount", "float", description=f"Order value, {_MONEY}."),
+            _c(
+                "status",
+                "str",
+                description="One of: " + ", ".join(ORDER_STATUSES) + " (held: stopped by "
+                "credit control, e.g. beyond the open limit or overdue).",
+            ),
+            _c(
+                "status_date",
+                "date",
+                False,
+                "Date the order reached its status (invoiced, held, cancelled); empty while open.",
+            ),
+        ),
+        ("order_id",),
+        "Sales orders of the company's customers, with what credit control did with them.",
+    ),
+    "sales_invoices": TableSpec(
+        "sales_invoices",
+        (
+            _c("invoice_id", "str", description="Unique invoice or credit note identifier."),
+            _c("customer_id", "str", description="Customer who owes the invoice."),
+            _c("order_id", "str", False, "Sales order invoiced, when known."),
+            _c(
+                "document_type",
+                "str",
+                description="One of: " + ", ".join(DOCUMENT_TYPES) + ".",
+            ),
+            _c("issue_date", "date", description="Date issued."),
+            _c(
+                "due_date",
+                "date",
+                False,
+                "Due date of an invoice (issue date plus the terms); empty for credit notes.",
+            ),
+            _c("amount", "float", description=f"Gross amount, {_MONEY} (> 0 for both types)."),
+            _c(
+                "reference_invoice_id",
+                "str",
+                False,
+                "Credit notes: the invoice they reduce; empty = against the oldest open items.",
+            ),
+        ),
+        ("invoice_id",),
+        "The company's invoices and credit notes to its customers (the receivables ledger).",
+    ),
+    "payments": TableSpec(
+        "payments",
+        (
+            _c("payment_id", "str", description="Unique payment identifier."),
+            _c("customer_id", "str", description="Customer who paid."),
+            _c(
+                "invoice_id",
+                "str",
+                False,
+                "Invoice the payment settles; empty = applied to the oldest open invoices.",
+            ),
+            _c("payment_date", "date", description="Date the money was received."),
+            _c("amount", "float", description=f"Amount received, {_MONEY}."),
+        ),
+        ("payment_id",),
+        "Customer payments received (cash applied to the receivables ledger).",
+    ),
 }
+
+# The tables of the company's own trade: optional for bring-your-own data.
+TRADE_TABLES: tuple[str, ...] = ("customers", "sales_orders", "sales_invoices", "payments")
 
 # Leading columns of every features file (synthetic or single-table), before the features.
 META_COLUMNS = [

@@ -16,7 +16,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from features.contract.rules import KeyRule, Rule, ValidationConfig, build_schema, table_rules
-from features.contract.tables import TABLES, TableSpec
+from features.contract.tables import TABLES, TRADE_TABLES, TableSpec
 from features.errors import DataError
 
 REJECT_COLUMNS = ["row", "rule", "rules", "column", "value", "message"]
@@ -169,6 +169,7 @@ def validate_table(
     source: str = "",
     valid_ids: pd.Index | None = None,
     rejected_ids: pd.Index | None = None,
+    refs: dict[str, tuple[pd.Index, pd.Index]] | None = None,
 ) -> TableResult:
     """Validate one raw table (as read, untyped or typed) against its contract."""
     spec = TABLES[table]
@@ -177,7 +178,7 @@ def validate_table(
     dropped = check_columns(raw, spec, source)
     raw = raw.reset_index(drop=True)
     typed, failures = coerce(raw, spec)
-    keys, rules = table_rules(table, cfg, valid_ids, rejected_ids)
+    keys, rules = table_rules(table, cfg, valid_ids, rejected_ids, refs)
     failures += _run_schema(typed, spec, rules, keys)
     return _assemble(table, raw, typed, failures, rules, keys, dropped)
 
@@ -296,23 +297,38 @@ def _assemble(
 def validate_tables(
     raw: dict[str, pd.DataFrame], cfg: ValidationConfig, sources: dict[str, str] | None = None
 ) -> dict[str, TableResult]:
-    """Validate all tables, applicants first so children can be checked against them."""
+    """Validate all tables, parents first so children can be checked against them.
+
+    The applicant tables need ``applicants``; the trade tables (``TRADE_TABLES``) are optional
+    and checked against their parents (customers -> orders -> invoices -> payments)."""
     sources = sources or {}
     results: dict[str, TableResult] = {}
-    apps = validate_table(raw["applicants"], "applicants", cfg, sources.get("applicants", ""))
-    results["applicants"] = apps
-    valid_ids = pd.Index(apps.valid["applicant_id"].unique())
-    raw_ids = pd.Index(_raw_ids(raw["applicants"]))
-    rejected_ids = raw_ids.difference(valid_ids)
-    for table in VALIDATION_ORDER[1:]:
+    valid_ids = rejected_ids = None
+    if "applicants" in raw:
+        apps = validate_table(raw["applicants"], "applicants", cfg, sources.get("applicants", ""))
+        results["applicants"] = apps
+        valid_ids = pd.Index(apps.valid["applicant_id"].unique())
+        rejected_ids = pd.Index(_raw_ids(raw["applicants"], "applicant_id")).difference(valid_ids)
+        for table in VALIDATION_ORDER[1:]:
+            if table not in raw:
+                continue
+            results[table] = validate_table(
+                raw[table], table, cfg, sources.get(table, ""), valid_ids, rejected_ids
+            )
+    refs: dict[str, tuple[pd.Index, pd.Index]] = {}
+    for table in TRADE_TABLES:
         if table not in raw:
             continue
-        results[table] = validate_table(
-            raw[table], table, cfg, sources.get(table, ""), valid_ids, rejected_ids
+        result = validate_table(
+            raw[table], table, cfg, sources.get(table, ""), valid_ids, rejected_ids, refs
         )
+        results[table] = result
+        key = TABLES[table].key[0]
+        valid = pd.Index(result.valid[key].unique())
+        refs[key] = (valid, pd.Index(_raw_ids(raw[table], key)).difference(valid))
     return results
 
 
-def _raw_ids(applicants: pd.DataFrame) -> pd.Series:
-    col = applicants.rename(columns=lambda c: str(c).strip())["applicant_id"]
+def _raw_ids(frame: pd.DataFrame, key: str) -> pd.Series:
+    col = frame.rename(columns=lambda c: str(c).strip())[key]
     return col.dropna().astype("str").str.strip().unique()

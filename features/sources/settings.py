@@ -51,6 +51,43 @@ def parse_date(name: str, value: Any) -> pd.Timestamp:
 
 
 @settings
+class TradeConfig:
+    """The company's own trade with admitted applicants (section ``generate.trade``)."""
+
+    enabled: bool = True
+    incumbent_max_pd: float = 0.15  # the past policy declined above this (noisy) PD
+    incumbent_noise: float = 0.7  # log-scale noise of the past policy's view of the PD
+    incumbent_max_limit: float = 1_000_000.0
+    orders_per_year: float = 12.0
+    utilisation: float = 0.45  # typical open receivables as a share of the limit
+    churn_per_year: float = 0.12
+    credit_note_rate: float = 0.03
+    unreferenced_payment_share: float = 0.1
+    foreign_share: float = 0.12
+
+    def __post_init__(self) -> None:
+        for name in (
+            "incumbent_max_pd",
+            "credit_note_rate",
+            "unreferenced_payment_share",
+            "foreign_share",
+        ):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and 0 <= value <= 1):
+                raise ValueError(f"{name} must be between 0 and 1; got {value}")
+        for name in (
+            "incumbent_noise",
+            "incumbent_max_limit",
+            "orders_per_year",
+            "utilisation",
+            "churn_per_year",
+        ):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a finite number > 0; got {value}")
+
+
+@settings
 class SyntheticConfig:
     """Knobs of the generator; built from ``params.yaml`` (section ``generate``)."""
 
@@ -77,6 +114,7 @@ class SyntheticConfig:
         }
     )
     drift: DriftScenario = field(default_factory=DriftScenario)
+    trade: TradeConfig = field(default_factory=TradeConfig)
     seed: int = 42
 
     def __post_init__(self) -> None:

@@ -13,9 +13,10 @@ import time
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from rich.table import Table
 
-from features.contract.tables import TABLES
+from features.contract.tables import TABLES, TRADE_TABLES, TableSpec
 from features.errors import DataError
 from features.sources.dataset import load_config, load_tabular
 from features.sources.synthetic import SyntheticGenerator, inject_defects
@@ -41,7 +42,8 @@ def generate_synthetic(params: Params, layout: Layout) -> dict[str, int]:
     _clear(layout)
     generator = SyntheticGenerator(cfg)
     n_chunks = -(-cfg.n_applicants // cfg.chunk_size)
-    writers = {t: ChunkedWriter(layout.raw / f"{t}{ext}") for t in TABLES}
+    names = [t for t in TABLES if cfg.trade.enabled or t not in TRADE_TABLES]
+    writers = {t: ChunkedWriter(layout.raw / f"{t}{ext}", arrow_schema(TABLES[t])) for t in names}
     defect_logs = []
     for w in writers.values():
         w.__enter__()
@@ -51,7 +53,7 @@ def generate_synthetic(params: Params, layout: Layout) -> dict[str, int]:
             for c, tables in enumerate(generator.chunks()):
                 rng = np.random.default_rng([cfg.seed, c, 99])
                 defects = inject_defects(tables, cfg.bad_row_fraction, rng)
-                defects["row"] += defects["table"].map({t: writers[t].rows for t in TABLES})
+                defects["row"] += defects["table"].map({t: writers[t].rows for t in names})
                 defect_logs.append(defects)
                 for name, frame in tables.items():
                     writers[name].write(frame)
@@ -66,12 +68,29 @@ def generate_synthetic(params: Params, layout: Layout) -> dict[str, int]:
     return {t: w.rows for t, w in writers.items()}
 
 
+def arrow_schema(spec: TableSpec) -> pa.Schema:
+    """The Parquet types of a contract table (fixed before the first chunk is written)."""
+    types = {
+        "str": pa.string(),
+        "int": pa.int64(),
+        "float": pa.float64(),
+        "date": pa.timestamp("ns"),
+    }
+    return pa.schema([(c.name, types[c.kind]) for c in spec.columns])
+
+
 def copy_files(layout: Layout) -> dict[str, int]:
-    """Bring-your-own data: copy ``data/external/<table>.{parquet,csv}`` into ``data/raw``."""
+    """Bring-your-own data: copy ``data/external/<table>.{parquet,csv}`` into ``data/raw``.
+
+    The trade tables (customers, orders, invoices, payments) are optional."""
     source = layout.data / "external"
     _clear(layout)
     counts = {}
     for table in TABLES:
+        if table in TRADE_TABLES and not any(
+            (source / f"{table}{ext}").exists() for ext in READABLE
+        ):
+            continue
         path = find_raw(source, table)
         counts[table] = len(read_raw(path))
         shutil.copyfile(path, layout.raw / path.name)

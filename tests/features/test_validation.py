@@ -7,10 +7,17 @@ import pandas as pd
 import pytest
 
 from features.contract.rules import ValidationConfig, table_rules
-from features.contract.tables import TABLES
+from features.contract.tables import TABLES, TRADE_TABLES
 from features.contract.validation import validate_table, validate_tables
 from features.errors import DataError
 
+# Tables whose rows go with a rejected parent row (checked by the parent tests below).
+DOWNSTREAM = {
+    "applicants": tuple(TABLES),
+    "customers": ("sales_orders", "sales_invoices", "payments"),
+    "sales_orders": ("sales_invoices", "payments"),
+    "sales_invoices": ("payments",),
+}
 R = 3  # the corrupted row (0-based); reported as row R + 1
 CFG = ValidationConfig()
 D = pd.Timedelta
@@ -337,6 +344,120 @@ CASES = [
         _set("outcomes", "default_date", pd.Timestamp("2026-01-01")),
     ),
     ("outcomes", "true_pd.in_range", "true_pd", _set("outcomes", "true_pd", 1.5)),
+    ("customers", "customer_id.unique", "customer_id", _copy_key("customers", ["customer_id"])),
+    (
+        "customers",
+        "customer_since.in_range",
+        "customer_since",
+        _set("customers", "customer_since", pd.Timestamp("2031-01-01")),
+    ),
+    (
+        "customers",
+        "credit_limit.non_negative",
+        "credit_limit",
+        _set("customers", "credit_limit", -1.0),
+    ),
+    (
+        "customers",
+        "payment_terms_days.in_range",
+        "payment_terms_days",
+        _set("customers", "payment_terms_days", 999),
+    ),
+    ("customers", "security.allowed", "security", _set("customers", "security", "hope")),
+    (
+        "customers",
+        "country_risk_grade.in_range",
+        "country_risk_grade",
+        _set("customers", "country_risk_grade", 9),
+    ),
+    ("customers", "country.iso_code", "country", _set("customers", "country", "Germany")),
+    ("sales_orders", "order_id.unique", "order_id", _copy_key("sales_orders", ["order_id"])),
+    ("sales_orders", "customer_id.known", "customer_id", _set("sales_orders", "customer_id", "?")),
+    (
+        "sales_orders",
+        "order_date.in_range",
+        "order_date",
+        _set("sales_orders", "order_date", pd.Timestamp("1970-01-01")),
+    ),
+    ("sales_orders", "amount.positive", "amount", _set("sales_orders", "amount", 0.0)),
+    ("sales_orders", "status.allowed", "status", _set("sales_orders", "status", "shipped?")),
+    (
+        "sales_orders",
+        "status_date.not_before_order",
+        "status_date,order_date",
+        _shift("sales_orders", "status_date", "order_date", -2),
+    ),
+    (
+        "sales_orders",
+        "status_date.in_range",
+        "status_date",
+        _then(
+            _set("sales_orders", "status_date", pd.Timestamp("2030-01-01")),
+        ),
+    ),
+    (
+        "sales_invoices",
+        "invoice_id.unique",
+        "invoice_id",
+        _copy_key("sales_invoices", ["invoice_id"]),
+    ),
+    (
+        "sales_invoices",
+        "customer_id.known",
+        "customer_id",
+        _set("sales_invoices", "customer_id", "?"),
+    ),
+    ("sales_invoices", "order_id.known", "order_id", _set("sales_invoices", "order_id", "?")),
+    (
+        "sales_invoices",
+        "document_type.allowed",
+        "document_type",
+        _set("sales_invoices", "document_type", "receipt"),
+    ),
+    (
+        "sales_invoices",
+        "issue_date.in_range",
+        "issue_date",
+        _then(
+            _set("sales_invoices", "issue_date", pd.Timestamp("2040-01-01")),
+            _set("sales_invoices", "due_date", pd.Timestamp("2040-01-31")),
+        ),
+    ),
+    (
+        "sales_invoices",
+        "due_date.not_before_issue",
+        "due_date,issue_date",
+        _shift("sales_invoices", "due_date", "issue_date", -1),
+    ),
+    (
+        "sales_invoices",
+        "due_date.within_terms_limit",
+        "due_date,issue_date",
+        _shift("sales_invoices", "due_date", "issue_date", 400),
+    ),
+    (
+        "sales_invoices",
+        "due_date.required_for_invoices",
+        "document_type,due_date",
+        _set("sales_invoices", "due_date", pd.NaT),
+    ),
+    ("sales_invoices", "amount.positive", "amount", _set("sales_invoices", "amount", -5.0)),
+    (
+        "sales_invoices",
+        "reference_invoice_id.credit_notes_only",
+        "document_type,reference_invoice_id",
+        _set("sales_invoices", "reference_invoice_id", "INV000000001"),
+    ),
+    ("payments", "payment_id.unique", "payment_id", _copy_key("payments", ["payment_id"])),
+    ("payments", "customer_id.known", "customer_id", _set("payments", "customer_id", "?")),
+    ("payments", "invoice_id.known", "invoice_id", _set("payments", "invoice_id", "?")),
+    (
+        "payments",
+        "payment_date.in_range",
+        "payment_date",
+        _set("payments", "payment_date", pd.Timestamp("2030-01-01")),
+    ),
+    ("payments", "amount.positive", "amount", _set("payments", "amount", 0.0)),
 ]
 
 
@@ -354,7 +475,7 @@ def test_rule_reports_rule_column_and_row(tiny_tables, table, rule, column, muta
     assert column.split(",")[0] in hit["message"] and hit["value"] != ""
     for name, result in results.items():
         assert result.balanced
-        if table != "applicants" and name != table:
+        if name != table and name not in DOWNSTREAM.get(table, ()):
             assert result.n_rejected == 0, (name, result.rejects.head())
 
 
@@ -364,8 +485,18 @@ def test_every_rule_has_a_case():
         keys, rules = table_rules(table, CFG)
         ids |= {(table, k.id) for k in keys} | {(table, r.id) for r in rules}
     covered = {(c[0], c[1]) for c in CASES}
-    parent = {(t, "applicant_id.parent_rejected") for t in TABLES if t != "applicants"}
-    assert ids - covered == parent  # covered by test_children_of_a_rejected_applicant
+    parent = {
+        (t, "applicant_id.parent_rejected")
+        for t in TABLES
+        if t != "applicants" and t not in TRADE_TABLES
+    } | {
+        ("sales_orders", "customer_id.parent_rejected"),
+        ("sales_invoices", "customer_id.parent_rejected"),
+        ("sales_invoices", "order_id.parent_rejected"),
+        ("payments", "customer_id.parent_rejected"),
+        ("payments", "invoice_id.parent_rejected"),
+    }
+    assert ids - covered == parent  # covered by the tests of children of rejected parents
 
 
 def test_children_of_a_rejected_applicant_are_rejected_with_the_reason(tiny_tables):
@@ -446,3 +577,33 @@ def test_optional_columns_may_be_absent(tiny_tables):
 def test_empty_table_is_a_whole_file_error(tiny_tables):
     with pytest.raises(DataError, match="empty file"):
         validate_table(tiny_tables["invoices"].head(0), "invoices", CFG, "x.parquet")
+
+
+def test_trade_rows_of_a_rejected_parent_are_rejected_with_the_reason(tiny_tables):
+    """A rejected customer takes its orders, invoices and payments with it; a rejected invoice
+    its payments; counts still add up."""
+    customers = tiny_tables["customers"]
+    victim = tiny_tables["payments"]["customer_id"].iloc[0]
+    customers.loc[customers["customer_id"] == victim, "security"] = "hope"
+    invoices = tiny_tables["sales_invoices"]
+    other = tiny_tables["payments"].dropna(subset=["invoice_id"])
+    other = other.loc[other["customer_id"] != victim].iloc[0]
+    invoices.loc[invoices["invoice_id"] == other["invoice_id"], "amount"] = -1.0
+    results = validate_tables(tiny_tables, CFG)
+    for table in ("sales_orders", "sales_invoices", "payments"):
+        rejects = results[table].rejects
+        mine = rejects.loc[rejects["customer_id"] == victim]
+        assert len(mine) == (tiny_tables[table]["customer_id"] == victim).sum() > 0
+        assert set(mine["rule"]) == {"customer_id.parent_rejected"}
+        assert results[table].balanced
+    pay = results["payments"].rejects
+    hit = pay.loc[pay["invoice_id"] == other["invoice_id"]]
+    assert hit["rule"].tolist() == ["invoice_id.parent_rejected"]
+
+
+def test_invoices_reference_orders_only_when_orders_are_supplied(tiny_tables):
+    del tiny_tables["sales_orders"]
+    tiny_tables["sales_invoices"].loc[R, "order_id"] = "not-an-order"
+    results = validate_tables(tiny_tables, CFG)
+    assert "sales_orders" not in results
+    assert results["sales_invoices"].n_rejected == 0

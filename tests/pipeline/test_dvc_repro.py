@@ -21,6 +21,7 @@ COPY = [
     "pipeline",
     "features",
     "models",
+    "credit",
     "notebooks",
     "datasets",
     "dvc.yaml",
@@ -153,3 +154,22 @@ def test_review_notebook_executes(repo_copy: Path):
     assert any(
         "run" in o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
     )
+
+
+def test_customer_book_is_built_with_every_customer_accounted(repo_copy):
+    """The default run shows exposure, ageing, reviews, EL and the risk x value matrix."""
+    import json
+
+    import pandas as pd
+
+    summary = json.loads((repo_copy / "data/customers/summary.json").read_text())
+    book = pd.read_parquet(repo_copy / "data/customers/customers.parquet")
+    master = pd.read_parquet(repo_copy / "data/interim/customers.parquet")
+    on_book = (master["customer_since"] <= pd.Timestamp(summary["as_of"])).sum()
+    assert summary["customers"] + summary["customers_not_scored"] == on_book == len(book)
+    assert summary["expected_loss"] > 0 and summary["open_receivables"] > 0
+    reviews = pd.read_csv(repo_copy / "data/customers/reviews.csv")
+    assert len(reviews) == summary["reviews_due"] == int(book["due"].sum())
+    page = (repo_copy / "data/reports/portfolio.html").read_text(encoding="utf-8")
+    for heading in ("Risk x value", "Reviews due", "Overdue and actions", "Concentration"):
+        assert heading in page

@@ -22,6 +22,11 @@ DEFECT_KINDS: tuple[tuple[str, str], ...] = (
     ("compliance_events", "event_type.allowed"),
     ("compliance_events", "amount.non_negative"),
     ("external_ratings", "bureau_score.in_range"),
+    ("customers", "security.allowed"),
+    ("sales_orders", "order_id.unique"),
+    ("sales_invoices", "due_date.not_before_issue"),
+    ("payments", "customer_id.known"),
+    ("payments", "amount.positive"),
 )
 
 
@@ -117,4 +122,31 @@ def inject_defects(
         rows = pick("external_ratings")
         rt.loc[rows, "bureau_score"] = 300.0 + rng.integers(0, 550, len(rows))  # another scale
         mark("external_ratings", rows, "bureau_score.in_range")
+
+    _trade_defects(tables, pick, mark, append_duplicates)
     return pd.DataFrame(log, columns=["table", "row", "rule"])
+
+
+def _trade_defects(tables, pick, mark, append_duplicates) -> None:
+    """The company's own trade tables, when generated."""
+    if len(tables.get("customers", ())) > 2:
+        cu = tables["customers"]
+        rows = pick("customers")
+        cu.loc[rows, "security"] = "letter_of_comfort"
+        mark("customers", rows, "security.allowed")
+    if len(tables.get("sales_orders", ())) > 2:
+        tables["sales_orders"] = append_duplicates("sales_orders", "order_id.unique")
+    si = tables.get("sales_invoices")
+    if si is not None and (si["document_type"] == "invoice").sum() > 2:
+        free = pick("sales_invoices")
+        rows = free[si.loc[free, "document_type"].to_numpy() == "invoice"]
+        si.loc[rows, "due_date"] = si.loc[rows, "issue_date"] - pd.Timedelta(days=30)
+        mark("sales_invoices", rows, "due_date.not_before_issue")
+    if len(tables.get("payments", ())) > 3:
+        pay = tables["payments"]
+        rows = pick("payments")
+        pay.loc[rows, "customer_id"] = "X" + pay.loc[rows, "customer_id"].str.slice(1)
+        mark("payments", rows, "customer_id.known")
+        rows = pick("payments")
+        pay.loc[rows, "amount"] = -pay.loc[rows, "amount"]
+        mark("payments", rows, "amount.positive")

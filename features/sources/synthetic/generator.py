@@ -11,7 +11,6 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from features.contract.tables import TABLES
 from features.sources.settings import SyntheticConfig
 from features.sources.synthetic.applicants import applicants
 from features.sources.synthetic.compliance import events, ratings
@@ -20,6 +19,7 @@ from features.sources.synthetic.invoices import invoices
 from features.sources.synthetic.latent import LatentModel
 from features.sources.synthetic.outcomes import outcomes
 from features.sources.synthetic.statements import statements
+from features.sources.synthetic.trade import customers, incumbent, trade
 
 
 class SyntheticGenerator:
@@ -36,6 +36,7 @@ class SyntheticGenerator:
         n_chunks = -(-cfg.n_applicants // cfg.chunk_size)
         invoice_offset = 0
         event_offset = 0
+        trade_offsets: dict[str, int] = {}
         for c in range(n_chunks):
             lo = c * cfg.chunk_size
             hi = min(cfg.n_applicants, lo + cfg.chunk_size)
@@ -51,13 +52,29 @@ class SyntheticGenerator:
             }
             invoice_offset += len(tables["invoices"])
             event_offset += len(tables["compliance_events"])
+            if cfg.trade.enabled:
+                tables |= self.trade(c, firms, tables["applicants"], trade_offsets)
             apply_drift_blanks(tables, cfg.drift)
             yield tables
 
+    def trade(
+        self, c: int, firms, applicants: pd.DataFrame, offsets: dict[str, int]
+    ) -> dict[str, pd.DataFrame]:
+        """The company's own trade with the applicants it admitted (own stream per chunk, so
+        the applicant tables are the same with or without it)."""
+        cfg = self.config
+        rng = np.random.default_rng([cfg.seed, c, 7])
+        admitted = incumbent(rng, firms, applicants, cfg.trade, self.latent.cutoff)
+        names = applicants["company_name"].to_numpy()
+        return {
+            "customers": customers(rng, firms, admitted, names),
+            **trade(rng, firms, admitted, cfg.trade, self.latent.cutoff, offsets),
+        }
+
     def generate(self) -> dict[str, pd.DataFrame]:
         """All tables in memory (convenient below a few hundred thousand applicants)."""
-        parts: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLES}
+        parts: dict[str, list[pd.DataFrame]] = {}
         for chunk in self.chunks():
             for name, frame in chunk.items():
-                parts[name].append(frame)
+                parts.setdefault(name, []).append(frame)
         return {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}
