@@ -15,7 +15,7 @@ from models.scoring import check_columns, conform, input_problems
 
 REJECT_COLUMNS = ["applicant_id", "stage", "reason"]
 # Columns of a features file that are outcomes, not inputs: never stored with a decision.
-OUTCOME_COLUMNS = ("default_12m", "true_pd")
+OUTCOME_COLUMNS = ("default_12m", "past_decision")
 
 
 @dataclass

@@ -135,20 +135,20 @@ def _empty_features(tables: dict[str, pd.DataFrame], cfg: FeatureConfig) -> pd.D
 
 def feature_table(tables: dict[str, pd.DataFrame], cfg: FeatureConfig) -> pd.DataFrame:
     """Admission features with the label: ``META_COLUMNS`` (id, application date, label or
-    empty, true PD when known, the request), then the catalogue's features."""
+    empty, the past decision when known, the request), then the catalogue's features."""
     feats = build_features(tables, cfg)
     outcomes = tables["outcomes"].drop_duplicates("applicant_id").set_index("applicant_id")
     out = feats.rename(columns={"as_of": "application_date"})
     label = outcomes["default_12m"].reindex(out["applicant_id"].to_numpy())
     out.insert(2, "default_12m", pd.array(label.to_numpy(), dtype="Int8"))
-    true_pd = (
-        outcomes["true_pd"].reindex(out["applicant_id"].to_numpy())
-        if "true_pd" in outcomes
-        else pd.Series(float("nan"), index=out.index)
-    )
-    out.insert(3, "true_pd", true_pd.to_numpy(dtype="float64", na_value=float("nan")))
     apps = tables["applicants"].drop_duplicates("applicant_id").set_index("applicant_id")
     request = apps.reindex(out["applicant_id"].to_numpy())
+    past = request.get("past_decision")
+    out.insert(
+        3,
+        "past_decision",
+        pd.array(past.to_numpy() if past is not None else [None] * len(out), dtype="str"),
+    )
     out.insert(4, "company_name", request["company_name"].to_numpy())
     out.insert(5, "requested_limit", request["requested_limit"].to_numpy(dtype="float64"))
     out.insert(

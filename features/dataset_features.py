@@ -2,7 +2,7 @@
 
 :func:`tabular_feature_table` turns a table read by :mod:`features.sources.dataset` into exactly
 the layout of the synthetic pipeline's features file (``applicant_id``, ``application_date``,
-``default_12m``, ``true_pd``, then features) plus a :class:`~features.catalogue.Catalogue`, so
+``default_12m``, ``past_decision``, then features) plus a :class:`~features.catalogue.Catalogue`, so
 that the PD model and the scorecard train on it unchanged; :func:`infer_directions` sets the
 risk direction left to the data from the training split only.
 """
@@ -143,8 +143,8 @@ def tabular_feature_table(
     """The features-file layout and its catalogue.
 
     Columns: ``features.assemble.META_COLUMNS`` (``applicant_id``, ``application_date`` (NaT
-    without a date column), ``default_12m`` (Int8, 1 = bad, <NA> unlabelled), ``true_pd`` NaN,
-    then any request columns of that layout, empty), then the features.
+    without a date column), ``default_12m`` (Int8, 1 = bad, <NA> unlabelled),
+    ``past_decision`` empty, then any request columns of that layout, empty), then the features.
 
     Categorical features become pandas ``category`` (LightGBM rejects pandas 3 ``str``
     columns), numeric ones float64; special codes and infinities become missing. Directions
@@ -196,7 +196,7 @@ def tabular_feature_table(
         "applicant_id": ids.to_numpy(),
         "application_date": dates.to_numpy(),
         "default_12m": _bad_flag(raw[config.target], config),
-        "true_pd": np.full(len(raw), np.nan),
+        "past_decision": pd.array([None] * len(raw), dtype="str"),
     }
     catalogue = []
     star = config.special_codes.get(ALL_COLUMNS, ())

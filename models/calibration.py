@@ -32,7 +32,7 @@ class Calibrator(TransformerMixin, BaseEstimator):
     def __init__(self, method: str = "platt"):
         self.method = method
 
-    def fit(self, raw: np.ndarray, y: np.ndarray) -> Calibrator:
+    def fit(self, raw: np.ndarray, y: np.ndarray, sample_weight=None) -> Calibrator:
         self._validate_params()
         raw = _one_score(raw)
         y = np.asarray(y)
@@ -47,10 +47,14 @@ class Calibrator(TransformerMixin, BaseEstimator):
         y = y.astype("int64")
         self.n_features_in_ = 1
         if self.method == "platt":
-            lr = LogisticRegression(C=1e6, max_iter=1000).fit(raw.reshape(-1, 1), y)
+            lr = LogisticRegression(C=1e6, max_iter=1000).fit(
+                raw.reshape(-1, 1), y, sample_weight=sample_weight
+            )
             self.params_ = {"a": float(lr.coef_[0, 0]), "b": float(lr.intercept_[0])}
         elif self.method == "isotonic":
-            iso = IsotonicRegression(out_of_bounds="clip", y_min=1e-6, y_max=1 - 1e-6).fit(raw, y)
+            iso = IsotonicRegression(out_of_bounds="clip", y_min=1e-6, y_max=1 - 1e-6).fit(
+                raw, y, sample_weight=sample_weight
+            )
             self.params_ = {"x": iso.X_thresholds_.tolist(), "y": iso.y_thresholds_.tolist()}
         else:
             self.params_ = {}

@@ -19,6 +19,7 @@ from features.catalogue import Catalogue
 from features.errors import DataError
 from models.grading import MasterScale
 from models.pd_model import PDModel
+from models.reject_inference import REJECT, RejectInference, augment
 from models.scorecard import ScorecardSpec, WoEScorecard
 
 
@@ -94,6 +95,74 @@ def fit_models(
     card.fit(X_card[names], y_card)
     card_seconds = time.perf_counter() - start
     return FittedModels(pd_model, card, {"pd_model": pd_seconds, "scorecard": card_seconds})
+
+
+def fit_with_rejects(
+    X_train: pd.DataFrame,
+    y_train: np.ndarray,
+    X_valid: pd.DataFrame,
+    y_valid: np.ndarray,
+    rejects: pd.DataFrame,
+    inference: RejectInference,
+    catalogue: Catalogue,
+    pd_settings: dict[str, Any],
+    card_settings: dict[str, Any],
+    seed: int,
+    monotone: dict[str, int] | None = None,
+) -> tuple[FittedModels, dict[str, Any]]:
+    """Both models with reject inference: fit on the accepts, infer the rejects' outcomes from
+    each model's own accepts-only PD, refit on accepts plus inferred rejects (weighted).
+
+    The rejects are shared between training and validation in the accepts' proportion (with
+    ``seed``), so early stopping and the PD model's calibrator also see the through-the-door
+    mix. With method ``none`` (or no rejects) this is :func:`fit_models` on the accepts.
+    Returns the models and a summary (rows, inferred bad share per model)."""
+    base = fit_models(
+        X_train, y_train, X_valid, y_valid, catalogue, pd_settings, card_settings, seed, monotone
+    )
+    summary: dict[str, Any] = {"method": inference.method, "rejects": int(len(rejects))}
+    if inference.method == "none" or rejects.empty:
+        return base, summary
+    names = catalogue.names
+    share = len(X_valid) / (len(X_train) + len(X_valid))
+    to_valid = np.random.default_rng([seed, 17]).random(len(rejects)) < share
+    parts = {"train": (X_train, y_train, ~to_valid), "valid": (X_valid, y_valid, to_valid)}
+
+    def augmented(model: Any, part: str):
+        X, y, mask = parts[part]
+        R = rejects.loc[mask, names]
+        return augment(
+            X[names],
+            y,
+            R,
+            model.predict_proba(R)[:, 1],
+            inference,
+            pd_accepts=model.predict_proba(X[names])[:, 1],
+            random_state=seed,
+        )
+
+    start = time.perf_counter()
+    tr, va = augmented(base.pd_model, "train"), augmented(base.pd_model, "valid")
+    monotone = monotone if monotone is not None else {f.name: f.sign for f in catalogue}
+    pd_model = build_pd_model(pd_settings, monotone, seed)
+    pd_model.fit(tr.X, tr.y, va.X, va.y, tr.sample_weight, va.sample_weight)
+    pd_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    card_tr = augmented(base.scorecard, "train")
+    card = build_scorecard(
+        card_settings, {f.name: f.direction for f in catalogue}, tuple(catalogue.categorical)
+    )
+    card.fit(card_tr.X, card_tr.y, card_tr.sample_weight)
+    card_seconds = time.perf_counter() - start
+    for name, aug in (("pd_model", tr), ("scorecard", card_tr)):
+        rej = aug.origin == REJECT
+        w = aug.sample_weight[rej]
+        summary[f"{name}_inferred_bad_share"] = float((aug.y[rej] * w).sum() / w.sum())
+    seconds = {
+        "pd_model": base.seconds["pd_model"] + pd_seconds,
+        "scorecard": base.seconds["scorecard"] + card_seconds,
+    }
+    return FittedModels(pd_model, card, seconds), summary
 
 
 @dataclass

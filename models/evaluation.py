@@ -3,7 +3,9 @@
 One call gives every number the evaluate stage writes and gates on: discrimination and
 calibration per model and split, bootstrap CIs on the OOT AUC, score PSI train vs OOT, the
 paired AUC difference between the models, the grade table, per-feature CSI and, when the data
-know it, the AUC of the true PD as the achievable ceiling.
+know it (synthetic data: the simulator's truth), the AUC of the true PD as the achievable
+ceiling and the through-the-door view: the out-of-time applicants the company declined too,
+with the outcomes they would have had, which no lender observes.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pandas as pd
 from models.development import TrainedModels, predict
 from models.grading import MasterScale
 from models.metrics import (
+    approval_rate_at_bad_rate,
     auc,
     bootstrap_auc_ci,
     bootstrap_auc_difference,
@@ -42,7 +45,7 @@ class Evaluation:
     grades_oot: pd.DataFrame
     calibration_oot: dict[str, pd.DataFrame]
     stability: pd.Series  # CSI per feature, train vs OOT, descending
-    true_pd: np.ndarray
+    true_pd: np.ndarray  # per row of the frame; NaN without a truth
     ceiling: float | None
 
 
@@ -54,8 +57,14 @@ def evaluate_models(
     n_bootstrap: int,
     top_csi: int,
     seed: int,
+    truth: pd.DataFrame | None = None,
+    target_bad_rate: float = 0.03,
 ) -> Evaluation:
-    """Evaluate on ``frame`` (features with ``split`` in train/valid/oot and ``default_12m``)."""
+    """Evaluate on ``frame`` (features with ``split`` and ``default_12m``; rows outside
+    train/valid/oot only enter the through-the-door view). ``truth`` (applicant_id,
+    default_12m, true_pd) is the simulator's; ``None`` or empty for real data."""
+    everyone = frame
+    frame = frame.loc[frame["split"].isin(SPLITS)].reset_index(drop=True)
     preds = predict(models, frame, scale)
     y = frame["default_12m"].astype(int).to_numpy()
     risk = {"pd_model": preds["pd"].to_numpy(), "scorecard": preds["scorecard_pd"].to_numpy()}
@@ -71,8 +80,13 @@ def evaluate_models(
         lo, hi = bootstrap_auc_ci(y_oot, risk[m][oot], n_bootstrap, seed)
         metrics[m]["oot"]["auc_ci_low"], metrics[m]["oot"]["auc_ci_high"] = lo, hi
         metrics[m]["score_psi_train_oot"] = psi(risk[m][train], risk[m][oot], n_bins)
-    true_pd = frame["true_pd"].to_numpy(dtype="float64")
-    ceiling = auc(y_oot, true_pd[oot]) if np.isfinite(true_pd[oot]).all() else None
+    known = truth is not None and len(truth) > 0
+    true_pd = (
+        frame["applicant_id"].map(truth.set_index("applicant_id")["true_pd"]).to_numpy("float64")
+        if known
+        else np.full(len(frame), np.nan)
+    )
+    ceiling = auc(y_oot, true_pd[oot]) if known and np.isfinite(true_pd[oot]).all() else None
     comparison = bootstrap_auc_difference(
         y_oot, risk["pd_model"][oot], risk["scorecard"][oot], n_bootstrap, seed
     )
@@ -91,7 +105,50 @@ def evaluate_models(
         "grades_monotonic": bool(np.all(np.diff(dr) > 0)),
     }
     metrics["csi_top"] = {k: float(v) for k, v in stability.head(top_csi).items()}
+    if known:
+        metrics["through_the_door"] = through_the_door(
+            models, everyone, truth, scale, n_bins, target_bad_rate
+        )
     calibration = {m: calibration_table(y_oot, risk[m][oot], n_bins=n_bins) for m in MODELS}
     return Evaluation(
         metrics, preds, y, risk, oot, grades_oot, calibration, stability, true_pd, ceiling
     )
+
+
+def through_the_door(
+    models: TrainedModels,
+    frame: pd.DataFrame,
+    truth: pd.DataFrame,
+    scale: MasterScale,
+    n_bins: int,
+    target_bad_rate: float,
+) -> dict:
+    """Both models on every out-of-time applicant (accepted or declined by the company at the
+    time) against the outcomes they had or would have had, next to what a lender can measure
+    (the accepts). Approval rate at ``target_bad_rate``: the share a PD cut-off could approve
+    while the true bad rate of the approved stays at the target."""
+    part = frame.loc[frame["split"].isin(("oot", "rejected_oot"))].reset_index(drop=True)
+    labels = truth.set_index("applicant_id")["default_12m"]
+    y_true = part["applicant_id"].map(labels)
+    part = part.loc[y_true.notna().to_numpy()].reset_index(drop=True)
+    y = y_true.dropna().astype(int).to_numpy()
+    preds = predict(models, part, scale)
+    accepted = (part["split"] == "oot").to_numpy()
+    out: dict = {
+        "n": int(len(part)),
+        "declined_by_company": int((~accepted).sum()),
+        "true_default_rate": float(y.mean()),
+        "accepts_default_rate": float(y[accepted].mean()),
+        "declines_default_rate": float(y[~accepted].mean()) if (~accepted).any() else None,
+        "target_bad_rate": target_bad_rate,
+    }
+    for m, column in (("pd_model", "pd"), ("scorecard", "scorecard_pd")):
+        risk = preds[column].to_numpy()
+        out[m] = {
+            "auc": auc(y, risk),
+            "auc_accepts": auc(y[accepted], risk[accepted]),
+            "ece": classification_metrics(y, risk, n_bins)["ece"],
+            "mean_pd": float(risk.mean()),
+            "approval_rate_at_target": approval_rate_at_bad_rate(y, risk, target_bad_rate),
+        }
+    return out

@@ -44,6 +44,16 @@ def top_reasons(impact: pd.DataFrame, k: int = 4, min_impact: float = 1e-9) -> p
     return pd.DataFrame(out, index=impact.index)
 
 
+def points_reasons(breakdown: pd.DataFrame, max_points: dict[str, int], k: int = 4) -> pd.DataFrame:
+    """Reasons from the scorecard: the characteristics that cost the most points below their
+    maximum (``impact_i`` in points)."""
+    shortfall = pd.DataFrame(
+        {c: max_points[c] - breakdown[c].to_numpy() for c in breakdown.columns},
+        index=breakdown.index,
+    )
+    return top_reasons(shortfall, k, min_impact=0.5)
+
+
 def shap_reasons(contributions: pd.DataFrame, k: int = 4) -> pd.DataFrame:
     """Reasons from PD-model contributions (columns: features and ``bias``)."""
     return top_reasons(contributions.drop(columns=["bias"], errors="ignore"), k)

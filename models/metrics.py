@@ -128,6 +128,17 @@ def classification_metrics(y: np.ndarray, pd_: np.ndarray, n_bins: int = 10) -> 
     }
 
 
+def approval_rate_at_bad_rate(y: np.ndarray, pd_: np.ndarray, target: float) -> float:
+    """The largest share of applicants a PD cut-off can approve (safest first) while the bad
+    rate of the approved stays at or below ``target``."""
+    y = np.asarray(y, dtype="float64")[np.argsort(np.asarray(pd_, dtype="float64"), kind="stable")]
+    if not len(y):
+        return float("nan")
+    rate = np.cumsum(y) / np.arange(1, len(y) + 1)
+    ok = np.flatnonzero(rate <= target + 1e-12)
+    return float((ok[-1] + 1) / len(y)) if len(ok) else 0.0
+
+
 def psi(expected: np.ndarray, actual: np.ndarray, n_bins: int = 10) -> float:
     """Population stability index of ``actual`` against ``expected`` (quantile bins of the
     expected distribution; a separate bin for missing values)."""

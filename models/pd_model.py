@@ -145,8 +145,11 @@ class PDModel(ClassifierMixin, BaseEstimator):
         y: np.ndarray,
         X_valid: pd.DataFrame | None = None,
         y_valid: np.ndarray | None = None,
+        sample_weight: np.ndarray | None = None,
+        valid_sample_weight: np.ndarray | None = None,
     ) -> PDModel:
-        """Train with early stopping on the validation set, then calibrate on it."""
+        """Train with early stopping on the validation set, then calibrate on it; weights
+        (e.g. inferred rejects) enter the trees, early stopping and the calibrator."""
         self._validate_params()
         self.__dict__.pop("_tables", None)
         X = self._frame(X, reset=True)
@@ -154,12 +157,16 @@ class PDModel(ClassifierMixin, BaseEstimator):
         if len(y01) != len(X):
             raise ValueError(f"X and y have different lengths: {len(X)} != {len(y01)}")
         features = list(self.feature_names_in_)
-        train = lgb.Dataset(X, label=y01, free_raw_data=False)
+        weight = _weights(sample_weight, len(X))
+        train = lgb.Dataset(X, label=y01, weight=weight, free_raw_data=False)
         callbacks = [lgb.log_evaluation(0)]
         valid_sets = []
         if X_valid is not None:
             yv = (np.asarray(y_valid) == self.classes_[1]).astype("int64")
-            valid = lgb.Dataset(self._frame(X_valid, reset=False), label=yv, reference=train)
+            valid_weight = _weights(valid_sample_weight, len(yv))
+            valid = lgb.Dataset(
+                self._frame(X_valid, reset=False), label=yv, weight=valid_weight, reference=train
+            )
             valid_sets = [valid]
             callbacks.append(lgb.early_stopping(self.early_stopping_rounds, verbose=False))
         self.booster_ = lgb.train(
@@ -171,10 +178,10 @@ class PDModel(ClassifierMixin, BaseEstimator):
         )
         self.best_iteration_ = int(self.booster_.best_iteration or self.booster_.num_trees())
         if X_valid is not None:
-            cal_X, cal_y = X_valid, yv
+            cal_X, cal_y, cal_w = X_valid, yv, valid_weight
         else:
-            cal_X, cal_y = X, y01
-        self.calibrator_ = Calibrator(self.calibration).fit(self.raw_score(cal_X), cal_y)
+            cal_X, cal_y, cal_w = X, y01, weight
+        self.calibrator_ = Calibrator(self.calibration).fit(self.raw_score(cal_X), cal_y, cal_w)
         return self
 
     def raw_score(self, X: pd.DataFrame) -> np.ndarray:
@@ -291,3 +298,15 @@ def binary_target(y) -> tuple[np.ndarray, np.ndarray]:
             f"Only binary classification is supported (good vs default); got {len(classes)} classes"
         )
     return (y == classes[1]).astype("int64"), classes
+
+
+def _weights(weight: np.ndarray | None, n: int) -> np.ndarray | None:
+    """Sample weights as float64 of length ``n`` (finite, >= 0), or None."""
+    if weight is None:
+        return None
+    w = np.asarray(weight, dtype="float64")
+    if w.shape != (n,):
+        raise ValueError(f"sample_weight must have one weight per row ({n}); got shape {w.shape}")
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError("sample_weight must be finite and >= 0")
+    return w

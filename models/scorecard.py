@@ -112,9 +112,10 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
             n_jobs=1,
         )
 
-    def fit(self, X: pd.DataFrame, y: np.ndarray) -> WoEScorecard:
+    def fit(self, X: pd.DataFrame, y: np.ndarray, sample_weight=None) -> WoEScorecard:
         self._validate_params()
         y, classes = binary_target(y)
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype="float64")
         if not isinstance(X, pd.DataFrame) or not all(isinstance(c, str) for c in X.columns):
             X = _array_frame(self, X, reset=True)
         if len(y) != len(X):
@@ -123,7 +124,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         names = list(X.columns)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            screen = self._binning(names).fit(X, y)
+            screen = self._binning(names).fit(X, y, sample_weight=w)
             summary = screen.summary().set_index("name")
             self.iv_ = summary["iv"].astype(float).sort_values(ascending=False)
             candidates = [n for n in self.iv_.index if self.iv_[n] >= self.min_iv]
@@ -136,14 +137,15 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
             # Each variable is binned on its own, so the screen's WoE columns are exactly what
             # the scorecard's regression sees: settle the selection on them, then fit once.
             while True:
-                coef = LogisticRegression(C=self.C, max_iter=2000).fit(woe[selected], y).coef_[0]
+                lr = LogisticRegression(C=self.C, max_iter=2000)
+                coef = lr.fit(woe[selected], y, sample_weight=w).coef_[0]
                 # WoE = ln(non-events/events): every coefficient should be negative. A positive
                 # one means the variable works against its own bins; drop the weakest such one.
                 wrong = [n for n, c in zip(selected, coef, strict=True) if c > 0]
                 if not wrong or len(selected) == 1:
                     break
                 selected.remove(min(wrong, key=lambda n: self.iv_[n]))
-            card = self._scorecard(selected).fit(X[selected], y)
+            card = self._scorecard(selected).fit(X[selected], y, sample_weight=w)
         self.selected_ = selected
         self.scorecard_ = card
         self.spec_ = ScorecardSpec(self._spec(card, selected))

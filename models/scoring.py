@@ -14,7 +14,7 @@ import pandas as pd
 from features import detmath
 from features.catalogue import Catalogue
 from features.errors import DataError
-from models.explain import reason_texts, shap_reasons
+from models.explain import points_reasons, reason_texts, shap_reasons
 from models.grading import MasterScale
 from models.pd_model import PDModel
 from models.policy import DECISIONS, CreditPolicy
@@ -52,20 +52,31 @@ class ScoringModel:
     ) -> pd.DataFrame:
         """One output row per input row (same index).
 
-        Reason codes are the PD model's largest positive exact TreeSHAP contributions (ties
-        broken by feature order), given for the decisions in ``reasons_for`` (default: every
-        applicant). The PD and the contributions come from one pass over the trees.
+        The deciding model (``policy.decide_by``) gives the PD, hence the grade, and the reason
+        codes for the decisions in ``reasons_for`` (default: every applicant): the PD model's
+        largest positive exact TreeSHAP contributions (one pass over the trees gives PD and
+        contributions), or the scorecard's characteristics furthest below their maximum
+        points; ties broken by feature order.
         """
         X = frame[self.features]
-        raw, contributions = self.pd_model.raw_and_contributions(X)
-        pd_ = self.pd_model.calibrator_.transform(raw)
-        points = self.scorecard.predict_points(frame[self.scorecard.names])
+        breakdown = self.scorecard.points_breakdown(frame[self.scorecard.names])
+        points = breakdown.sum(axis=1).to_numpy(dtype="int64")
+        by_card = self.policy.decide_by == "scorecard"
+        if by_card:
+            pd_ = self.scorecard.pd_from_score(points)
+        else:
+            raw, contributions = self.pd_model.raw_and_contributions(X)
+            pd_ = self.pd_model.calibrator_.transform(raw)
         grade = self.scale.grade(pd_)
         decided = self.policy.decide(frame, grade, self.revenue(X), self.scale.default_label)
         out = pd.DataFrame({"pd": pd_, "score": points}, index=frame.index)
         out = pd.concat([out, decided], axis=1)
         need = decided["decision"].isin(reasons_for).to_numpy()
-        reasons = shap_reasons(contributions.loc[need], k).reindex(frame.index)
+        if by_card:
+            reasons = points_reasons(breakdown.loc[need], self.scorecard.max_points(), k)
+        else:
+            reasons = shap_reasons(contributions.loc[need], k)
+        reasons = reasons.reindex(frame.index)
         texts = reason_texts(reasons.where(reasons.notna(), None), self.catalogue, lang, k)
         for i in range(1, k + 1):
             out[f"reason_{i}"] = (

@@ -31,7 +31,10 @@ def assign_split(
     date_col: str = "application_date",
     label_col: str = "default_12m",
 ) -> pd.Series:
-    """'train' / 'valid' / 'oot' for labelled rows, 'score' for unlabelled ones.
+    """'train' / 'valid' / 'oot' for labelled rows, 'score' for unlabelled ones, and
+    'rejected' / 'rejected_oot' for applications the company declined at the time
+    (``past_decision == 'decline'``: never labelled) up to the latest labelled date, in the
+    development and the out-of-time period: reject inference and through-the-door evaluation.
 
     OOT holds the applications of the last ``oot_months`` months of labelled applications
     (application date after the latest labelled date minus ``oot_months``); the rest is split
@@ -49,6 +52,15 @@ def assign_split(
     if dates.notna().any():
         cutoff = dates.max() - pd.DateOffset(months=cfg.oot_months)
         oot = labelled & (frame[date_col] > cutoff)
+        if "past_decision" in frame:
+            declined = (
+                (frame["past_decision"] == "decline").fillna(False).to_numpy(bool)
+                & ~labelled.to_numpy()
+                & (frame[date_col] <= dates.max()).to_numpy()
+            )
+            late = (frame[date_col] > cutoff).to_numpy()
+            split[declined & ~late] = "rejected"
+            split[declined & late] = "rejected_oot"
     else:
         idx = frame.index[labelled]
         y_all = frame.loc[idx, label_col].astype(int)
@@ -71,7 +83,7 @@ def assign_split(
     return split
 
 
-ORDER = ("train", "valid", "oot", "score")
+ORDER = ("train", "valid", "oot", "score", "rejected", "rejected_oot")
 
 
 def split_summary(frame: pd.DataFrame) -> dict:

@@ -35,6 +35,11 @@ class Layout:
         return self.interim / "rejects"
 
     @property
+    def truth(self) -> Path:
+        """What only the simulator knows (true PD, every applicant's outcome): evaluation only."""
+        return self.data / "truth" / "truth.parquet"
+
+    @property
     def processed(self) -> Path:
         return self.data / "processed"
 

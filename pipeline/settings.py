@@ -6,7 +6,7 @@ import math
 from dataclasses import field
 from typing import Any, Literal
 
-from features.config import settings
+from features.config import build, settings
 from features.errors import DataError
 
 Decision = Literal["approve", "refer", "decline"]
@@ -20,15 +20,26 @@ class TrainSettings:
 
     pd_model: dict[str, Any] = field(default_factory=dict)
     scorecard: dict[str, Any] = field(default_factory=dict)
+    reject_inference: dict[str, Any] = field(default_factory=lambda: {"method": "none"})
 
     def __post_init__(self) -> None:
         from models.pd_model import PDModel
         from models.scorecard import WoEScorecard
 
+        self.inference()  # refused now, naming the key
+
         # Set by the train stage from the catalogue and the seed, never by params.yaml.
         fixed = {"monotone", "random_state", "directions", "categorical"}
         _check_estimator(PDModel, self.pd_model, "train.pd_model", fixed)
         _check_estimator(WoEScorecard, self.scorecard, "train.scorecard", fixed)
+
+    def inference(self):
+        """The reject inference settings (``train.reject_inference``), validated."""
+        from models.reject_inference import RejectInference
+
+        return build(
+            RejectInference, {"method": "none", **self.reject_inference}, "train.reject_inference"
+        )
 
 
 def _check_estimator(cls: type, values: dict[str, Any], where: str, fixed: set[str]) -> None:
@@ -71,8 +82,11 @@ class EvaluateSettings:
     n_bins: int = 10
     n_bootstrap: int = 500
     top_csi: int = 10
+    target_bad_rate: float = 0.03  # through the door: approval rate at this true bad rate
 
     def __post_init__(self) -> None:
+        if not 0 < self.target_bad_rate < 1:
+            raise ValueError(f"target_bad_rate must be in (0, 1); got {self.target_bad_rate}")
         if self.n_bins < 2:
             raise ValueError(f"n_bins must be >= 2; got {self.n_bins}")
         if self.n_bootstrap < 1:

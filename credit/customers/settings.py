@@ -108,7 +108,7 @@ class Value:
     horizon_years: int = 5
     tiers: dict[str, float] = field(
         default_factory=lambda: {"strategic": 500_000.0, "core": 100_000.0, "standard": 25_000.0}
-    )  # lowest CLV of each tier, best first; below the last: "small"
+    )  # lowest CLV of each tier (any order); below the lowest floor: "small"
     escalate: dict[str, str] = field(
         default_factory=lambda: {"strategic": "credit_manager"}
     )  # tier -> least role that approves its limit changes, whatever the amount
@@ -119,8 +119,8 @@ class Value:
         if not 1 <= self.horizon_years <= 30:
             raise ValueError(f"horizon_years must be 1-30; got {self.horizon_years}")
         floors = list(self.tiers.values())
-        if any(not math.isfinite(v) for v in floors) or floors != sorted(floors, reverse=True):
-            raise ValueError(f"tiers must be finite CLV floors, best tier first; got {self.tiers}")
+        if any(not math.isfinite(v) for v in floors) or len(set(floors)) != len(floors):
+            raise ValueError(f"tiers must be distinct finite CLV floors; got {self.tiers}")
         if "small" in self.tiers:
             raise ValueError("tiers: 'small' is the tier below the last floor; do not list it")
         unknown = [t for t in self.escalate if t not in self.tiers and t != "small"]
@@ -128,8 +128,13 @@ class Value:
             raise ValueError(f"escalate: unknown tier {unknown[0]!r}")
 
     @property
+    def ranked(self) -> list[tuple[str, float]]:
+        """(tier, floor) from the highest floor down."""
+        return sorted(self.tiers.items(), key=lambda kv: -kv[1])
+
+    @property
     def tier_names(self) -> tuple[str, ...]:
-        return (*self.tiers, "small")
+        return (*(name for name, _ in self.ranked), "small")
 
 
 @settings

@@ -48,7 +48,7 @@ def lifetime_value(
 def value_tier(clv: np.ndarray, cfg: Value) -> np.ndarray:
     """The tier of each CLV: the best tier whose floor it reaches, else ``small``."""
     out = np.full(len(clv), "small", dtype=object)
-    for name, floor in reversed(list(cfg.tiers.items())):
+    for name, floor in reversed(cfg.ranked):
         out[np.asarray(clv) >= floor] = name
     return out
 

@@ -22,6 +22,7 @@ from features.contract.tables import (
     INDUSTRIES,
     LEGAL_FORMS,
     ORDER_STATUSES,
+    PAST_DECISIONS,
     REGIONS,
     SECURITY_TYPES,
     SEVERITIES,
@@ -252,6 +253,7 @@ def table_rules(
             _allowed("industry", INDUSTRIES),
             _allowed("region", REGIONS),
             _allowed("legal_form", LEGAL_FORMS),
+            _allowed("past_decision", PAST_DECISIONS),
             _non_negative("employees"),
             _non_negative("registered_capital"),
         ]
@@ -420,11 +422,6 @@ def table_rules(
                 lambda s: s.isin([0, 1]),
             ),
             _in_dates("default_date", lo, hi),
-            _col(
-                "true_pd.in_range",
-                "true_pd must be between 0 and 1; got {value}",
-                lambda s: (s >= 0) & (s <= 1),
-            ),
         ]
     else:
         raise ValueError(f"unknown table {table!r}")

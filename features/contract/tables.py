@@ -44,6 +44,7 @@ SEVERITIES: tuple[str, ...] = ("low", "medium", "high")
 SECURITY_TYPES: tuple[str, ...] = ("none", "guarantee", "prepayment", "credit_insurance")
 ORDER_STATUSES: tuple[str, ...] = ("open", "invoiced", "held", "cancelled")
 DOCUMENT_TYPES: tuple[str, ...] = ("invoice", "credit_note")
+PAST_DECISIONS: tuple[str, ...] = ("approve", "decline")
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,13 @@ TABLES: dict[str, TableSpec] = {
                 "registered_capital",
                 "float",
                 description=f"Registered capital, {_MONEY} (0 for sole proprietorships).",
+            ),
+            _c(
+                "past_decision",
+                "str",
+                False,
+                "What the company decided at the time: approve or decline (empty = approved or "
+                "unknown). A declined applicant has no outcome; reject inference uses them.",
             ),
         ),
         ("applicant_id",),
@@ -227,10 +235,10 @@ TABLES: dict[str, TableSpec] = {
                 "is not complete at the data cut-off (unlabelled).",
             ),
             _c("default_date", "date", False, "Date of default, when defaulted."),
-            _c("true_pd", "float", False, "Synthetic data only: the generator's true PD."),
         ),
         ("applicant_id",),
-        "Observed 12-month outcome per applicant (the label).",
+        "Observed 12-month outcome per accepted applicant (the label); declined applicants "
+        "have none.",
     ),
     # The company's own trade with its customers after admission (optional tables: the
     # model needs none of them; exposure, reviews and customer value do).
@@ -357,7 +365,7 @@ META_COLUMNS = [
     "applicant_id",
     "application_date",
     "default_12m",
-    "true_pd",
+    "past_decision",
     "company_name",
     "requested_limit",
     "requested_terms_days",

@@ -51,23 +51,38 @@ def parse_date(name: str, value: Any) -> pd.Timestamp:
 
 
 @settings
+class IncumbentConfig:
+    """The past admission policy that decided the applications (section ``generate.incumbent``)."""
+
+    max_pd: float = 0.15  # declined above this (noisy) PD
+    noise: float = 0.7  # log-scale noise of its view of the PD
+    override_rate: float = 0.03  # share of its decisions overridden by credit officers
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.max_pd) and 0 < self.max_pd <= 1):
+            raise ValueError(f"max_pd must be in (0, 1]; got {self.max_pd}")
+        if not (math.isfinite(self.noise) and self.noise >= 0):
+            raise ValueError(f"noise must be a finite number >= 0; got {self.noise}")
+        if not (math.isfinite(self.override_rate) and 0 <= self.override_rate <= 0.5):
+            raise ValueError(f"override_rate must be between 0 and 0.5; got {self.override_rate}")
+
+
+@settings
 class TradeConfig:
     """The company's own trade with admitted applicants (section ``generate.trade``)."""
 
     enabled: bool = True
-    incumbent_max_pd: float = 0.15  # the past policy declined above this (noisy) PD
-    incumbent_noise: float = 0.7  # log-scale noise of the past policy's view of the PD
-    incumbent_max_limit: float = 1_000_000.0
+    max_limit: float = 1_000_000.0
     orders_per_year: float = 12.0
     utilisation: float = 0.45  # typical open receivables as a share of the limit
     churn_per_year: float = 0.12
     credit_note_rate: float = 0.03
     unreferenced_payment_share: float = 0.1
     foreign_share: float = 0.12
+    write_off_days: int = 180  # unpaid invoices of defaulted customers: written off after due
 
     def __post_init__(self) -> None:
         for name in (
-            "incumbent_max_pd",
             "credit_note_rate",
             "unreferenced_payment_share",
             "foreign_share",
@@ -76,8 +91,7 @@ class TradeConfig:
             if not (math.isfinite(value) and 0 <= value <= 1):
                 raise ValueError(f"{name} must be between 0 and 1; got {value}")
         for name in (
-            "incumbent_noise",
-            "incumbent_max_limit",
+            "max_limit",
             "orders_per_year",
             "utilisation",
             "churn_per_year",
@@ -85,6 +99,10 @@ class TradeConfig:
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a finite number > 0; got {value}")
+        if not 0 <= self.write_off_days <= 3650:
+            raise ValueError(
+                f"write_off_days must be between 0 and 3650; got {self.write_off_days}"
+            )
 
 
 @settings
@@ -114,6 +132,7 @@ class SyntheticConfig:
         }
     )
     drift: DriftScenario = field(default_factory=DriftScenario)
+    incumbent: IncumbentConfig = field(default_factory=IncumbentConfig)
     trade: TradeConfig = field(default_factory=TradeConfig)
     seed: int = 42
 

@@ -10,23 +10,27 @@ from models.evaluation import MODELS, SPLITS, Evaluation, evaluate_models
 from pipeline import plots, tracking
 from pipeline.artifacts import load_models, split_frame
 from pipeline.console import console
-from pipeline.io import write_csv, write_json
+from pipeline.io import read_parquet, write_csv, write_json
 from pipeline.layout import Layout
 from pipeline.params import Params
 
 
 def run(params: Params, layout: Layout) -> dict:
     ev = params.evaluate
-    frame = split_frame(layout)
-    frame = frame.loc[frame["split"].isin(SPLITS)].reset_index(drop=True)
+    everyone = split_frame(layout)
+    frame = everyone.loc[everyone["split"].isin(SPLITS)].reset_index(drop=True)
+    # The simulator's truth (empty for real data) enters evaluation only, never training.
+    truth = read_parquet(layout.truth)
     result = evaluate_models(
         load_models(layout),
-        frame,
+        everyone,
         params.grading,
         ev.n_bins,
         ev.n_bootstrap,
         ev.top_csi,
         params.seed,
+        truth,
+        ev.target_bad_rate,
     )
     _write_reports(layout, frame, result)
     metrics = result.metrics
@@ -123,6 +127,17 @@ def _print(metrics: dict) -> None:
         console.print(
             f"OOT ceiling (true PD) AUC {o['true_pd_auc_ceiling']:.3f}; PD model "
             f"reaches {o['pd_model_share_of_ceiling']:.1%} of it"
+        )
+    t = metrics.get("through_the_door")
+    if t:
+        console.print(
+            f"through the door (OOT, {t['n']:,} applicants, {t['declined_by_company']:,} declined "
+            f"by the company; true default rate {t['true_default_rate']:.2%} vs accepts "
+            f"{t['accepts_default_rate']:.2%}): AUC PD model {t['pd_model']['auc']:.3f} "
+            f"(accepts {t['pd_model']['auc_accepts']:.3f}), scorecard "
+            f"{t['scorecard']['auc']:.3f}; mean PD {t['pd_model']['mean_pd']:.2%}; approval "
+            f"rate at a {t['target_bad_rate']:.0%} bad rate "
+            f"{t['pd_model']['approval_rate_at_target']:.1%}"
         )
     c = o["auc_difference_pd_minus_scorecard"]
     console.print(

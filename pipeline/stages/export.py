@@ -42,17 +42,21 @@ RUNTIME_REQUIREMENTS = (
 )
 
 
-def check_gates(metrics: dict, gates: Gates) -> list[str]:
-    """The failed gates, as sentences (empty list: all passed)."""
-    oot = metrics["pd_model"]["oot"]
-    psi = metrics["pd_model"]["score_psi_train_oot"]
+def check_gates(metrics: dict, gates: Gates, model: str = "pd_model") -> list[str]:
+    """The failed gates of the deciding ``model`` (``policy.decide_by``), as sentences (empty
+    list: all passed)."""
+    oot = metrics[model]["oot"]
+    psi = metrics[model]["score_psi_train_oot"]
+    name = "" if model == "pd_model" else f"{model} "
     failed = []
     if not oot["auc"] >= gates.min_auc:
-        failed.append(f"OOT AUC {oot['auc']:.3f} < min_auc {gates.min_auc}")
+        failed.append(f"{name}OOT AUC {oot['auc']:.3f} < min_auc {gates.min_auc}")
     if not oot["ece"] <= gates.max_ece:
-        failed.append(f"OOT ECE {oot['ece']:.4f} > max_ece {gates.max_ece}")
+        failed.append(f"{name}OOT ECE {oot['ece']:.4f} > max_ece {gates.max_ece}")
     if not psi <= gates.max_score_psi:
-        failed.append(f"score PSI train vs OOT {psi:.3f} > max_score_psi {gates.max_score_psi}")
+        failed.append(
+            f"{name}score PSI train vs OOT {psi:.3f} > max_score_psi {gates.max_score_psi}"
+        )
     return failed
 
 
@@ -76,7 +80,7 @@ def run(params: Params, layout: Layout) -> dict:
     trained = load_models(layout)
     catalogue = load_catalogue(layout)
     metrics = read_json(layout.reports / "metrics.json")
-    failed = check_gates(metrics, params.export.gates)
+    failed = check_gates(metrics, params.export.gates, params.policy.decide_by)
     model = ScoringModel(
         trained.pd_model, trained.scorecard, catalogue, params.grading, params.policy
     )

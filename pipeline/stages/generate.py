@@ -1,9 +1,11 @@
 """Stage ``generate``: write the raw source tables to ``data/raw/``.
 
-``source: synthetic`` runs the embedded generator (with injected bad rows, logged to
-``data/raw/_injected_defects.parquet``); ``source: files`` copies your own exports from
-``data/external/`` so that ``dvc repro`` validates them instead; ``source: tabular`` reads one
-table described by a dataset config (``datasets/*.yaml``) into ``data/raw/tabular.parquet``.
+``source: synthetic`` runs the embedded generator, with injected bad rows logged to
+``data/raw/_injected_defects.parquet`` and the truth only the simulator knows written to
+``data/truth/truth.parquet`` (evaluation alone reads it). ``source: files`` copies your own
+exports from ``data/external/`` so that ``dvc repro`` validates them instead; ``source:
+tabular`` reads one table described by a dataset config (``datasets/*.yaml``) into
+``data/raw/tabular.parquet``. Real data have no truth: its file is written empty.
 """
 
 from __future__ import annotations
@@ -44,13 +46,16 @@ def generate_synthetic(params: Params, layout: Layout) -> dict[str, int]:
     n_chunks = -(-cfg.n_applicants // cfg.chunk_size)
     names = [t for t in TABLES if cfg.trade.enabled or t not in TRADE_TABLES]
     writers = {t: ChunkedWriter(layout.raw / f"{t}{ext}", arrow_schema(TABLES[t])) for t in names}
+    truth = ChunkedWriter(layout.truth, TRUTH_SCHEMA)
+    writers_all = [*writers.values(), truth]
     defect_logs = []
-    for w in writers.values():
+    for w in writers_all:
         w.__enter__()
     try:
         with progress() as bar:
             task = bar.add_task("generate", total=n_chunks)
             for c, tables in enumerate(generator.chunks()):
+                truth.write(tables.pop("truth"))
                 rng = np.random.default_rng([cfg.seed, c, 99])
                 defects = inject_defects(tables, cfg.bad_row_fraction, rng)
                 defects["row"] += defects["table"].map({t: writers[t].rows for t in names})
@@ -59,13 +64,31 @@ def generate_synthetic(params: Params, layout: Layout) -> dict[str, int]:
                     writers[name].write(frame)
                 bar.advance(task)
     except BaseException as exc:
-        for w in writers.values():
+        for w in writers_all:
             w.__exit__(type(exc), exc, None)
         raise
-    for w in writers.values():
+    for w in writers_all:
         w.__exit__(None, None, None)
     write_parquet(pd.concat(defect_logs, ignore_index=True), layout.raw / DEFECTS_FILE)
     return {t: w.rows for t, w in writers.items()}
+
+
+TRUTH_SCHEMA = pa.schema(
+    [
+        ("applicant_id", pa.string()),
+        ("default_12m", pa.int8()),
+        ("default_date", pa.timestamp("ns")),
+        ("true_pd", pa.float64()),
+    ]
+)
+
+
+def no_truth(layout: Layout) -> None:
+    """Real data have no truth: an empty file keeps the stage's outputs the same."""
+    write_parquet(
+        pd.DataFrame({f.name: pd.Series(dtype=f.type.to_pandas_dtype()) for f in TRUTH_SCHEMA}),
+        layout.truth,
+    )
 
 
 def arrow_schema(spec: TableSpec) -> pa.Schema:
@@ -120,8 +143,10 @@ def run(params: Params, layout: Layout) -> dict[str, int]:
         counts = generate_synthetic(params, layout)
     elif source == "files":
         counts = copy_files(layout)
+        no_truth(layout)
     else:  # "tabular" (the settings allow no other value)
         counts = ingest_tabular(params, layout)
+        no_truth(layout)
     elapsed = time.perf_counter() - start
     table = Table(title=f"data/raw ({source}, {elapsed:.1f} s)")
     table.add_column("table")

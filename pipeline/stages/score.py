@@ -84,13 +84,30 @@ def _batches(
     Record batches never span row groups, so small row groups are gathered into one batch:
     the per-batch work (checks, conversion) is paid per ``batch_size`` rows, not per group.
     """
+    history = None if labelled_too else _labelled_until(file)
     for table in _gathered(file, batch_size):
         frame = table.to_pandas()
         if not labelled_too and "default_12m" in frame.columns:
             labelled = frame["default_12m"].notna()
+            if history is not None and "past_decision" in frame.columns:
+                # Declined at the time, within the labelled history: decided, never observed
+                # (the split's 'rejected'), not part of the batch to decide.
+                labelled |= (frame["past_decision"] == "decline").fillna(False) & (
+                    frame["application_date"] <= history
+                )
             summary.skipped_labelled += int(labelled.sum())
             frame = frame.loc[~labelled]
         yield frame.reset_index(drop=True)
+
+
+def _labelled_until(file: pq.ParquetFile) -> pd.Timestamp | None:
+    """The latest application date with an outcome (None without dates or labels)."""
+    names = set(file.schema_arrow.names)
+    if not {"application_date", "default_12m"} <= names:
+        return None
+    dates = file.read(columns=["application_date", "default_12m"]).to_pandas()
+    labelled = dates.loc[dates["default_12m"].notna(), "application_date"]
+    return labelled.max() if labelled.notna().any() else None
 
 
 def _gathered(file: pq.ParquetFile, batch_size: int) -> Iterator[pa.Table]:
@@ -287,7 +304,8 @@ def _print(summary: ScoreSummary, result: dict, seconds: float) -> None:
     console.print(table)
     if summary.skipped_labelled:
         console.print(
-            f"skipped {summary.skipped_labelled:,} labelled rows (use --all-rows to score them too)"
+            f"skipped {summary.skipped_labelled:,} labelled or historically declined rows "
+            "(use --all-rows to score them too)"
         )
     console.print(f"-> {result['output']} (rejects: {result['rejects']})")
 

@@ -14,7 +14,7 @@ from pipeline.params import Params
 def run(params: Params, layout: Layout) -> dict:
     frame = read_parquet(
         layout.processed / "features.parquet",
-        columns=["applicant_id", "application_date", "default_12m"],
+        columns=["applicant_id", "application_date", "default_12m", "past_decision"],
     )
     frame["split"] = assign_split(frame, params.split, params.seed)
     write_parquet(frame[["applicant_id", "split"]], layout.processed / "split.parquet")

@@ -7,7 +7,7 @@ from dataclasses import asdict
 import numpy as np
 
 from features.dataset_features import infer_directions
-from models.development import fit_models
+from models.development import fit_with_rejects
 from models.split import split_summary
 from pipeline import tracking
 from pipeline.artifacts import load_catalogue, save_models, split_frame
@@ -31,11 +31,13 @@ def run(params: Params, layout: Layout) -> dict:
     # catalogue states a direction.
     auto = read_json(layout.processed / "auto_directions.json")
     directions = infer_directions(train[names], y_train, catalogue, auto) if auto else catalogue
-    fitted = fit_models(
+    fitted, inference = fit_with_rejects(
         train,
         y_train,
         valid,
         y_valid,
+        frame.loc[frame["split"] == "rejected"],
+        params.train.inference(),
         directions,
         params.train.pd_model,
         params.train.scorecard,
@@ -62,6 +64,7 @@ def run(params: Params, layout: Layout) -> dict:
             "params": _plain(card.get_params(), "directions", "categorical"),
         },
         "seed": params.seed,
+        "reject_inference": inference,
     }
     descriptions = {f.name: f.en for f in catalogue}
     save_models(layout, pd_model, card.spec_, meta, descriptions)

@@ -164,7 +164,10 @@ def test_feature_table_shape_labels_and_no_inf(tiny_tables):
     frame = feature_table(tiny_tables, CFG)
     assert len(frame) == len(tiny_tables["applicants"])
     assert frame.applicant_id.is_unique
-    assert frame.default_12m.isna().sum() == tiny_tables["outcomes"].default_12m.isna().sum()
+    outcomes = tiny_tables["outcomes"]
+    unobserved = ~frame.applicant_id.isin(outcomes.applicant_id)  # declined: no outcome at all
+    assert (frame.past_decision[unobserved] == "decline").all()
+    assert frame.default_12m.isna().sum() == outcomes.default_12m.isna().sum() + unobserved.sum()
     numeric = frame.select_dtypes("number")
     assert not np.isinf(numeric.to_numpy(dtype=float)).any()
     for name in CFG.catalogue().categorical:

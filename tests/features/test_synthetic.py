@@ -17,8 +17,10 @@ from features.sources.synthetic import (
 
 
 def test_tables_follow_the_contract(tiny_tables):
-    assert set(tiny_tables) == set(TABLES)
+    assert set(tiny_tables) - {"truth"} == set(TABLES)  # truth: the simulator's, not a source
     for name, frame in tiny_tables.items():
+        if name == "truth":
+            continue
         assert list(frame.columns) == TABLES[name].column_names, name
         assert len(frame) > 0, name
 
@@ -62,20 +64,35 @@ def test_distressed_firms_exist_and_statements_respect_history(medium_tables):
 
 
 def test_default_rate_band_and_cycle(medium_tables):
-    out = medium_tables["outcomes"]
+    out = medium_tables["truth"]
     labelled = out.default_12m.dropna().astype(int)
     assert 0.03 <= labelled.mean() <= 0.08
     assert 0.03 <= out.true_pd.mean() <= 0.08
 
 
 def test_true_pd_is_informative_but_not_perfect(medium_tables):
-    out = medium_tables["outcomes"].dropna(subset=["default_12m"])
+    out = medium_tables["truth"].dropna(subset=["default_12m"])
     auc = roc_auc_score(out.default_12m.astype(int), out.true_pd)
     assert 0.75 <= auc <= 0.92
 
 
+def test_declined_applicants_are_never_observed(medium_tables):
+    """The incumbent's declines have no outcome and no trade; the truth knows them all, and
+    the selection is visible: declines would have defaulted far more often."""
+    apps = medium_tables["applicants"]
+    declined = set(apps.loc[apps.past_decision == "decline", "applicant_id"])
+    assert 0.05 < len(declined) / len(apps) < 0.2
+    assert declined.isdisjoint(medium_tables["outcomes"].applicant_id)
+    assert declined.isdisjoint(medium_tables["customers"].applicant_id)
+    truth = medium_tables["truth"].dropna(subset=["default_12m"])
+    assert len(medium_tables["truth"]) == len(apps)
+    rate = truth.groupby(truth.applicant_id.isin(declined)).default_12m.mean()
+    assert rate[True] > 2.5 * rate[False]
+    assert "true_pd" not in medium_tables["outcomes"].columns
+
+
 def test_unlabelled_tail_is_exactly_the_incomplete_windows(medium_tables, tiny_config):
-    apps = medium_tables["applicants"].merge(medium_tables["outcomes"], on="applicant_id")
+    apps = medium_tables["applicants"].merge(medium_tables["truth"], on="applicant_id")
     window_end = apps.application_date + pd.Timedelta(days=round(12 * 30.4375))
     complete = window_end <= pd.Timestamp(tiny_config.cutoff_date)
     assert apps.default_12m.isna().eq(~complete).all()
@@ -96,7 +113,7 @@ def test_records_after_the_application_date_exist(medium_tables):
 
 
 def test_payment_lateness_is_driven_by_risk(medium_tables):
-    inv = medium_tables["invoices"].merge(medium_tables["outcomes"], on="applicant_id")
+    inv = medium_tables["invoices"].merge(medium_tables["truth"], on="applicant_id")
     late = (inv.paid_date.fillna(pd.Timestamp("2100-01-01")) - inv.due_date).dt.days > 0
     high = inv.true_pd > inv.true_pd.quantile(0.8)
     assert late[high].mean() > late[~high].mean() + 0.1

@@ -87,7 +87,7 @@ def test_layout_is_the_features_file_layout(dataset):
     assert frame["application_date"].isna().all()  # no date column in these datasets
     assert frame["default_12m"].dtype == "Int8"
     assert set(frame["default_12m"].dropna().unique()) == {0, 1}
-    assert frame["true_pd"].dtype == "float64" and frame["true_pd"].isna().all()
+    assert frame["past_decision"].isna().all()
     for column in META_COLUMNS[4:]:  # the request columns of the pipeline's layout: empty
         assert frame[column].isna().all(), column
     for feature in catalogue:

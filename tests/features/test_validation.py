@@ -343,7 +343,12 @@ CASES = [
         "default_date",
         _set("outcomes", "default_date", pd.Timestamp("2026-01-01")),
     ),
-    ("outcomes", "true_pd.in_range", "true_pd", _set("outcomes", "true_pd", 1.5)),
+    (
+        "applicants",
+        "past_decision.allowed",
+        "past_decision",
+        _set("applicants", "past_decision", "maybe"),
+    ),
     ("customers", "customer_id.unique", "customer_id", _copy_key("customers", ["customer_id"])),
     (
         "customers",

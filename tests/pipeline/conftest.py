@@ -14,6 +14,8 @@ def tiny_params(**generate) -> dict:
         {"n_applicants": 400, "chunk_size": 200, "bad_row_fraction": 0.005, **generate}
     )
     params["evaluate"]["n_bootstrap"] = 50
+    # Fewer declines than the default policy: a few hundred labels cannot spare them.
+    params["generate"]["incumbent"] = {"max_pd": 0.4, "noise": 0.7, "override_rate": 0.02}
     # A few thousand synthetic applicants give noisy OOT metrics: gates are loosened so the
     # tiny projects register a champion (the default gates are tested in test_serving).
     params["export"]["gates"] = {"min_auc": 0.6, "max_ece": 0.1, "max_score_psi": 0.5}
@@ -23,5 +25,5 @@ def tiny_params(**generate) -> dict:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """An empty project folder with a tiny params.yaml."""
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_params()))
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_params(), sort_keys=False))
     return tmp_path

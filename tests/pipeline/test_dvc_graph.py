@@ -174,3 +174,18 @@ def test_editing_a_library_module_makes_dvc_list_the_stages(tmp_path: Path) -> N
     assert "generate" not in stages_seeing("models/calibration.py")
     assert {"features", "reassess"} <= stages_seeing("features/payments.py")
     assert {"score", "export", "report"} <= stages_seeing("models/scoring.py")
+
+
+def test_only_evaluation_reads_the_truth() -> None:
+    """The simulator's truth (true PD, the declines' outcomes) is written by generate and read
+    by evaluate alone: no other stage or library module opens ``layout.truth``, and only the
+    evaluate stage depends on ``data/truth``."""
+    readers = {
+        str(path.relative_to(REPO))
+        for package in ("pipeline", "models", "features", "credit")
+        for path in (REPO / package).rglob("*.py")
+        if "layout.truth" in path.read_text(encoding="utf-8")
+    }
+    assert readers == {"pipeline/stages/evaluate.py", "pipeline/stages/generate.py"}
+    deps = {n for n, st in _stages().items() if any("data/truth" in d for d in st["deps"])}
+    assert deps == {"evaluate"}

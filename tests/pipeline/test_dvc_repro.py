@@ -73,6 +73,26 @@ def test_evaluation_outputs_and_metrics(repo_copy: Path):
         for split in ("train", "valid", "oot"):
             assert 0.5 < metrics[model][split]["auc"] <= 1.0
     assert metrics["oot_summary"]["true_pd_auc_ceiling"] > 0.5
+    door = metrics["through_the_door"]
+    assert door["declined_by_company"] > 0
+    assert door["declines_default_rate"] > door["accepts_default_rate"]
+    for model in ("pd_model", "scorecard"):
+        assert 0.5 < door[model]["auc"] <= 1.0
+        assert 0.0 < door[model]["approval_rate_at_target"] <= 1.0
+
+
+def test_the_truth_stays_out_of_training(repo_copy: Path):
+    """Only the simulator knows the true PD and the declines' outcomes: they live in
+    data/truth, which no stage but evaluate reads; the features carry neither."""
+    import pandas as pd
+
+    features = pd.read_parquet(repo_copy / "data/processed/features.parquet")
+    assert "true_pd" not in features.columns
+    declined = features["past_decision"] == "decline"
+    assert declined.any() and features.loc[declined, "default_12m"].isna().all()
+    stages = yaml.safe_load((repo_copy / "dvc.yaml").read_text())["stages"]
+    readers = {n for n, st in stages.items() if any("data/truth" in d for d in st.get("deps", []))}
+    assert readers == {"evaluate"}
     for name in ("roc_oot", "ks_oot", "calibration_oot", "score_distribution_oot", "grades_oot"):
         assert (repo_copy / f"data/reports/evaluation/{name}.png").stat().st_size > 5000
     shown = _sh(["dvc", "metrics", "show", "--json"], repo_copy)

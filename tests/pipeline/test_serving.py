@@ -137,7 +137,9 @@ def test_registered_champion_loads_with_pyfunc_and_agrees_with_batch(project, la
     frame = pd.read_parquet(layout.processed / "features.parquet")
     batch = pd.read_parquet(layout.scores / "scores.parquet")
     rows = frame.loc[frame["applicant_id"].isin(batch["applicant_id"].head(20))]
-    request = rows.drop(columns=["application_date", "default_12m", "true_pd", "company_name"])
+    request = rows.drop(
+        columns=["application_date", "default_12m", "past_decision", "company_name"]
+    )
     for c in ("firm_industry", "firm_region", "firm_legal_form"):
         request[c] = request[c].astype(str)
     out = model.predict(request)

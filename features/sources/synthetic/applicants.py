@@ -9,7 +9,9 @@ from features.sources.synthetic.calibration import REQUEST_TERMS
 from features.sources.synthetic.latent import Firms
 
 
-def applicants(rng: np.random.Generator, f: Firms) -> pd.DataFrame:
+def applicants(
+    rng: np.random.Generator, f: Firms, accepted: np.ndarray | None = None
+) -> pd.DataFrame:
     n = len(f.ids)
     revenue_proxy = f.employees * np.exp(rng.normal(np.log(150_000), 0.5, n))
     requested = np.round(revenue_proxy * np.exp(rng.normal(np.log(0.06), 0.6, n)), -3)
@@ -29,6 +31,11 @@ def applicants(rng: np.random.Generator, f: Firms) -> pd.DataFrame:
             "founding_date": f.founding.astype("datetime64[ns]"),
             "employees": f.employees.astype("int64"),
             "registered_capital": f.capital,
+            "past_decision": (
+                np.where(accepted, "approve", "decline").astype(object)
+                if accepted is not None
+                else np.full(n, None, object)
+            ),
         }
     )
 

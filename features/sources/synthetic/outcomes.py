@@ -1,4 +1,5 @@
-"""Outcomes: the 12-month default flag (unlabelled when the window is not over) and the true PD."""
+"""Outcomes: what the company observes (the 12-month default flag of the applicants it
+accepted, unlabelled while the window is open) and the truth only the simulator knows."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import pandas as pd
 from features.sources.synthetic.latent import Firms, months
 
 
-def outcomes(f: Firms, outcome_months: int, cutoff: np.datetime64) -> pd.DataFrame:
+def truth(f: Firms, outcome_months: int, cutoff: np.datetime64) -> pd.DataFrame:
+    """Every applicant's true PD and the outcome it had or would have had (declines too).
+
+    Evaluation alone reads it (through-the-door metrics); training never does."""
     window_end = f.app_date + months(outcome_months)
     labelled = window_end <= cutoff
     flag = pd.array(np.where(f.default, 1, 0), dtype="Int8")
@@ -22,4 +26,11 @@ def outcomes(f: Firms, outcome_months: int, cutoff: np.datetime64) -> pd.DataFra
             "default_date": default_date,
             "true_pd": np.round(f.true_pd, 8),
         }
+    )
+
+
+def outcomes(truth: pd.DataFrame, accepted: np.ndarray) -> pd.DataFrame:
+    """The observed outcomes: accepted applicants only (a declined one is never observed)."""
+    return truth.loc[accepted, ["applicant_id", "default_12m", "default_date"]].reset_index(
+        drop=True
     )

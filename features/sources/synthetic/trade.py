@@ -1,11 +1,11 @@
 """The company's own trade with the applicants it admitted: customers, orders, invoices, payments.
 
-A past admission policy (the incumbent: a noisy view of the risk, not the model of this project)
-decided each application: declined applicants never trade; admitted ones get a limit, terms and
-security, become customers a few days later and order until they churn, default or the data is
-extracted. Orders that would take the open receivables beyond the limit are held; prepayment
-customers pay when invoiced, so they carry no receivable. Payment delays follow the same latent
-risk as the supplier invoices; a defaulting customer stops paying shortly before its default.
+The incumbent's declines never trade (:mod:`.incumbent`). The applicants it accepted get a
+limit, terms and security from the PD it believed, become customers a few days later and order
+until they churn, default or the data is extracted. Orders that would take the open receivables
+beyond the limit are held; prepayment customers pay when invoiced, so they carry no receivable.
+Payment delays follow the same latent risk as the supplier invoices; a defaulting customer stops
+paying shortly before its default, and what it never pays is written off later.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import pandas as pd
 
 from features.sources.settings import TradeConfig
 from features.sources.synthetic.calibration import DAY
+from features.sources.synthetic.incumbent import PastDecisions
 from features.sources.synthetic.latent import Firms, sigmoid
 
 ACCOUNT_OWNERS = np.array(
@@ -54,19 +55,23 @@ class Admitted:
     grade: np.ndarray  # country risk grade
 
 
-def incumbent(
-    rng: np.random.Generator, f: Firms, applicants: pd.DataFrame, cfg: TradeConfig, cutoff
+def admit(
+    rng: np.random.Generator,
+    f: Firms,
+    applicants: pd.DataFrame,
+    past: PastDecisions,
+    cfg: TradeConfig,
+    cutoff: np.datetime64,
 ) -> Admitted:
-    """Decide each application the way the company did before: a noisy PD, a cut-off, caps."""
+    """Limit, terms and security for the applicants the incumbent accepted, set from the PD
+    it believed: caps by PD band, shorter terms and security for the riskier."""
     n = len(f.ids)
-    seen_pd = np.clip(f.true_pd * np.exp(rng.normal(0.0, cfg.incumbent_noise, n)), 1e-4, 0.99)
     since = f.app_date + rng.integers(1, 21, n) * DAY
-    accept = (seen_pd <= cfg.incumbent_max_pd) & (since <= cutoff)
-    pos = np.flatnonzero(accept)
-    p = seen_pd[pos]
+    pos = np.flatnonzero(past.accepted & (since <= cutoff))
+    p = past.seen_pd[pos]
     requested = applicants["requested_limit"].to_numpy()[pos]
     share = np.select([p < 0.01, p < 0.04, p < 0.08], [1.0, 0.8, 0.6], 0.4)
-    limit = np.clip(np.round(requested * share, -3), 1_000.0, cfg.incumbent_max_limit)
+    limit = np.clip(np.round(requested * share, -3), 1_000.0, cfg.max_limit)
     asked = applicants["requested_terms_days"].to_numpy()[pos]
     terms = np.minimum(asked, np.where(p < 0.04, 60, 30)).astype("int64")
     u = rng.random(len(pos))
@@ -181,26 +186,36 @@ def trade(
     cn_date = issue[k] + np.floor(rng.random(len(k)) * (cn_gap + 1)).astype(int) * DAY
     c = np.flatnonzero(has_cn & (cn_date <= cutoff))
     cn_ids = _ids("CN", offsets, "credit_notes", len(c))
-    invoices = pd.DataFrame(
-        {
-            "invoice_id": np.concatenate([inv_ids, cn_ids]),
-            "customer_id": a.customer_id[idx[k]][np.r_[np.arange(len(k)), c]],
-            "order_id": np.concatenate([o_ids[k], np.full(len(c), None, object)]),
-            "document_type": np.repeat(
-                np.array(["invoice", "credit_note"], object), [len(k), len(c)]
-            ),
-            "issue_date": np.concatenate([issue[k], cn_date[c]]).astype("datetime64[ns]"),
-            "due_date": np.concatenate([due[k], np.full(len(c), np.datetime64("NaT"))]).astype(
-                "datetime64[ns]"
-            ),
-            "amount": np.concatenate([amount[k], cn_amount[c]]),
-            "reference_invoice_id": np.concatenate([np.full(len(k), None, object), inv_ids[c]]),
-        }
-    )
-    invoices = invoices.sort_values(["customer_id", "issue_date", "invoice_id"], kind="stable")
     credit = np.zeros(len(k))
     credit[c] = cn_amount[c]
     due_cash = np.round(amount[k] - credit, 2)
+    # Bad debt: what a defaulted customer never pays is written off (a credit note) half a
+    # year after it fell due.
+    wo_date = due[k] + cfg.write_off_days * DAY
+    w = np.flatnonzero(never[k] & (due_cash > 0) & (wo_date <= cutoff))
+    wo_ids = _ids("WO", offsets, "write_offs", len(w))
+    n_k, n_c, n_w = len(k), len(c), len(w)
+    invoices = pd.DataFrame(
+        {
+            "invoice_id": np.concatenate([inv_ids, cn_ids, wo_ids]),
+            "customer_id": a.customer_id[idx[k]][np.r_[np.arange(n_k), c, w]],
+            "order_id": np.concatenate([o_ids[k], np.full(n_c + n_w, None, object)]),
+            "document_type": np.repeat(
+                np.array(["invoice", "credit_note"], object), [n_k, n_c + n_w]
+            ),
+            "issue_date": np.concatenate([issue[k], cn_date[c], wo_date[w]]).astype(
+                "datetime64[ns]"
+            ),
+            "due_date": np.concatenate([due[k], np.full(n_c + n_w, np.datetime64("NaT"))]).astype(
+                "datetime64[ns]"
+            ),
+            "amount": np.concatenate([amount[k], cn_amount[c], due_cash[w]]),
+            "reference_invoice_id": np.concatenate(
+                [np.full(n_k, None, object), inv_ids[c], inv_ids[w]]
+            ),
+        }
+    )
+    invoices = invoices.sort_values(["customer_id", "issue_date", "invoice_id"], kind="stable")
     p = np.flatnonzero(~never[k] & (paid[k] <= cutoff) & (due_cash > 0))
     pay_ids = _ids("PAY", offsets, "payments", len(p))
     unreferenced = rng.random(len(p)) < cfg.unreferenced_payment_share
@@ -227,6 +242,8 @@ def _day(d: np.ndarray) -> np.ndarray:
 def _ids(prefix: str, offsets: dict[str, int], key: str, n: int) -> np.ndarray:
     start = offsets.get(key, 0)
     offsets[key] = start + n
+    if n == 0:  # numpy's zfill fails on an empty array
+        return np.array([], dtype="<U1")
     return np.char.add(prefix, np.char.zfill(np.arange(start + 1, start + n + 1).astype(str), 9))
 
 

@@ -47,7 +47,7 @@ def scored(_tiny_tables) -> tuple[ScoringModel, pd.DataFrame, pd.DataFrame]:
     model = ScoringModel(
         pd_model, card.spec_, catalogue, params.grading, params.policy, version="1.0+test"
     )
-    features = frame.drop(columns=["default_12m", "true_pd"])
+    features = frame.drop(columns=["default_12m", "past_decision"])
     scores = model.score(features)
     scores.insert(0, "applicant_id", features["applicant_id"].astype(str))
     return model, features, scores
