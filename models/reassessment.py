@@ -21,6 +21,7 @@ from models.monitoring import (
     early_warnings,
     migration_matrix,
     recommended_actions,
+    recommended_limits,
 )
 from models.scoring import ScoringModel, conform
 
@@ -31,6 +32,7 @@ ACTION_COLUMNS = [
     "pd_now",
     "limit_at_admission",
     "limit_now",
+    "limit_recommended",
     "reason_1_text",
 ]
 
@@ -54,13 +56,15 @@ def reassess_portfolio(
     when: pd.Timestamp,
     portfolio_months: int,
     admitted: pd.DataFrame | None = None,
+    lang: str = "en",
 ) -> Reassessment:
     """Re-assess the customers approved in the ``portfolio_months`` before ``when``.
 
     Without ``admitted`` the portfolio is what the scoring model approves among those
     applications. With it (columns ``applicant_id``, ``grade``, ``pd``, ``credit_limit``: what
     the business actually decided and the limit in force, e.g. from the decision ledger) the
-    portfolio is exactly those customers, whenever they applied.
+    portfolio is exactly those customers, whenever they applied. ``lang`` is the language of
+    the reason texts (``en`` or ``zh``).
     """
     dates = features["application_date"]
     if admitted is None:
@@ -92,7 +96,9 @@ def reassess_portfolio(
         requested_limit=book["requested_limit"].to_numpy(),
         requested_terms_days=book["requested_terms_days"].to_numpy(),
     )
-    now = model.score(conform(current, schema), reasons_for=("approve", "refer", "decline"))
+    now = model.score(
+        conform(current, schema), reasons_for=("approve", "refer", "decline"), lang=lang
+    )
     labels = [*model.scale.labels, model.scale.default_label]
     rank = {g: i for i, g in enumerate(labels)}
     changes = changes_since_admission(book, tables["compliance_events"], tables["invoices"], when)
@@ -116,7 +122,14 @@ def reassess_portfolio(
     ).astype(int)
     portfolio = portfolio.merge(changes, on="applicant_id", how="left")
     warnings = early_warnings(portfolio, warning_policy)
-    actions = recommended_actions(warnings).merge(portfolio[ACTION_COLUMNS], on="applicant_id")
+    actions = recommended_actions(warnings).merge(
+        portfolio[[c for c in ACTION_COLUMNS if c in portfolio]], on="applicant_id"
+    )
+    actions.insert(
+        actions.columns.get_loc("limit_now") + 1,
+        "limit_recommended",
+        recommended_limits(actions, warning_policy.reduce_factor),
+    )
     matrix = migration_matrix(portfolio["grade_at_admission"], portfolio["grade_now"], labels)
     summary = {
         "as_of": str(when.date()),
