@@ -12,6 +12,7 @@ import pandas as pd
 
 from features.config import settings
 from models.metrics import psi
+from models.policy import round_down_limit
 
 
 @settings
@@ -91,20 +92,30 @@ def drift_report(
             ),
             key=lambda r: r["points_shift"],
         )
-    alerts = [
-        f"{n} PSI {s['psi']:.3f} ({s['band']})"
+    # Alerts as data (a page words them in its language) and as English sentences.
+    details = [
+        {"kind": "score", "name": n, "value": s["psi"], "band": s["band"]}
         for n, s in out["scores"].items()
         if s["band"] != "stable"
     ]
-    alerts += [
-        f"{r['feature']} CSI {r['csi']:.3f} (act)" for r in out["features"] if r["band"] == "act"
+    details += [
+        {"kind": "feature", "name": r["feature"], "value": r["csi"], "band": r["band"]}
+        for r in out["features"]
+        if r["band"] == "act"
     ]
-    alerts += [
-        f"{r['feature']} missing rate {r['missing_expected']:.0%} -> {r['missing_actual']:.0%}"
+    details += [
+        {
+            "kind": "missing",
+            "name": r["feature"],
+            "before": r["missing_expected"],
+            "after": r["missing_actual"],
+        }
         for r in out["features"]
         if r["missing_alert"]
     ]
-    out["alerts"] = alerts
+    out["alert_details"] = details
+    out["alerts"] = [alert_text(d) for d in details]
+    alerts = out["alerts"]
     out["status"] = (
         "act"
         if any(s["band"] == "act" for s in out["scores"].values())
@@ -114,6 +125,14 @@ def drift_report(
         else "stable"
     )
     return out
+
+
+def alert_text(alert: dict) -> str:
+    """An alert of :func:`drift_report` as an English sentence."""
+    if alert["kind"] == "missing":
+        return f"{alert['name']} missing rate {alert['before']:.0%} -> {alert['after']:.0%}"
+    metric = "PSI" if alert["kind"] == "score" else "CSI"
+    return f"{alert['name']} {metric} {alert['value']:.3f} ({alert['band']})"
 
 
 def migration_matrix(before: pd.Series, after: pd.Series, labels: list[str]) -> pd.DataFrame:
@@ -180,8 +199,14 @@ class WarningPolicy:
         "require_prepayment",
         "suspend",
     )
+    reduce_factor: float = 0.5  # reduce_limit: at most this share of the limit in force
 
     def __post_init__(self) -> None:
+        if not (math.isfinite(self.reduce_factor) and 0 < self.reduce_factor < 1):
+            raise ValueError(
+                f"reduce_factor must be a share in (0, 1) (a reduction cuts the limit); "
+                f"got {self.reduce_factor}"
+            )
         order = self.action_order
         if len(set(order)) != len(order) or any(a not in ACTIONS for a in order):
             raise ValueError(
@@ -268,3 +293,23 @@ class MonitorConfig:
             raise ValueError(
                 f"portfolio_months must be between 1 and 240; got {self.portfolio_months}"
             )
+
+
+def recommended_limits(
+    actions: pd.DataFrame, reduce_factor: float, action: str = "reduce_limit"
+) -> pd.Series:
+    """The limit each customer's action recommends.
+
+    ``actions`` columns: ``action``, ``limit_at_admission`` (the limit in force) and
+    ``limit_now`` (what the credit policy gives on today's grade). A ``reduce_limit`` takes the
+    lower of the policy limit for today's grade and ``reduce_factor`` x the limit in force,
+    rounded down like every policy limit, so it is below the limit in force whenever that is
+    positive (a limit of 0 has nothing left to cut). Other actions keep the limit in force:
+    their measure is the review, security, prepayment or suspension itself.
+    """
+    current = actions["limit_at_admission"].astype("float64")
+    cut = round_down_limit(
+        np.fmin(actions["limit_now"].astype("float64").to_numpy(), reduce_factor * current)
+    )
+    reduce = (actions["action"] == action).to_numpy()
+    return pd.Series(np.where(reduce, cut, current), index=actions.index, dtype="float64")

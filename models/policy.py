@@ -12,6 +12,14 @@ import pandas as pd
 
 from features.config import settings
 
+LIMIT_STEP = 100.0  # every limit the policy gives is a whole multiple of this (rounded down)
+
+
+def round_down_limit(limit: np.ndarray | pd.Series | float) -> np.ndarray:
+    """Limits rounded down to ``LIMIT_STEP`` (negative amounts become 0)."""
+    return np.floor(np.maximum(np.asarray(limit, dtype="float64"), 0.0) / LIMIT_STEP) * LIMIT_STEP
+
+
 Decision = Literal["approve", "refer", "decline"]
 Security = Literal["none", "guarantee", "prepayment"]
 Op = Literal[">=", ">", "<=", "<", "=="]
@@ -175,7 +183,7 @@ class CreditPolicy:
                 ),
             ),
         )
-        limit = np.floor(np.maximum(limit, 0.0) / 100.0) * 100.0
+        limit = round_down_limit(limit)
         approved = decision == "approve"
         limit = np.where(approved, limit, 0.0)
         req_terms = frame["requested_terms_days"].to_numpy(dtype="float64")

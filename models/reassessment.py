@@ -22,6 +22,7 @@ from models.monitoring import (
     early_warnings,
     migration_matrix,
     recommended_actions,
+    recommended_limits,
 )
 from models.scoring import ScoringModel, conform
 
@@ -32,6 +33,7 @@ ACTION_COLUMNS = [
     "pd_now",
     "limit_at_admission",
     "limit_now",
+    "limit_recommended",
     "reason_1_text",
 ]
 
@@ -55,6 +57,7 @@ def reassess_portfolio(
     when: pd.Timestamp,
     portfolio_months: int,
     admitted: pd.DataFrame | None = None,
+    lang: str = "en",
 ) -> Reassessment:
     """Re-assess the customers approved in the ``portfolio_months`` before ``when``.
 
@@ -63,7 +66,8 @@ def reassess_portfolio(
     the business actually decided and the limit in force, e.g. from the decision ledger) the
     portfolio is exactly those customers, whenever they applied; an optional ``watch_from``
     date limits the early-warning events and late payments to those after it (e.g. the last
-    review) rather than since admission.
+    review) rather than since admission. ``lang`` is the language of the reason texts (``en``
+    or ``zh``).
     """
     dates = features["application_date"]
     if admitted is None:
@@ -95,7 +99,9 @@ def reassess_portfolio(
         requested_limit=book["requested_limit"].to_numpy(),
         requested_terms_days=book["requested_terms_days"].to_numpy(),
     )
-    now = model.score(conform(current, schema), reasons_for=("approve", "refer", "decline"))
+    now = model.score(
+        conform(current, schema), reasons_for=("approve", "refer", "decline"), lang=lang
+    )
     labels = [*model.scale.labels, model.scale.default_label]
     rank = {g: i for i, g in enumerate(labels)}
     watched = book
@@ -127,7 +133,14 @@ def reassess_portfolio(
     ).astype(int)
     portfolio = portfolio.merge(changes, on="applicant_id", how="left")
     warnings = early_warnings(portfolio, warning_policy)
-    actions = recommended_actions(warnings).merge(portfolio[ACTION_COLUMNS], on="applicant_id")
+    actions = recommended_actions(warnings).merge(
+        portfolio[[c for c in ACTION_COLUMNS if c in portfolio]], on="applicant_id"
+    )
+    actions.insert(
+        actions.columns.get_loc("limit_now") + 1,
+        "limit_recommended",
+        recommended_limits(actions, warning_policy.reduce_factor),
+    )
     matrix = migration_matrix(portfolio["grade_at_admission"], portfolio["grade_now"], labels)
     summary = {
         "as_of": str(when.date()),

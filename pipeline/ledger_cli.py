@@ -739,7 +739,8 @@ HISTORY_TEXT = {
 
 
 def _with_history(page: str, inputs, history: dict, lang: str) -> str:
-    """The page with a section of the recorded decision and its actions (all text escaped)."""
+    """The page with a section of the recorded decision and its actions (all text escaped),
+    before the lineage footer."""
     from html import escape
 
     t = HISTORY_TEXT[lang]
@@ -799,6 +800,7 @@ def _with_history(page: str, inputs, history: dict, lang: str) -> str:
         f"{e(cur['credit_limit'], True)} / {e(cur['payment_terms_days'])}, "
         f"{e(cur['security'])} ({e(cur['source'])})</p></section>"
     )
-    marker = "</body>"
-    at = page.rfind(marker)
+    at = page.rfind('<footer id="lineage"')  # the page still ends with its lineage footer
+    if at < 0:
+        at = page.rfind("</body>")
     return page[:at] + section + page[at:] if at >= 0 else page + section

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 import matplotlib
@@ -14,6 +17,41 @@ from matplotlib.ticker import PercentFormatter
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from pipeline.io import atomic_path
+
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei")
+
+
+@cache
+def cjk_font() -> str | None:
+    """The first CJK font matplotlib finds on this machine (Debian: ``fonts-noto-cjk``),
+    also when its font cache was made before the fonts were installed."""
+    from matplotlib import font_manager
+
+    def first() -> str | None:
+        names = {f.name for f in font_manager.fontManager.ttflist}
+        return next((n for n in CJK_FONTS if n in names), None)
+
+    if first() is None:
+        for path in font_manager.findSystemFonts():
+            if any(k in Path(path).name for k in ("CJK", "SourceHanSans", "wqy-zenhei")):
+                font_manager.fontManager.addfont(path)
+    return first()
+
+
+@contextmanager
+def language(lang: str) -> Iterator[bool]:
+    """Draw (and save) figures for a page in ``lang``: for Chinese, with a CJK font. Yields
+    whether the figures can hold the language's labels (False for Chinese on a machine
+    without a CJK font: label those figures in English rather than with empty boxes)."""
+    font = cjk_font() if lang == "zh" else None
+    if lang != "zh":
+        yield True
+    elif font is None:
+        yield False
+    else:
+        rc = {"font.family": "sans-serif", "font.sans-serif": [font], "axes.unicode_minus": False}
+        with plt.rc_context(rc):
+            yield True
 
 
 def save(fig: plt.Figure, path: Path) -> Path:
@@ -114,7 +152,8 @@ def data_uri(fig: plt.Figure) -> str:
     import io
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    # No metadata (software version): the same figure gives the same bytes anywhere.
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
@@ -124,13 +163,15 @@ def distributions(
     actual: np.ndarray,
     label: str,
     names: tuple[str, str] = ("development", "batch"),
+    ylabel: str = "density",
+    title: str | None = None,
 ) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(6, 3.5))
     both = np.concatenate([expected[np.isfinite(expected)], actual[np.isfinite(actual)]])
     bins = np.histogram_bin_edges(both, bins=40)
     ax.hist(expected, bins=bins, alpha=0.55, density=True, label=names[0])
     ax.hist(actual, bins=bins, alpha=0.55, density=True, label=names[1])
-    ax.set(xlabel=label, ylabel="density", title=f"{label}: {names[0]} vs {names[1]}")
+    ax.set(xlabel=label, ylabel=ylabel, title=title or f"{label}: {names[0]} vs {names[1]}")
     ax.legend(fontsize=8)
     return fig
 

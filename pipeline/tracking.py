@@ -5,16 +5,23 @@ sha256 of the PD model it trained; it is not a DVC output (a run id differs on e
 DVC outputs must be the same bytes for the same inputs). A later stage resumes that run only
 when the model file still has that hash, and otherwise opens a new run for the model.
 
+Monitoring and re-assessment runs go to their own experiment (``credit-admission-monitoring``),
+each tagged with the model's training run (``model_run_id``) and the bundle it scored with
+(``bundle_version``), so "compare runs" compares like with like in both experiments.
+
 The default store is embedded: ``sqlite:///<project>/mlflow.db`` with artifacts under
 ``<project>/mlruns`` (absolute location); ``MLFLOW_TRACKING_URI`` points at a team server.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,42 +29,54 @@ from pipeline.io import read_json, sha256, write_json
 from pipeline.layout import Layout
 
 EXPERIMENT = "credit-admission"
+MONITORING_EXPERIMENT = "credit-admission-monitoring"
 RUN_FILE = "mlflow_run.json"
 NOTE = "mlflow.note.content"  # the description the MLflow UI shows (Markdown)
 EXPERIMENT_NOTE = """\
 **Credit admission for business customers**: should we accept an applicant, on what credit limit
 and payment terms? Each training run holds one PD model (LightGBM, calibrated) and one WoE
 scorecard, evaluated on an out-of-time year; its description is the model card. The registered
-model `credit-admission@champion` is the run whose OOT metrics passed the gates. Monitoring
-(`monitor-*`) and re-assessment (`reassess-*`) runs carry `model_run_id` and `bundle_version`
-tags that point at the model they checked.
+model `credit-admission@champion` is the run whose OOT metrics passed the gates. Monitoring and
+re-assessment runs are in the experiment `credit-admission-monitoring`, tagged with the
+`model_run_id` and `bundle_version` they checked.
 
 Where to look: open a `train-*` run -> Overview (model card, params `policy.*`, `grading.*`,
-`gates.*`), Model metrics (`pd_model.oot.*`), Artifacts (`evaluation/`, `explain/`,
-`bundle_manifest.json`), and Datasets used (features and split with their sha256).
+`gates.*`), Model metrics (the headline: `pd_model.oot.*`, `scorecard.oot.*`,
+`policy.oot.approval_rate`; every metric is in `evaluation/metrics_table.csv`), Artifacts
+(`evaluation/`, `explain/`, `bundle_manifest.json`, the model with its signature and input
+example), and Datasets used (features and split with their sha256).
 """
+MONITORING_NOTE = """\
+**Monitoring of the credit-admission model**: drift of scored batches against the development
+sample (`monitor` runs: score PSI, CSI, missing rates) and the point-in-time re-assessment of the
+approved portfolio with its early warnings (`reassess-*` runs). Each run is tagged `model_run_id`
+(the training run in the experiment `credit-admission`) and `bundle_version` (the bundle it
+scored with); its description links to the model run. Its artifacts hold the pages with their
+lineage (run, commit, time).
+"""
+HEADLINE = ("auc", "gini", "ks", "ece", "brier")  # OOT metrics of each model on the model run
 
 
 def tracking_uri(layout: Layout) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{layout.root / 'mlflow.db'}"
 
 
-def _mlflow(layout: Layout):
+def _mlflow(layout: Layout, experiment: str = EXPERIMENT, note: str = EXPERIMENT_NOTE):
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
 
     mlflow.set_tracking_uri(tracking_uri(layout))
     client = mlflow.MlflowClient()
-    exp = client.get_experiment_by_name(EXPERIMENT)
+    exp = client.get_experiment_by_name(experiment)
     if exp is None:
         client.create_experiment(
-            EXPERIMENT,
+            experiment,
             artifact_location=(layout.root / "mlruns").resolve().as_uri(),
-            tags={NOTE: EXPERIMENT_NOTE},
+            tags={NOTE: note},
         )
-    elif exp.tags.get(NOTE) != EXPERIMENT_NOTE:
-        client.set_experiment_tag(exp.experiment_id, NOTE, EXPERIMENT_NOTE)
-    mlflow.set_experiment(EXPERIMENT)
+    elif exp.tags.get(NOTE) != note:
+        client.set_experiment_tag(exp.experiment_id, NOTE, note)
+    mlflow.set_experiment(experiment)
     return mlflow
 
 
@@ -141,20 +160,76 @@ def model_run_id(layout: Layout) -> str | None:
 
 
 @contextmanager
-def new_run(layout: Layout, name: str, tags: dict[str, str]) -> Iterator[Any]:
-    """A separate run (monitoring), linked to the model's training run by a tag."""
-    mlflow = _mlflow(layout)
-    model_run = model_run_id(layout) or "unknown"
+def monitoring_run(
+    layout: Layout, name: str, kind: str, tags: dict[str, str], summary: str
+) -> Iterator[Any]:
+    """A run in the monitoring experiment, linked to the model: tags ``model_run_id`` (the
+    training run of the bundle, when the store knows it) and ``bundle_version``, and a
+    description (``summary``, Markdown) with a link to the model run. ``kind`` names the run
+    in the pages' lineage (``monitoring``, ``reassessment``)."""
+    mlflow = _mlflow(layout, MONITORING_EXPERIMENT, MONITORING_NOTE)
+    version = tags.get("bundle_version") or bundle_version(layout) or "unknown"
+    found = _model_run(mlflow, layout, version)
+    if found is not None:
+        experiment_id, run_id = found
+        link = f"[training run `{run_id}`](#/experiments/{experiment_id}/runs/{run_id})"
+        note = f"{summary}\n\nModel: {link}, bundle `{version}`."
+    else:
+        note = f"{summary}\n\nModel: bundle `{version}` (its training run is not in this store)."
     with mlflow.start_run(
         run_name=name,
         tags={
             "git_commit": git_commit(layout.root),
-            "model_run_id": model_run,
-            "bundle_version": bundle_version(layout) or "unknown",
+            "model_run_id": found[1] if found else "unknown",
+            "run_kind": kind,
+            NOTE: note,
             **tags,
+            "bundle_version": version,
         },
     ):
         yield mlflow
+
+
+def _model_run(mlflow: Any, layout: Layout, version: str) -> tuple[str, str] | None:
+    """(experiment id, run id) of the training run of the model on disk: the run file's when
+    the store has it, else the latest run of the model experiment tagged with the bundle."""
+    client = mlflow.MlflowClient()
+    run_id = model_run_id(layout)
+    if run_id is not None and _run_exists(mlflow, run_id):
+        return client.get_run(run_id).info.experiment_id, run_id
+    exp = client.get_experiment_by_name(EXPERIMENT)
+    if exp is None or version == "unknown":
+        return None
+    runs = client.search_runs(
+        [exp.experiment_id],
+        filter_string=f"tags.bundle_version = '{version}'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    return (exp.experiment_id, runs[0].info.run_id) if runs else None
+
+
+def run_lineage(mlflow: Any, layout: Layout, kind: str) -> dict:
+    """The run-specific lineage of the active run, for a page logged to MLflow only (never
+    for a DVC output): the time now, this run and its model run, the git commit."""
+    run = mlflow.MlflowClient().get_run(mlflow.active_run().info.run_id)
+    runs = [(kind, run.info.run_id)]
+    model = run.data.tags.get("model_run_id", "unknown")
+    if model != "unknown":
+        runs.append(("model", model))
+    return {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "runs": tuple(runs),
+        "git_commit": run.data.tags.get("git_commit") or git_commit(layout.root),
+    }
+
+
+def log_written(mlflow: Any, name: str, artifact_path: str, write: Callable[[Path], None]) -> None:
+    """Log a file that ``write(path)`` makes (in a temporary folder) to the active run."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        write(path)
+        mlflow.log_artifact(str(path), artifact_path)
 
 
 def bundle_version(layout: Layout) -> str | None:
@@ -183,13 +258,41 @@ def resume_run(layout: Layout) -> Iterator[Any]:
         yield mlflow
 
 
+def significant(value: float, digits: int = 4) -> float:
+    """``value`` to ``digits`` significant digits (what a reviewer reads; the exact values
+    stay in the artifacts)."""
+    return float(f"{value:.{digits}g}") if math.isfinite(value) else value
+
+
 def log_metrics(mlflow: Any, metrics: dict, prefix: str = "") -> None:
     flat = {
         k.replace("/", "_"): float(v)
         for k, v in flatten(metrics, prefix).items()
-        if isinstance(v, int | float) and v == v
-    }  # drops NaN
+        if isinstance(v, int | float) and not isinstance(v, bool) and v == v
+    }  # drops NaN and booleans (a boolean is a tag)
     mlflow.log_metrics(flat)
+
+
+def headline_metrics(metrics: dict) -> dict[str, float]:
+    """The model run's few metrics, 4 significant digits: the out-of-time AUC, Gini, KS, ECE
+    and Brier of the PD model and the scorecard, and each one's score PSI train vs OOT (the
+    full set is the evaluation's ``metrics_table.csv``)."""
+    out = {}
+    for model in ("pd_model", "scorecard"):
+        oot = metrics[model]["oot"]
+        for name in HEADLINE:
+            if oot.get(name) is not None:
+                out[f"{model}.oot.{name}"] = significant(float(oot[name]))
+        psi = metrics[model].get("score_psi_train_oot")
+        if psi is not None:
+            out[f"{model}.oot.score_psi"] = significant(float(psi))
+    return out
+
+
+def metric_rows(metrics: dict) -> list[tuple[str, Any]]:
+    """Every metric of ``metrics`` (nested) as ``(dotted name, value)`` rows, in its order:
+    the full set behind the headline (counts and flags included)."""
+    return [(k, v) for k, v in flatten(metrics).items() if not isinstance(v, list | tuple)]
 
 
 def log_params(mlflow: Any, params: dict, prefix: str = "") -> None:
@@ -230,7 +333,12 @@ def log_dataset(mlflow: Any, path: Path, name: str, context: str, digest: str) -
     mlflow.log_input(MetaDataset(source, name=name, digest=digest[:36]), context=context)
 
 
-def model_card(info: dict, windows: dict | None = None, score_psi: float | None = None) -> str:
+def model_card(
+    info: dict,
+    windows: dict | None = None,
+    score_psi: float | None = None,
+    decisions: dict[str, float] | None = None,
+) -> str:
     """A short Markdown model card: purpose, data window, OOT metrics against the gates,
     which model decides, known limits (for the run and model-version descriptions)."""
     gates = info["gates"]["thresholds"]
@@ -268,10 +376,20 @@ def model_card(info: dict, windows: dict | None = None, score_psi: float | None 
         f"| <= {gates['max_ece']} |",
         f"| Gini | {pdm.get('gini', float('nan')):.3f} | {card.get('gini', float('nan')):.3f} | |",
         f"| KS | {pdm.get('ks', float('nan')):.3f} | {card.get('ks', float('nan')):.3f} | |",
+        f"| Brier | {pdm.get('brier', float('nan')):.4f} | "
+        f"{card.get('brier', float('nan')):.4f} | |",
         f"| rows / defaults | {pdm.get('n', 0):,} / {pdm.get('defaults', 0):,} | | |",
         f"| score PSI train vs OOT | "
         f"{'' if score_psi is None else f'{score_psi:.3f}'} | | <= {gates['max_score_psi']} |",
         "",
+    ]
+    if decisions:
+        lines += [
+            "**Policy on the out-of-time applications**: "
+            + ", ".join(f"{d} {share:.1%}" for d, share in decisions.items()),
+            "",
+        ]
+    lines += [
         "**Which model decides**: the PD model (its calibrated PD sets the grade on the master "
         "scale, `grading.*`, and the policy, `policy.*`, the decision). The scorecard's points are "
         "shown beside it for transparency; they do not decide.",

@@ -1,6 +1,12 @@
-"""Stage ``evaluate``: both models on train, validation and out-of-time; plots; MLflow."""
+"""Stage ``evaluate``: both models on train, validation and out-of-time; plots; MLflow.
+
+The model run gets the headline out-of-time metrics (4 significant digits); every metric is in
+``metrics.json`` and, as a table, ``evaluation/metrics_table.csv``.
+"""
 
 from __future__ import annotations
+
+from dataclasses import asdict
 
 import numpy as np
 import pandas as pd
@@ -35,7 +41,9 @@ def run(params: Params, layout: Layout) -> dict:
     _write_reports(layout, frame, result)
     metrics = result.metrics
     with tracking.resume_run(layout) as mlflow:
-        tracking.log_metrics(mlflow, {k: v for k, v in metrics.items() if k != "csi_top"})
+        mlflow.log_metrics(tracking.headline_metrics(metrics))
+        mlflow.set_tag("oot.grades_monotonic", str(metrics["oot_summary"]["grades_monotonic"]))
+        tracking.log_params_once(mlflow, {"evaluate": asdict(ev)})
         mlflow.log_artifacts(str(layout.reports / "evaluation"), "evaluation")
         mlflow.log_artifact(str(layout.reports / "metrics.json"))
     _print(metrics)
@@ -46,6 +54,10 @@ def _write_reports(layout: Layout, frame: pd.DataFrame, result: Evaluation) -> N
     out = layout.reports / "evaluation"
     out.mkdir(parents=True, exist_ok=True)
     write_json(result.metrics, layout.reports / "metrics.json")
+    write_csv(
+        pd.DataFrame(tracking.metric_rows(result.metrics), columns=["metric", "value"]),
+        out / "metrics_table.csv",
+    )
     preds, y, risk, oot = result.predictions, result.y, result.risk, result.oot
     grades_oot, stability, ceiling, true_pd = (
         result.grades_oot,

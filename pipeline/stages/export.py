@@ -2,7 +2,9 @@
 
 The bundle is always written (for inspection); it is registered and given the ``champion``
 alias only when the out-of-time gates of params ``export.gates`` pass. Otherwise the stage
-says which gate failed and exits non-zero.
+says which gate failed and exits non-zero. The logged model has a signature with its inputs
+and outputs and an input example (a few out-of-time feature rows under made-up ids, no
+company name); the model run gets the policy's out-of-time approval rate and the model card.
 """
 
 from __future__ import annotations
@@ -12,9 +14,13 @@ from dataclasses import asdict
 from importlib.metadata import version
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from features.errors import DataError
 from models.bundle import find_pickles, input_schema, write_bundle
-from models.scoring import ScoringModel
+from models.scoring import ScoringModel, conform
+from models.split import split_summary
 from pipeline import bundles, tracking
 from pipeline.artifacts import load_catalogue, load_models, split_frame
 from pipeline.console import console
@@ -60,7 +66,13 @@ def check_gates(metrics: dict, gates: Gates, model: str = "pd_model") -> list[st
     return failed
 
 
-def _signature(schema: dict):
+EXAMPLE_ROWS = 3
+ALL_REASONS = ("approve", "refer", "decline")
+
+
+def _signature(schema: dict, outputs: pd.DataFrame | None = None):
+    """Inputs from the bundle's schema (features optional: a missing one is scored as
+    missing); outputs from the columns and types of ``outputs`` (what ``predict`` returns)."""
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
 
@@ -73,7 +85,58 @@ def _signature(schema: dict):
         cols.append(
             ColSpec("string" if f["kind"] == "categorical" else "double", f["name"], required=False)
         )
-    return ModelSignature(inputs=Schema(cols))
+    if outputs is None:
+        return ModelSignature(inputs=Schema(cols))
+    out = []
+    for column, dtype in outputs.dtypes.items():
+        name = str(column)
+        if pd.api.types.is_bool_dtype(dtype):
+            kind = "boolean"
+        elif pd.api.types.is_integer_dtype(dtype):
+            kind = "long"
+        elif pd.api.types.is_float_dtype(dtype):
+            kind = "double"
+        else:
+            kind = "string"
+        # empty unless they apply: a knock-out, a reason, the limit rule and security of an offer
+        empty = name in ("knockout_rule", "limit_rule", "security") or name.startswith("reason_")
+        out.append(ColSpec(kind, name, required=not empty))
+    return ModelSignature(inputs=Schema(cols), outputs=Schema(out))
+
+
+def input_example(rows: pd.DataFrame, schema: dict, n: int = EXAMPLE_ROWS) -> pd.DataFrame:
+    """``n`` request rows as the served model takes them: made-up ids, the request and the
+    features only (no company name or other personal data), categoricals as text."""
+    names = [schema["id"], *schema["request"], *(f["name"] for f in schema["features"])]
+    example = rows.head(n).loc[:, names].reset_index(drop=True).copy()
+    example[schema["id"]] = [f"example-{i + 1}" for i in range(len(example))]
+    for f in schema["features"]:
+        if f["kind"] == "categorical":
+            values = example[f["name"]].astype(object)
+            example[f["name"]] = [None if pd.isna(v) else str(v) for v in values]
+        else:
+            example[f["name"]] = example[f["name"]].astype("float64")
+    for c in schema["request"]:
+        example[c] = example[c].astype("float64")
+    # object column labels: MLflow compares them with a range (deprecated for pandas' str)
+    example.columns = pd.Index(list(example.columns), dtype=object)
+    return example
+
+
+def _served_output(model: ScoringModel, example: pd.DataFrame, schema: dict) -> pd.DataFrame:
+    """What the served model returns for ``example`` (the same call as its ``predict``)."""
+    frame = conform(example, schema)
+    out = model.score(frame, reasons_for=ALL_REASONS)
+    out.insert(0, "applicant_id", frame[schema["id"]].astype(str).to_numpy())
+    return out
+
+
+def decision_shares(model: ScoringModel, rows: pd.DataFrame, schema: dict) -> dict[str, float]:
+    """Share of each decision of the policy on ``rows`` (e.g. the out-of-time applications)."""
+    if rows.empty:
+        return {}
+    decided = model.score(conform(rows, schema), reasons_for=())["decision"]
+    return {d: float(np.mean(decided == d)) for d in ALL_REASONS}
 
 
 def run(params: Params, layout: Layout) -> dict:
@@ -112,6 +175,12 @@ def run(params: Params, layout: Layout) -> dict:
             "failed": failed,
         },
         "features": catalogue.names,
+        # the model's data: development and out-of-time windows (the pages' lineage footers)
+        "data_window": {
+            part: {"from": w["from"], "to": w["to"], "rows": w["rows"]}
+            for part, w in split_summary(frame).items()
+            if part != "score" and w["rows"]
+        },
     }
     bundle_dir = layout.models / "bundle"
     manifest = write_bundle(bundle_dir, model, schema, info)
@@ -119,7 +188,18 @@ def run(params: Params, layout: Layout) -> dict:
     bundles.open_bundle(params, layout, bundle_dir, allow_failed_gates=True)  # must verify
     if find_pickles(bundle_dir):
         raise DataError(f"{bundle_dir}: contains a pickle; refusing to export")
-    registration = _log_and_register(layout, params, bundle_dir, schema, manifest, failed)
+    test = frame.loc[frame["split"] == "oot"]
+    registration = _log_and_register(
+        layout,
+        params,
+        bundle_dir,
+        schema,
+        manifest,
+        failed,
+        input_example(test if len(test) else frame, schema),
+        decision_shares(model, test, schema),
+        model,
+    )
     write_json(registration, layout.models / "registration.json")
     console.print(f"bundle {manifest['version']} -> {bundle_dir.relative_to(layout.root)}")
     if failed:
@@ -139,11 +219,14 @@ def _log_and_register(
     schema: dict,
     manifest: dict,
     failed: list[str],
+    example: pd.DataFrame,
+    shares: dict[str, float],
+    model: ScoringModel,
 ) -> dict:
     name = params.export.model_name
     with tracking.resume_run(layout) as mlflow, warnings.catch_warnings():
-        # The signature is explicit; an input example would make MLflow run the model now.
-        warnings.filterwarnings("ignore", message=".*An input example was not provided")
+        # The signature is explicit. MLflow checks the input example by serving it once
+        # (models-from-code: nothing is pickled).
         warnings.filterwarnings("ignore", message=".*Any type hint is inferred as AnyType")
         warnings.filterwarnings("ignore", message=".*Add type hints to the `predict` method")
         info = mlflow.pyfunc.log_model(
@@ -154,7 +237,8 @@ def _log_and_register(
                 "public_key": str(bundles.public_key(params, layout)),
             },
             code_paths=[str(PACKAGES / p) for p in ("features", "models")],
-            signature=_signature(schema),
+            signature=_signature(schema, _served_output(model, example, schema)),
+            input_example=example,
             pip_requirements=[f"{p}=={version(p)}" for p in RUNTIME_REQUIREMENTS],
         )
         mlflow.log_dict(manifest, "bundle_manifest.json")
@@ -168,7 +252,9 @@ def _log_and_register(
             if metrics_file.is_file()
             else None
         )
-        card = tracking.model_card(manifest, windows, psi)
+        if shares:
+            mlflow.log_metric("policy.oot.approval_rate", tracking.significant(shares["approve"]))
+        card = tracking.model_card(manifest, windows, psi, shares)
         mlflow.set_tag(tracking.NOTE, card)
         tracking.log_params_once(
             mlflow,

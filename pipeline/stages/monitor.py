@@ -2,12 +2,13 @@
 
 Score PSI with the usual bands (< 0.10 stable, 0.10-0.25 watch, >= 0.25 act), per-feature CSI,
 missing-rate shifts, the scorecard's characteristic analysis (mean points shift), and observed
-vs expected default rate per grade when the batch has outcomes. JSON, an HTML page with plots,
-and an MLflow run.
+vs expected default rate per grade when the batch has outcomes. JSON, an HTML page with plots
+(in the language of params ``report.lang``), and a run in the monitoring experiment of MLflow.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,10 @@ from pipeline.console import console
 from pipeline.io import read_parquet, write_csv, write_json
 from pipeline.layout import Layout
 from pipeline.params import Params
+from pipeline.texts import TEXT
+
+SCORED_BATCH = "data/scores/scores.parquet"
+CSI_SHOWN = 15
 
 
 def _scores(model, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
@@ -30,24 +35,37 @@ def _scores(model, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, pd.Data
     return pd_, points.sum(axis=1).to_numpy(dtype=float), points
 
 
+def _dates(frame: pd.DataFrame) -> pd.Series:
+    return frame["application_date"] if "application_date" in frame else pd.Series([], "object")
+
+
 def run(params: Params, layout: Layout, batch: Path | None = None) -> dict:
     cfg = params.monitor.drift
+    lang = params.report.lang
     bundle = layout.models / "bundle"
     loaded = bundles.open_bundle(params, layout, bundle)
     model, schema, manifest = loaded.model, loaded.schema, loaded.manifest
     dev = split_frame(layout)
-    expected = conform(dev.loc[dev["split"] == "train"].reset_index(drop=True), schema)
+    train = dev.loc[dev["split"] == "train"].reset_index(drop=True)
+    expected = conform(train, schema)
     if batch is None:
         ids = read_parquet(layout.scores / "scores.parquet", columns=["applicant_id"])
         actual = dev.loc[dev["applicant_id"].isin(ids["applicant_id"])]
-        source = "scored batch (data/scores/scores.parquet)"
+        source, batch_file = f"scored batch ({SCORED_BATCH})", SCORED_BATCH
     else:
         actual = read_parquet(batch)
-        source = str(batch)
+        source = batch_file = str(batch)
     actual = conform(actual.reset_index(drop=True), schema)
     out = layout.reports / "monitoring"
+    batch_window = html.window_of("batch", _dates(actual))
+    lineage = html.Lineage(
+        bundle=manifest["version"],
+        as_of=batch_window[0][2] if batch_window else None,
+        windows=html.window_of("development", _dates(train)) + batch_window,
+        files=((TEXT[lang]["batch_file"], "", batch_file),),
+    )
     if actual.empty:
-        return _no_batch(out, source, manifest["version"])
+        return _no_batch(layout, out, source, manifest["version"], lang, lineage)
     pd_e, score_e, pts_e = _scores(model, expected)
     pd_a, score_a, pts_a = _scores(model, actual)
     report = drift_report(
@@ -73,25 +91,37 @@ def run(params: Params, layout: Layout, batch: Path | None = None) -> dict:
     )
     write_json(report, out / "drift.json")
     write_csv(pd.DataFrame(report["features"]), out / "csi.csv")
-    _page(report, pd_e, pd_a, score_e, score_a, out / "drift.html")
-    with tracking.new_run(
+    page = _page(report, pd_e, pd_a, score_e, score_a, cfg, model.catalogue, lang)
+    html.write_page(out / "drift.html", **page, lineage=lineage)
+    with tracking.monitoring_run(
         layout,
         "monitor",
+        "monitoring",
         {
             "stage": "monitor",
             "bundle_version": manifest["version"],
             "drift_status": report["status"],
         },
+        f"Drift of {source} against the development sample: **{report['status']}**, "
+        f"{len(report['alerts'])} alert(s).",
     ) as mlflow:
         tracking.log_metrics(
             mlflow,
             {
-                "psi": {k: v["psi"] for k, v in report["scores"].items()},
+                "psi": {k: tracking.significant(v["psi"]) for k, v in report["scores"].items()},
                 "n_alerts": len(report["alerts"]),
             },
         )
-        for name in ("drift.json", "drift.html", "csi.csv"):
+        tracking.log_params(mlflow, {"drift": asdict(cfg), "batch": source})
+        for name in ("drift.json", "csi.csv"):
             mlflow.log_artifact(str(out / name), "monitoring")
+        stamped = replace(lineage, **tracking.run_lineage(mlflow, layout, "monitoring"))
+        tracking.log_written(
+            mlflow,
+            "drift.html",
+            "monitoring",
+            lambda path: html.write_page(path, **page, lineage=stamped),
+        )
     style = {"stable": "green", "watch": "yellow", "act": "red"}[report["status"]]
     console.print(
         f"drift: [{style}]{report['status']}[/] - score PSI "
@@ -103,8 +133,11 @@ def run(params: Params, layout: Layout, batch: Path | None = None) -> dict:
     return report
 
 
-def _no_batch(out: Path, source: str, version: str) -> dict:
+def _no_batch(
+    layout: Layout, out: Path, source: str, version: str, lang: str, lineage: html.Lineage
+) -> dict:
     """Nothing to compare (e.g. a public data set where every row has an outcome)."""
+    t = TEXT[lang]
     report = {
         "status": "no_batch",
         "batch": source,
@@ -116,49 +149,114 @@ def _no_batch(out: Path, source: str, version: str) -> dict:
     write_csv(pd.DataFrame(columns=["feature", "csi", "band"]), out / "csi.csv")
     html.write_page(
         out / "drift.html",
-        "Drift report",
-        f"bundle {version}",
-        [
-            {
-                "title": "No batch",
-                "text": f"{source} holds no applicant to compare with the development sample.",
-            }
-        ],
+        t["drift_title"],
+        "",
+        [{"title": t["no_batch_title"], "text": t["no_batch_text"]}],
+        t=t,
+        lang=lang,
+        lineage=lineage,
     )
     console.print(f"drift: no batch to compare ({source})")
     return report
 
 
-def _page(report: dict, pd_e, pd_a, score_e, score_a, path: Path) -> None:
+def _alert(alert: dict, lang: str, catalogue) -> str:
+    """One drift alert in the page's language."""
+    t = TEXT[lang]
+    name = t["score_names"].get(alert["name"]) or _feature(alert["name"], catalogue, lang)
+    if alert["kind"] == "missing":
+        return t["alert_missing"].format(
+            name=name, before=f"{alert['before']:.0%}", after=f"{alert['after']:.0%}"
+        )
+    key = "alert_score" if alert["kind"] == "score" else "alert_feature"
+    return t[key].format(name=name, value=f"{alert['value']:.3f}", band=t["bands"][alert["band"]])
+
+
+def _feature(name: str, catalogue, lang: str) -> str:
+    """A feature's catalogue description (its code when the catalogue does not know it)."""
+    return catalogue[name].description(lang) if name in catalogue else name
+
+
+def _page(report: dict, pd_e, pd_a, score_e, score_a, cfg, catalogue, lang: str) -> dict:
+    """The drift page's title, subtitle and sections (``html.write_page`` arguments)."""
+    t = TEXT[lang]
+    cols = t["columns"]
     band_css = lambda c, v: v if c in ("band", "status") else ""  # noqa: E731
+
+    def shown(column: str, value: object) -> str:
+        if column == "band":
+            return t["bands"].get(str(value), str(value))
+        if column == "score":
+            return t["score_names"].get(str(value), str(value))
+        if column.startswith("missing_") or column == "observed_dr" or column == "mean_pd":
+            return f"{value:.1%}" if isinstance(value, float) and np.isfinite(value) else "-"
+        return html.cell(value)
+
     scores = pd.DataFrame([{"score": k, **v} for k, v in report["scores"].items()])
     feats = pd.DataFrame(report["features"])
-    top = feats.head(15)
+    top = feats.head(CSI_SHOWN).copy()
+    top.insert(1, "description", [_feature(f, catalogue, lang) for f in top["feature"]])
+    status = report["status"]
+    with plots.language(lang) as fits:
+        p = t if fits else TEXT["en"]  # plot labels: English without a CJK font
+        names = (p["development"], p["batch"])
+        images = [
+            plots.data_uri(
+                plots.distributions(
+                    np.log(pd_e / (1 - pd_e)),
+                    np.log(pd_a / (1 - pd_a)),
+                    p["log_odds_label"],
+                    names,
+                    p["density"],
+                    p["versus"].format(label=p["log_odds_label"], a=names[0], b=names[1]),
+                )
+            ),
+            plots.data_uri(
+                plots.distributions(
+                    score_e,
+                    score_a,
+                    p["points_label"],
+                    names,
+                    p["density"],
+                    p["versus"].format(label=p["points_label"], a=names[0], b=names[1]),
+                )
+            ),
+        ]
+        csi_plot = plots.data_uri(
+            plots.hbars(
+                top["feature"].tolist(),
+                top["csi"].tolist(),
+                p["csi_by_feature"],
+                "CSI",
+                (cfg.watch, cfg.act),
+                (
+                    p["watch_from"].format(value=f"{cfg.watch:.2f}"),
+                    p["act_from"].format(value=f"{cfg.act:.2f}"),
+                ),
+            )
+        )
     sections = [
         {
-            "title": "Status",
-            "status": report["status"],
-            "status_text": f"{report['status'].upper()}: {len(report['alerts'])} alert(s)",
-            "bullets": report["alerts"] or ["No drift alert."],
+            "title": t["status"],
+            "status": status,
+            "status_text": t["drift_status"].format(
+                status=t["bands"].get(status, status).upper(), n=len(report["alerts"])
+            ),
+            "bullets": [_alert(a, lang, catalogue) for a in report.get("alert_details", [])]
+            or [t["no_alert"]],
         },
         {
-            "title": "Score stability (PSI: < 0.10 stable, 0.10-0.25 watch, >= 0.25 act)",
-            "table": html.table(scores.round(4), band_css),
-            "images": [
-                plots.data_uri(
-                    plots.distributions(
-                        np.log(pd_e / (1 - pd_e)), np.log(pd_a / (1 - pd_a)), "PD model log-odds"
-                    )
-                ),
-                plots.data_uri(plots.distributions(score_e, score_a, "scorecard points")),
-            ],
+            "title": t["score_stability"].format(watch=f"{cfg.watch:.2f}", act=f"{cfg.act:.2f}"),
+            "table": html.table(scores.round(4), band_css, cols, shown),
+            "images": images,
         },
         {
-            "title": "Characteristic stability (CSI), top 15",
+            "title": t["csi_title"].format(n=len(top)),
             "table": html.table(
                 top[
                     [
                         "feature",
+                        "description",
                         "csi",
                         "band",
                         "missing_expected",
@@ -167,47 +265,40 @@ def _page(report: dict, pd_e, pd_a, score_e, score_a, path: Path) -> None:
                     ]
                 ],
                 band_css,
+                cols,
+                shown,
+                code=("feature",),
             ),
-            "images": [
-                plots.data_uri(
-                    plots.hbars(
-                        top["feature"].tolist(),
-                        top["csi"].tolist(),
-                        "CSI by feature",
-                        "CSI",
-                        (0.10, 0.25),
-                        ("watch from 0.10", "act from 0.25"),
-                    )
-                )
-            ],
+            "images": [csi_plot],
         },
     ]
     if "characteristics" in report:
         chars = pd.DataFrame(report["characteristics"])
         sections.append(
             {
-                "title": "Characteristic analysis (scorecard points)",
-                "text": "Mean points per characteristic in the development sample "
-                "and the batch; a negative shift means the batch scores worse "
-                "on that characteristic.",
-                "table": html.table(chars),
+                "title": t["characteristics_title"],
+                "text": t["characteristics_note"],
+                "table": html.table(chars, headers=cols, code=("characteristic",)),
             }
         )
     if "grades_actual_vs_expected" in report:
         sections.append(
             {
-                "title": "Observed vs expected default rate by grade",
-                "table": html.table(pd.DataFrame(report["grades_actual_vs_expected"])),
+                "title": t["grades_title"],
+                "table": html.table(
+                    pd.DataFrame(report["grades_actual_vs_expected"]), None, cols, shown
+                ),
             }
         )
-    html.write_page(
-        path,
-        "Drift report",
-        f"batch: {report['batch']} ({report['n_actual']:,} "
-        f"applicants) vs development ({report['n_expected']:,}); bundle "
-        f"{report['bundle_version']}",
-        sections,
-    )
+    return {
+        "title": t["drift_title"],
+        "subtitle": t["drift_subtitle"].format(
+            n_actual=f"{report['n_actual']:,}", n_expected=f"{report['n_expected']:,}"
+        ),
+        "sections": sections,
+        "t": t,
+        "lang": lang,
+    }
 
 
 if __name__ == "__main__":

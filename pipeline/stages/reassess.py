@@ -2,23 +2,27 @@
 
 Reads the bundle, the features and the validated tables, calls
 :func:`models.reassessment.reassess_portfolio`, and writes the portfolio, warnings, actions,
-grade migration and an HTML page; logged to MLflow.
+grade migration and an HTML page (in the language of params ``report.lang``); logged to the
+monitoring experiment of MLflow.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pandas as pd
 
 from features.contract.validation import VALIDATION_ORDER
 from features.errors import DataError
+from models.policy import LIMIT_STEP
 from models.reassessment import reassess_portfolio
 from pipeline import bundles, html, tracking
 from pipeline.console import console
 from pipeline.io import read_parquet, write_csv, write_json, write_parquet
 from pipeline.layout import Layout
 from pipeline.params import Params
+from pipeline.texts import TEXT
 
 
 def run(
@@ -32,10 +36,9 @@ def run(
     ledger: ``creditrisk reassess --from-ledger``) re-assesses what the business approved,
     written to ``out_dir`` instead of the DVC outputs."""
     cfg = params.monitor
+    lang, currency = params.report.lang, params.report.currency
     if params.generate.source == "tabular":
-        return _not_applicable(
-            layout, "a single-table data set has no later records to re-assess customers on"
-        )
+        return _not_applicable(layout, lang)
     try:
         when = pd.Timestamp(as_of or cfg.reassess_as_of)
     except ValueError:
@@ -63,6 +66,7 @@ def run(
         when,
         cfg.portfolio_months,
         admitted,
+        lang,
     )
     portfolio, warnings, actions, matrix = (
         result.portfolio,
@@ -77,19 +81,52 @@ def run(
     write_csv(matrix, out / "grade_migration.csv", index=True)
     summary = result.summary
     write_json(summary, out / "reassessment.json")
-    _page(summary, matrix, actions, out / "early_warnings.html", cfg.warnings.action_order)
-    with tracking.new_run(
-        layout, f"reassess-{summary['as_of']}", {"stage": "reassess", "as_of": summary["as_of"]}
+    window = cfg.portfolio_months if admitted is None else None
+    lineage = html.Lineage(
+        bundle=summary["bundle_version"],
+        as_of=summary["as_of"],
+        windows=html.windows_of(loaded.manifest.get("data_window"), ("train", "oot"))
+        + html.window_of("portfolio", portfolio["application_date"]),
+    )
+    page = _page(summary, matrix, actions, result.warnings, cfg.warnings, lang, currency)
+    html.write_page(out / "early_warnings.html", **page, lineage=lineage)
+    with tracking.monitoring_run(
+        layout,
+        f"reassess-{summary['as_of']}",
+        "reassessment",
+        {"stage": "reassess", "as_of": summary["as_of"], "bundle_version": lineage.bundle},
+        f"Re-assessment of {summary['portfolio']:,} customers as of {summary['as_of']}: "
+        f"{summary['downgraded']:,} downgraded, {summary['customers_with_warnings']:,} with "
+        "early warnings.",
     ) as mlflow:
-        tracking.log_metrics(mlflow, {k: v for k, v in summary.items() if isinstance(v, int)})
+        tracking.log_metrics(
+            mlflow,
+            {
+                **{k: v for k, v in summary.items() if isinstance(v, int)},
+                "action": summary["by_action"],
+            },
+        )
+        tracking.log_params(
+            mlflow,
+            {
+                "portfolio_months": window if window is not None else "ledger",
+                "warnings": asdict(cfg.warnings),
+            },
+        )
         for name in (
             "reassessment.json",
-            "early_warnings.html",
             "early_warnings.csv",
             "actions.csv",
             "grade_migration.csv",
         ):
             mlflow.log_artifact(str(out / name), "monitoring")
+        stamped = replace(lineage, **tracking.run_lineage(mlflow, layout, "reassessment"))
+        tracking.log_written(
+            mlflow,
+            "early_warnings.html",
+            "monitoring",
+            lambda path: html.write_page(path, **page, lineage=stamped),
+        )
     console.print(
         f"re-assessed {summary['portfolio']:,} customers as of {summary['as_of']}: "
         f"{summary['downgraded']:,} downgraded, {summary['customers_with_warnings']:,} "
@@ -99,8 +136,10 @@ def run(
     return summary
 
 
-def _not_applicable(layout: Layout, why: str) -> dict:
+def _not_applicable(layout: Layout, lang: str) -> dict:
+    t = TEXT[lang]
     out = layout.reports / "monitoring"
+    why = TEXT["en"]["ew_tabular"]
     summary = {"status": "not_applicable", "reason": why}
     write_parquet(
         pd.DataFrame({"applicant_id": pd.Series([], dtype="str")}), out / "portfolio.parquet"
@@ -109,9 +148,12 @@ def _not_applicable(layout: Layout, why: str) -> dict:
         write_csv(pd.DataFrame({"applicant_id": []}), out / name)
     html.write_page(
         out / "early_warnings.html",
-        "Portfolio re-assessment",
+        t["ew_title_plain"],
         "",
-        [{"title": "Not applicable", "text": why}],
+        [{"title": t["not_applicable"], "text": t["ew_tabular"]}],
+        t=t,
+        lang=lang,
+        lineage=html.Lineage(bundle=tracking.bundle_version(layout) or "-"),
     )
     write_json(summary, out / "reassessment.json")
     console.print(f"re-assessment not applicable: {why}")
@@ -119,30 +161,45 @@ def _not_applicable(layout: Layout, why: str) -> dict:
 
 
 SHOWN_PER_ACTION = 500
+LIMITS = ("limit_at_admission", "limit_now", "limit_recommended")
 
 
-def _formatted(rows: pd.DataFrame) -> pd.DataFrame:
-    """PD as a percentage, limits as whole amounts (the same formats as the applicant pages)."""
+def _formatted(rows: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """PD as a percentage, limits as whole amounts in the currency (the applicant pages'
+    formats)."""
     out = rows.copy()
     out["pd_now"] = [f"{p:.2%}" for p in out["pd_now"]]
-    for c in ("limit_at_admission", "limit_now"):
+    for c in LIMITS:
         if c in out:
-            out[c] = [f"{v:,.0f}" if pd.notna(v) else "-" for v in out[c]]
+            out[c] = [f"{currency} {v:,.0f}" if pd.notna(v) else "-" for v in out[c]]
     return out
+
+
+def _rule_text(rule, t: dict) -> str:
+    """What a warning rule checks, in the page's language."""
+    threshold = f"{rule.threshold:.0%}" if rule.kind == "pd_above" else f"{rule.threshold:g}"
+    event = t["events"].get(rule.event_type or "", rule.event_type or "")
+    return t["rule_kinds"][rule.kind].format(threshold=threshold, event=event)
 
 
 def _page(
     summary: dict,
     matrix: pd.DataFrame,
     actions: pd.DataFrame,
-    path,
-    action_order: tuple[str, ...] = (),
-) -> None:
-    """Most severe action first (the last of ``action_order``), one anchored section per action
-    with its customers by PD (highest first), and a table of contents with the counts."""
-    mig = matrix.reset_index().rename(columns={"grade_at_admission": "admission \\ now"})
+    warnings: pd.DataFrame,
+    policy,
+    lang: str = "en",
+    currency: str = "EUR",
+) -> dict:
+    """Most severe action first (the last of the policy's ``action_order``), one anchored
+    section per action with its customers by PD (highest first), and a table of contents
+    with the counts; the rules and the grade migration after them (``html.write_page``
+    arguments)."""
+    t = TEXT[lang]
+    cols, names = t["columns"], t["actions"]
+    mig = matrix.reset_index().rename(columns={"grade_at_admission": "migration"})
     mig.columns = [str(c) for c in mig.columns]
-    severity = {a: i for i, a in enumerate(action_order)}
+    severity = {a: i for i, a in enumerate(policy.action_order)}
     present = sorted(
         actions["action"].dropna().unique(), key=lambda a: (-severity.get(a, -1), str(a))
     )
@@ -155,57 +212,84 @@ def _page(
         )
         for a in present
     ]
-    nav = [{"id": f"action-{a}", "text": f"{a}: {len(rows):,} customers"} for a, rows in by_action]
+    nav = [
+        {"id": f"action-{a}", "text": t["ew_nav"].format(action=names.get(a, a), n=f"{len(r):,}")}
+        for a, r in by_action
+    ]
+    counts = warnings["rule"].value_counts() if len(warnings) else pd.Series(dtype="int64")
+    rules = pd.DataFrame(
+        {
+            "rule": [r.name for r in policy.rules],
+            "condition": [_rule_text(r, t) for r in policy.rules],
+            "action": [names.get(r.action, r.action) for r in policy.rules],
+            "warnings": [int(counts.get(r.name, 0)) for r in policy.rules],
+        }
+    )
     sections = [
         {
-            "title": "Summary",
+            "title": t["ew_summary"],
             "bullets": [
-                f"{summary['portfolio']:,} customers approved in the window; "
-                f"{summary['downgraded']:,} downgraded, {summary['upgraded']:,} upgraded",
-                f"{summary['customers_with_warnings']:,} customers with early warnings, most "
-                "severe action first: " + ", ".join(f"{a} {len(rows):,}" for a, rows in by_action),
-                "warnings by rule: "
-                + ", ".join(f"{k} {v:,}" for k, v in summary["by_rule"].items()),
+                t["ew_portfolio"].format(
+                    portfolio=f"{summary['portfolio']:,}",
+                    downgraded=f"{summary['downgraded']:,}",
+                    upgraded=f"{summary['upgraded']:,}",
+                ),
+                t["ew_with_warnings"].format(
+                    n=f"{summary['customers_with_warnings']:,}",
+                    actions=", ".join(f"{names.get(a, a)} {len(r):,}" for a, r in by_action),
+                ),
             ],
         },
     ]
     for a, rows in by_action:
         shown = rows.head(SHOWN_PER_ACTION).drop(columns=["action"])
-        same = (
-            int((rows["limit_now"] >= rows["limit_at_admission"]).sum())
-            if a == "reduce_limit" and {"limit_now", "limit_at_admission"} <= set(rows.columns)
-            else 0
-        )
-        note = "Limits: at admission and what the credit policy gives on today's grade."
-        if same:
-            note += (
-                f" {same:,} of these customers keep their limit under today's grade: "
-                "the reduction must be set by hand."
+        note = t["ew_limits_note"] + " "
+        if a == "reduce_limit":
+            note += t["ew_reduce_note"].format(
+                share=f"{policy.reduce_factor:.0%}", step=f"{LIMIT_STEP:,.0f}"
             )
+        else:
+            note += t["ew_keep_note"]
+        section = {
+            "id": f"action-{a}",
+            "title": t["ew_section"].format(action=names.get(a, a), n=f"{len(rows):,}"),
+            "text": note,
+            "table": html.table(
+                _formatted(shown, currency), headers=cols, code=("applicant_id", "rules")
+            ),
+        }
         if len(rows) > SHOWN_PER_ACTION:
-            note += f" The {SHOWN_PER_ACTION:,} highest PDs are shown; all are in actions.csv."
-        sections.append(
-            {
-                "id": f"action-{a}",
-                "title": f"{a} ({len(rows):,} customers, highest PD first)",
-                "text": note,
-                "table": html.table(_formatted(shown)),
+            section["more"] = {
+                "text": t["ew_shown"].format(n=f"{SHOWN_PER_ACTION:,}"),
+                "code": "actions.csv",
             }
-        )
+        sections.append(section)
+    sections.append(
+        {
+            "id": "rules",
+            "title": t["ew_rules"],
+            "table": html.table(rules, headers=cols, code=("rule",)),
+        }
+    )
     sections.append(
         {
             "id": "migration",
-            "title": "Grade migration (rows: grade at admission, columns: grade now)",
-            "table": html.table(mig),
+            "title": t["ew_migration"],
+            "table": html.table(mig, headers=cols),
         }
     )
-    html.write_page(
-        path,
-        f"Portfolio re-assessment as of {summary['as_of']}",
-        f"bundle {summary['bundle_version']}",
-        sections,
-        nav=nav + [{"id": "migration", "text": "Grade migration"}],
-    )
+    return {
+        "title": t["ew_title"].format(as_of=summary["as_of"]),
+        "subtitle": "",
+        "sections": sections,
+        "nav": nav
+        + [
+            {"id": "rules", "text": t["ew_rules"]},
+            {"id": "migration", "text": t["ew_migration_nav"]},
+        ],
+        "t": t,
+        "lang": lang,
+    }
 
 
 if __name__ == "__main__":

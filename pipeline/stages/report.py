@@ -20,233 +20,13 @@ import pyarrow.parquet as pq
 
 from features.errors import DataError
 from models.scoring import ScoringModel, conform
-from pipeline import bundles, html
+from pipeline import bundles, html, tracking
 from pipeline.console import console
 from pipeline.io import atomic_path, open_parquet
 from pipeline.layout import Layout
 from pipeline.params import Params
+from pipeline.texts import TEXT
 
-TEXT = {
-    "en": dict(
-        title="Credit decision report",
-        applicant="Applicant",
-        application_date="applied on",
-        decision="Decision",
-        pd="PD (12 months)",
-        score="Scorecard points",
-        grade="Grade",
-        limit="Credit limit",
-        proposed_limit="Proposed limit",
-        requested="requested",
-        terms="Payment terms",
-        proposed_terms="Proposed terms",
-        days="days",
-        security="Security",
-        decisions={"approve": "Approve", "refer": "Refer", "decline": "Decline"},
-        headline_knockout="Declined: {reason}",
-        headline_decline="Declined: grade {grade}, PD {pd}",
-        headline_refer="Referred: pending review (grade {grade}, PD {pd})",
-        headline_approve="Approved: limit {limit}, {days} days",
-        pending="pending review",
-        securities={"none": "none", "guarantee": "guarantee", "prepayment": "prepayment"},
-        limit_rules={
-            "requested amount": "requested amount",
-            "grade cap": "grade cap",
-            "share of revenue": "share of revenue",
-            "no-financials cap": "no-financials cap",
-        },
-        reasons="Principal reasons",
-        knockout_reason="Knock-out rule '{rule}': {reason} ({condition}; value {value}). "
-        "Declined before any model.",
-        model_reasons="Factors that raised the PD (PD model)",
-        model_reasons_after_knockout="For information: factors that raised the PD (the model "
-        "did not decide; the knock-out did)",
-        no_reasons="No factor raised this applicant's risk above the portfolio baseline.",
-        raises_pd="raises PD by {points} points",
-        lowers_pd="lowers PD by {points} points",
-        log_odds="log-odds",
-        knockouts="Knock-out rules checked before any model",
-        rule="Rule",
-        condition="Condition",
-        value="Value",
-        result="Result",
-        hit="HIT: decline",
-        passed="passed",
-        not_checked="not checked: value missing",
-        policy="Credit policy applied",
-        policy_text="Grade {grade} maps to the decision '{decision}'.",
-        knocked_out="Knock-out rule '{rule}' fired: the application is declined before any model.",
-        knockout_default="The rule marks the obligor as in default: grade {grade}.",
-        knockout_grade="The grade {grade} is the PD model's, shown for information; it did "
-        "not decide.",
-        limit_text="Limit = the smallest of the requested amount {requested}, the grade cap {cap} "
-        "and {share}% of the latest revenue ({nofin} when no revenue is known), rounded down "
-        "to 100: the binding rule was '{rule}'. Terms: up to {days} days; security: {security}.",
-        refer_text="Grade {grade} is referred to a credit officer. If approved, the policy "
-        "gives {limit} (binding rule '{rule}'), {days} days, security: {security}.",
-        review="What the reviewer must check",
-        review_pd="PD {pd} lies in grade {grade} ({low} to {high}): {above} points above the "
-        "bound of grade {better} ({better_decision}), {below} points below the bound of grade "
-        "{worse} ({worse_decision}).",
-        review_limit="Confirm the proposed limit {limit} ({rule}), {days} days, security: "
-        "{security}.",
-        review_missing="Missing input: {description} ({name}): {meaning}.",
-        review_missing_count="{n} of {total} model inputs are missing.",
-        review_knockout_missing="Knock-out rule '{rule}' could not be checked: {name} is "
-        "missing. Obtain it before approving.",
-        review_reasons="Verify the factors listed under Principal reasons against the "
-        "applicant's documents.",
-        scorecard="Scorecard breakdown",
-        scorecard_note="Each characteristic's points come from the bin the applicant's value "
-        "falls in; the score is their sum. 'Below max' is what the applicant lost "
-        "on that characteristic.",
-        characteristic="Characteristic",
-        bin="Bin",
-        points="Points",
-        max_points="Max",
-        below_max="Below max",
-        total="Total",
-        waterfall="PD model: contribution of each factor",
-        waterfall_note="Exact TreeSHAP on the log-odds scale: starting from the base value "
-        "{base} (PD {base_pd}), each factor moves the log-odds; the raw total {final} is "
-        "calibrated to the PD of {pd}. 'PD points' is how much the PD would fall (or rise) "
-        "without that factor. Red raises risk, green lowers it. The {top} largest factors "
-        "are shown; the rest are summed.",
-        feature="Factor",
-        pd_points="PD points",
-        contribution="Log-odds",
-        cumulative="Cumulative",
-        base_value="Base value (average applicant)",
-        other="All other {n} factors together (each within ±{largest})",
-        lineage="Model and data lineage",
-        bundle="Model bundle",
-        commit="Git commit",
-        training_data="Training data",
-        features_file="Features scored from",
-        generated="Report generated",
-        missing="missing",
-        yes="yes",
-        no="no",
-        units={"days": "days", "months": "months", "years": "years"},
-        page="Page",
-        index_title="Applicant reports",
-        index_note="{n} applicants. Click a column heading to sort.",
-        col_id="Applicant",
-        col_name="Company",
-        col_date="Applied on",
-        col_decision="Decision",
-        col_knockout="Knock-out",
-        col_grade="Grade",
-        col_pd="PD",
-        col_limit="Limit",
-    ),
-    "zh": dict(
-        title="授信决策报告",
-        applicant="申请人",
-        application_date="申请日期",
-        decision="决策",
-        pd="违约概率（12个月）",
-        score="评分卡得分",
-        grade="评级",
-        limit="授信额度",
-        proposed_limit="建议额度",
-        requested="申请额度",
-        terms="账期",
-        proposed_terms="建议账期",
-        days="天",
-        security="担保要求",
-        decisions={"approve": "批准", "refer": "转人工审核", "decline": "拒绝"},
-        headline_knockout="拒绝：{reason}",
-        headline_decline="拒绝：评级 {grade}，违约概率 {pd}",
-        headline_refer="转人工审核：待审核（评级 {grade}，违约概率 {pd}）",
-        headline_approve="批准：额度 {limit}，账期 {days} 天",
-        pending="待审核",
-        securities={"none": "无", "guarantee": "保证担保", "prepayment": "预付款"},
-        limit_rules={
-            "requested amount": "申请额度",
-            "grade cap": "评级上限",
-            "share of revenue": "营业收入比例",
-            "no-financials cap": "无财务数据上限",
-        },
-        reasons="主要原因",
-        knockout_reason="否决规则「{rule}」：{reason}（{condition}；取值 {value}）。"
-        "在任何模型之前即拒绝。",
-        model_reasons="提高违约概率的因素（违约概率模型）",
-        model_reasons_after_knockout="仅供参考：提高违约概率的因素（决策由否决规则作出，而非模型）",
-        no_reasons="没有因素使该申请人的风险高于组合基准。",
-        raises_pd="使违约概率提高 {points} 个百分点",
-        lowers_pd="使违约概率降低 {points} 个百分点",
-        log_odds="对数几率",
-        knockouts="模型之前的否决规则检查",
-        rule="规则",
-        condition="条件",
-        value="取值",
-        result="结果",
-        hit="命中：拒绝",
-        passed="通过",
-        not_checked="未检查：取值缺失",
-        policy="适用的授信政策",
-        policy_text="评级 {grade} 对应决策「{decision}」。",
-        knocked_out="触发否决规则「{rule}」：在任何模型之前即拒绝。",
-        knockout_default="该规则将债务人视为违约：评级为 {grade}。",
-        knockout_grade="评级 {grade} 来自违约概率模型，仅供参考，并未决定结果。",
-        limit_text="额度 = 申请额度 {requested}、评级上限 {cap}、最近营业收入的 {share}%"
-        "（无收入数据时为 {nofin}）三者中的最小值，向下取整至100；"
-        "起决定作用的规则为「{rule}」。账期最长 {days} 天；担保要求：{security}。",
-        refer_text="评级 {grade} 需转交信贷审核人员。如获批准，政策给出的额度为 {limit}"
-        "（起决定作用的规则「{rule}」），账期 {days} 天，担保要求：{security}。",
-        review="审核人员须核查的事项",
-        review_pd="违约概率 {pd} 位于评级 {grade}（{low} 至 {high}）：比评级 {better}"
-        "（{better_decision}）的上限高 {above} 个百分点，比评级 {worse}（{worse_decision}）"
-        "的下限低 {below} 个百分点。",
-        review_limit="确认建议额度 {limit}（{rule}）、账期 {days} 天、担保要求：{security}。",
-        review_missing="缺失输入：{description}（{name}）。",
-        review_missing_count="模型的 {total} 项输入中有 {n} 项缺失。",
-        review_knockout_missing="否决规则「{rule}」无法检查：{name} 缺失。批准前须补齐。",
-        review_reasons="对照申请人的材料核实“主要原因”中列出的因素。",
-        scorecard="评分卡明细",
-        scorecard_note="每个特征的得分取决于申请人取值所在的分箱；总分为各项之和。"
-        "“低于最高分”为该项失分。",
-        characteristic="特征",
-        bin="分箱",
-        points="得分",
-        max_points="最高分",
-        below_max="低于最高分",
-        total="合计",
-        waterfall="违约概率模型：各因素的贡献",
-        waterfall_note="对数几率尺度上的精确TreeSHAP：从基准值 {base}（违约概率 {base_pd}）开始，"
-        "每个因素改变对数几率；原始合计 {final} 经校准后为违约概率 {pd}。"
-        "“违约概率（百分点）”为去掉该因素后违约概率的降低（或升高）幅度。"
-        "红色提高风险，绿色降低风险。显示贡献最大的 {top} 个因素，其余合并。",
-        feature="因素",
-        pd_points="违约概率（百分点）",
-        contribution="对数几率",
-        cumulative="累计",
-        base_value="基准值（平均申请人）",
-        other="其他 {n} 个因素合计（每个不超过 ±{largest}）",
-        lineage="模型与数据来源",
-        bundle="模型包",
-        commit="Git 提交",
-        training_data="训练数据",
-        features_file="评分所用特征文件",
-        generated="报告生成时间",
-        missing="缺失",
-        yes="是",
-        no="否",
-        units={"days": "天", "months": "个月", "years": "年"},
-        page="页",
-        index_title="申请人报告",
-        index_note="共 {n} 名申请人。点击列标题排序。",
-        col_id="申请人",
-        col_name="公司",
-        col_date="申请日期",
-        col_decision="决策",
-        col_knockout="否决规则",
-        col_grade="评级",
-        col_pd="违约概率",
-        col_limit="额度",
-    ),
-}
 WATERFALL_TOP = 12
 REVIEW_MISSING_MAX = 8
 SUMMARY_META = "credit-summary"  # each page carries its index row (the index reads it back)
@@ -337,10 +117,17 @@ def render_reports(
     lang: str = "en",
     generated: str | None = None,
     currency: str = "EUR",
+    run_id: str | None = None,
+    git_commit: str | None = None,
 ) -> list[str]:
     """The HTML page of each row of ``frame`` (features of conformed applicants); a page
-    states when it was generated only when ``generated`` is given (DVC outputs must be the
-    same bytes for the same inputs)."""
+    states when it was generated (``generated``), the model's MLflow ``run_id`` and the
+    ``git_commit`` only when given: DVC outputs must be the same bytes for the same inputs."""
+    stamp = {
+        "generated_at": generated,
+        "runs": (("model", run_id),) if run_id else (),
+        "git_commit": git_commit,
+    }
     scores = model.score(frame, reasons_for=("approve", "refer", "decline"), lang=lang)
     contrib = model.pd_model.contributions(frame[model.features])
     spec = model.scorecard
@@ -362,7 +149,7 @@ def render_reports(
             {"bins": bins[i], "points": points[i], "hits": hits[i], "proposed": proposed[i]},
             source,
             lang,
-            generated,
+            stamp,
             currency,
         )
         for i in range(len(frame))
@@ -406,7 +193,7 @@ def _render(
     row: dict,
     source: str,
     lang: str,
-    generated: str | None,
+    stamp: dict,
     currency: str,
 ) -> str:
     t = TEXT[lang]
@@ -588,6 +375,7 @@ def _render(
         else 0.0,
         "currency": currency,
         "lang": lang,
+        "bundle": str(manifest["version"]),
     }
     return html.template("applicant.html.j2").render(
         lang=lang,
@@ -614,15 +402,29 @@ def _render(
         base_pd=percent(float(_pd_of(model, [base])[0]), 2),
         final=f"{float(cumulative[-1]):.3f}",
         top=WATERFALL_TOP,
-        m=manifest,
-        source=source,
-        generated=generated,
+        footer=html.footer_rows(_lineage(manifest, applicant, source, t, stamp), t),
         running_header=html.css_string(
             f"{t['applicant']} {applicant['applicant_id']} · {t['bundle']} {manifest['version']}"
         ),
         page_label=html.css_string(t["page"]),
         summary=json.dumps(summary, ensure_ascii=False, sort_keys=True),
         summary_meta=SUMMARY_META,
+    )
+
+
+def _lineage(manifest: dict, applicant: dict, source: str, t: dict, stamp: dict) -> html.Lineage:
+    """The page's lineage: the bundle, the model's data windows, the applicant's data as of
+    the application date, the training data digests and the scored file."""
+    files = tuple(
+        (t["training_data"], f"{name} (sha256)", digest)
+        for name, digest in manifest.get("input_data_sha256", {}).items()
+    ) + ((t["features_file"], "", source),)
+    return html.Lineage(
+        bundle=str(manifest["version"]),
+        as_of=applicant["application_date"] or None,
+        windows=html.windows_of(manifest.get("data_window")),
+        files=files,
+        **stamp,
     )
 
 
@@ -741,13 +543,16 @@ def run(
         lang,
         generated,
         currency=params.report.currency,
+        # run-specific lineage only outside the DVC outputs (the same bytes on every machine)
+        run_id=tracking.model_run_id(layout) if stamp else None,
+        git_commit=tracking.git_commit(layout.root) if stamp else None,
     )
     for applicant_id, page in zip(ids, pages, strict=True):
         target = out_dir / safe_filename(applicant_id)
         with atomic_path(target) as tmp:
             tmp.write_text(page, encoding="utf-8")
         written.append(target)
-    _index(out_dir, lang)
+    _index(out_dir, lang, manifest["version"])
     console.print(f"wrote {len(written)} report(s) to {out_dir}")
     return written
 
@@ -761,10 +566,19 @@ def page_summary(page: str) -> dict | None:
     return json.loads(unescape(found.group(1))) if found else None
 
 
-def index_page(rows: list[dict], lang: str = "en") -> str:
+def index_page(rows: list[dict], lang: str = "en", bundle: str | None = None) -> str:
     """The applicant index: a table sortable by any column (a small inline script, allowed
-    by the page's Content-Security-Policy through its hash; nothing is fetched)."""
+    by the page's Content-Security-Policy through its hash; nothing is fetched). Its lineage
+    is the pages': their bundle versions (else ``bundle``) and application dates."""
     t = TEXT[lang]
+    versions = sorted({str(r["bundle"]) for r in rows if r.get("bundle")})
+    dates = pd.Series([r.get("date") or None for r in rows], dtype="object")
+    window = html.window_of("applicants", dates)
+    lineage = html.Lineage(
+        bundle=", ".join(versions) or bundle or "-",
+        as_of=window[0][2] if window else None,
+        windows=window,
+    )
     for r in rows:
         r["decision_label"] = t["decisions"].get(r.get("decision", ""), r.get("decision", ""))
         r["pd_text"] = percent(r["pd"], 2) if r.get("pd") is not None else ""
@@ -779,10 +593,11 @@ def index_page(rows: list[dict], lang: str = "en") -> str:
         note=t["index_note"].format(n=len(rows)),
         script=script,
         script_hash=html.csp_hash(script),
+        footer=html.footer_rows(lineage, t),
     )
 
 
-def _index(out_dir: Path, lang: str = "en") -> None:
+def _index(out_dir: Path, lang: str = "en", bundle: str | None = None) -> None:
     rows = []
     for p in sorted(out_dir.glob("*.html")):
         if p.name == "index.html":
@@ -790,7 +605,7 @@ def _index(out_dir: Path, lang: str = "en") -> None:
         summary = page_summary(p.read_text(encoding="utf-8")) or {"id": p.name[:-5]}
         rows.append({**summary, "file": p.name})
     with atomic_path(out_dir / "index.html") as tmp:
-        tmp.write_text(index_page(rows, lang), encoding="utf-8")
+        tmp.write_text(index_page(rows, lang, bundle), encoding="utf-8")
 
 
 def run_batch(params: Params, layout: Layout) -> list[Path]:
@@ -804,7 +619,7 @@ def run_batch(params: Params, layout: Layout) -> list[Path]:
             old.unlink()
     if not ids:
         out_dir.mkdir(parents=True, exist_ok=True)
-        _index(out_dir, params.report.lang)
+        _index(out_dir, params.report.lang, tracking.bundle_version(layout))
         return []
     return run(params, layout, ids, out_dir=out_dir, stamp=False)
 

@@ -14,6 +14,7 @@ from models.monitoring import (
     early_warnings,
     migration_matrix,
     recommended_actions,
+    recommended_limits,
 )
 
 
@@ -129,3 +130,24 @@ def test_early_warning_rules_and_most_severe_action():
         WarningRule("x", "new_event", "review")
     with pytest.raises(ValueError, match="action_order"):
         WarningPolicy(rules=(WarningRule("x", "pd_above", "shout"),))
+
+
+def test_reduce_limit_always_cuts_the_limit_in_force():
+    """A reduction that keeps the limit is no reduction: the recommendation is the lower of
+    the policy limit of today's grade and reduce_factor x the limit in force (rounded down
+    to 100), below the limit in force whenever there is one; other actions keep it."""
+    actions = pd.DataFrame(
+        {
+            "applicant_id": ["same", "higher", "lower", "small", "zero", "review"],
+            "action": ["reduce_limit"] * 5 + ["review"],
+            "limit_at_admission": [40_000.0, 12_000.0, 300_000.0, 150.0, 0.0, 25_000.0],
+            "limit_now": [40_000.0, 20_000.0, 100_000.0, 5_000.0, 0.0, 5_000.0],
+        }
+    )
+    got = recommended_limits(actions, 0.5).to_numpy()
+    assert got.tolist() == [20_000.0, 6_000.0, 100_000.0, 0.0, 0.0, 25_000.0]
+    reduce = (actions["action"] == "reduce_limit") & (actions["limit_at_admission"] > 0)
+    assert (got[reduce] < actions.loc[reduce, "limit_at_admission"]).all()
+    assert recommended_limits(actions, 0.25).tolist()[:2] == [10_000.0, 3_000.0]
+    with pytest.raises(ValueError, match="reduce_factor"):
+        WarningPolicy(reduce_factor=1.0)

@@ -7,6 +7,9 @@ an in-default rule) and one referral loses inputs (what its reviewer must check)
 
 from __future__ import annotations
 
+import html as htmllib
+import re
+
 import numpy as np
 import pandas as pd
 import yaml
@@ -75,3 +78,40 @@ def mixed_batch(tables: dict[str, pd.DataFrame]) -> tuple[ScoringModel, pd.DataF
     for col in ("cmp_bureau_score", "cmp_esg_score"):
         batch.iloc[referral, batch.columns.get_loc(col)] = np.nan
     return model, batch
+
+
+# Words allowed on a Chinese page outside data values and codes: names of methods and tools.
+ZH_ALLOWED = {
+    "TreeSHAP",
+    "Git",
+    "MLflow",
+    "sha256",
+    "EUR",
+    "PAYDEX",
+    "D&B",
+    "ESG",
+    "EBIT",
+    "EBITDA",
+    "PSI",
+    "CSI",
+}
+
+
+def visible(page: str, drop_code: bool = False) -> str:
+    """The text a reader sees (no style, script, attributes; optionally no <code>)."""
+    page = re.sub(r"<(style|script)[^>]*>.*?</\1>", " ", page, flags=re.S)
+    page = re.sub(r"<title>.*?</title>", " ", page, flags=re.S)
+    if drop_code:
+        page = re.sub(r"<code>.*?</code>", " ", page, flags=re.S)
+    return htmllib.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+def english_words(page: str, catalogue, data: list[str]) -> set[str]:
+    """English words a reader sees on a Chinese page, besides code, the ``data`` values and
+    codes, the allowed names, and English words of the catalogue's Chinese text (e.g. EBIT)."""
+    text = visible(page, drop_code=True)
+    for value in sorted(data, key=len, reverse=True):
+        text = text.replace(value, " ")
+    words = set(re.findall(r"[A-Za-z][A-Za-z0-9&]+", text)) - ZH_ALLOWED
+    zh_catalogue = " ".join(f.zh for f in catalogue)
+    return {w for w in words if w not in zh_catalogue}

@@ -3,7 +3,6 @@ in English and Chinese: each page's statements match its own decision."""
 
 from __future__ import annotations
 
-import html as htmllib
 import re
 
 import numpy as np
@@ -12,10 +11,7 @@ import pytest
 
 from pipeline import html
 from pipeline.stages import report
-from tests.pipeline.pages_fixture import MANIFEST, mixed_batch
-
-# Words allowed on a Chinese page outside data values and codes: names of methods and tools.
-ZH_ALLOWED = {"TreeSHAP", "Git", "sha256", "EUR", "PAYDEX", "D&B", "ESG", "EBIT", "EBITDA"}
+from tests.pipeline.pages_fixture import MANIFEST, english_words, mixed_batch, visible
 
 
 @pytest.fixture(scope="module")
@@ -32,15 +28,6 @@ def pages(batch):
         rendered = report.render_reports(model, MANIFEST, frame, "f.parquet", lang)
         out[lang] = dict(zip(frame["applicant_id"], rendered, strict=True))
     return model, frame, scores, out
-
-
-def visible(page: str, drop_code: bool = False) -> str:
-    """The text a reader sees (no style, script, attributes; optionally no <code>)."""
-    page = re.sub(r"<(style|script)[^>]*>.*?</\1>", " ", page, flags=re.S)
-    page = re.sub(r"<title>.*?</title>", " ", page, flags=re.S)
-    if drop_code:
-        page = re.sub(r"<code>.*?</code>", " ", page, flags=re.S)
-    return htmllib.unescape(re.sub(r"<[^>]+>", " ", page))
 
 
 def section(page: str, element_id: str) -> str:
@@ -170,20 +157,11 @@ def test_currency_comes_from_params(batch):
 def test_chinese_page_has_no_english_ui_words(pages):
     model, frame, scores, rendered = pages
     categorical = {str(v) for c in model.catalogue.categorical for v in frame[c].dropna().unique()}
+    codes = [k.name for k in model.policy.knockouts] + model.catalogue.names
     for applicant_id, page in rendered["zh"].items():
-        text = visible(page, drop_code=True)
         row = frame.loc[applicant_id]
-        # Feature codes first: a category value such as the region "capital" also occurs
-        # inside a code (fin_working_capital_to_assets).
-        codes = [k.name for k in model.policy.knockouts] + model.catalogue.names
-        for code in sorted(codes, key=len, reverse=True):
-            text = text.replace(code, " ")
-        for data in (applicant_id, str(row["company_name"]), *categorical):
-            text = text.replace(data, " ")
-        words = set(re.findall(r"[A-Za-z][A-Za-z0-9&]+", text)) - ZH_ALLOWED
-        # what remains must be an English word of the catalogue's Chinese text (e.g. "EBIT")
-        zh_catalogue = " ".join(f.zh for f in model.catalogue)
-        words = {w for w in words if w not in zh_catalogue}
+        data = (applicant_id, str(row["company_name"]), MANIFEST["version"], *categorical)
+        words = english_words(page, model.catalogue, [*data, *codes])
         assert not words, (applicant_id, sorted(words))
 
 
@@ -200,7 +178,8 @@ def test_index_is_a_sortable_table_from_the_pages(pages, tmp_path):
         (tmp_path / report.safe_filename(applicant_id)).write_text(page, encoding="utf-8")
     report._index(tmp_path, "zh")
     index = (tmp_path / "index.html").read_text(encoding="utf-8")
-    assert "申请人报告" in index and index.count("<tr>") == len(frame) + 1
+    table = re.search(r'<table id="applicants">(.*?)</table>', index, flags=re.S).group(1)
+    assert "申请人报告" in index and table.count("<tr>") == len(frame) + 1
     script = re.search(r"<script>(.*)</script>", index, flags=re.S).group(1)
     assert html.csp_hash(script) in index  # the CSP allows exactly this script
     assert "http" not in script
@@ -226,3 +205,40 @@ def test_no_scores_are_lost_for_empty_optional_columns(batch):
     """A None in an object column and NaN in a str column both mean 'no knock-out'."""
     assert report._text(float("nan")) is None and report._text(pd.NA) is None
     assert report._text(None) is None and report._text("sanctions_hit") == "sanctions_hit"
+
+
+def ends_with_lineage(page: str) -> bool:
+    """The page's last visible block is the lineage footer (a script may follow it)."""
+    after = page[page.rfind("</footer>") + len("</footer>") :]
+    after = re.sub(r"<script>.*?</script>", "", after, flags=re.S)
+    return '<footer id="lineage"' in page and after.split() == ["</body>", "</html>"]
+
+
+def test_pages_end_with_lineage_from_the_inputs_only(pages, batch, tmp_path):
+    """A DVC output's footer states the bundle, the data as of and the model's windows, but
+    no wall-clock time, run id or commit (they would change its bytes per run); a page made
+    outside DVC states them."""
+    model, frame, scores, rendered = pages
+    manifest = {**MANIFEST, "data_window": {"train": {"from": "2019-01-01", "to": "2023-06-30",
+                                                      "rows": 10308}}}  # fmt: skip
+    (plain,) = report.render_reports(model, manifest, frame.head(1), "f.parquet")
+    (stamped,) = report.render_reports(
+        model, manifest, frame.head(1), "f.parquet", generated="2026-01-02T03:04:05+00:00",
+        run_id="0123abcd", git_commit="feedbeef",
+    )  # fmt: skip
+    for page in (plain, stamped, *rendered["en"].values(), *rendered["zh"].values()):
+        assert ends_with_lineage(page)
+    footer = visible(plain[plain.index('<footer id="lineage"') :])
+    date = str(frame["application_date"].iloc[0].date())
+    assert f"from the data as of {date} and bundle {MANIFEST['version']}" in footer
+    assert "training 2019-01-01 to 2023-06-30 (10,308 rows)" in footer
+    assert "not written into pipeline outputs" in footer and "bundle_version = 1.0-test" in footer
+    assert "2026-01-02" not in footer and "0123abcd" not in footer
+    footer = visible(stamped[stamped.index('<footer id="lineage"') :])
+    assert "at 2026-01-02T03:04:05+00:00" in footer
+    assert "0123abcd" in footer and "feedbeef" in footer
+    for applicant_id, page in rendered["zh"].items():
+        (tmp_path / report.safe_filename(applicant_id)).write_text(page, encoding="utf-8")
+    report._index(tmp_path, "zh")
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert ends_with_lineage(index) and "1.0-test" in index and "数据时间窗口" in index

@@ -258,6 +258,8 @@ def test_enumerations(path: tuple, value: Any) -> None:
         (("monitor", "portfolio_months"), 0, "portfolio_months"),
         (("monitor", "warnings", "rules", 6, "threshold"), 1.5, "threshold"),
         (("monitor", "warnings", "rules", 0, "threshold"), 0, "threshold"),
+        (("monitor", "warnings", "reduce_factor"), 1.0, "reduce_factor"),
+        (("monitor", "warnings", "reduce_factor"), 0.0, "reduce_factor"),
         (("monitor", "warnings", "rules", 1, "name"), "grade_downgrade", "unique"),
     ],
 )

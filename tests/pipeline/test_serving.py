@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -148,6 +149,45 @@ def test_registered_champion_loads_with_pyfunc_and_agrees_with_batch(project, la
     assert (out["score"].to_numpy() == expected["score"].to_numpy()).all()
     assert (out["decision"].to_numpy() == expected["decision"].to_numpy()).all()
     assert version.tags.get("bundle_version", "").startswith("1.0+")
+
+
+def test_model_run_is_a_reviewers_entry_point(project, layout):
+    """The registered model's signature names its outputs and carries an input example (made-up
+    ids, no company name) that the served model scores; the model run's metrics are the
+    small headline set (no counts or flags), the full set a table artifact."""
+    import mlflow
+
+    from pipeline import tracking
+
+    mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
+    client = mlflow.MlflowClient()
+    version = client.get_model_version_by_alias("credit-admission", "champion")
+    info = mlflow.models.get_model_info("models:/credit-admission@champion")
+    outputs = info.signature.outputs.input_names()
+    assert outputs[:2] == ["applicant_id", "pd"]
+    assert {"decision", "grade", "credit_limit", "reason_1_text", "bundle_version"} <= set(outputs)
+    model = mlflow.pyfunc.load_model("models:/credit-admission@champion")
+    example = model.input_example
+    assert 1 <= len(example) <= 5 and example["applicant_id"].str.startswith("example-").all()
+    assert "company_name" not in example.columns and "default_12m" not in example.columns
+    assert list(model.predict(example).columns) == outputs
+    run = client.get_run(version.run_id)
+    headline = {f"{m}.oot.{k}" for m in ("pd_model", "scorecard") for k in tracking.HEADLINE}
+    headline |= {"pd_model.oot.score_psi", "scorecard.oot.score_psi", "policy.oot.approval_rate"}
+    assert set(run.data.metrics) == headline
+    for value in run.data.metrics.values():
+        assert value == float(f"{value:.4g}")
+    assert run.data.tags["oot.grades_monotonic"] in ("True", "False")
+    assert {"evaluate.n_bootstrap", "data.train.rows", "gates.min_auc"} <= set(run.data.params)
+    assert "Policy on the out-of-time applications" in run.data.tags[tracking.NOTE]
+    table = Path(mlflow.artifacts.download_artifacts(
+        run_id=run.info.run_id, artifact_path="evaluation/metrics_table.csv"
+    ))  # fmt: skip
+    rows = pd.read_csv(table).set_index("metric")["value"]
+    assert {
+        "pd_model.oot.hosmer_lemeshow",
+        "oot_summary.auc_difference_pd_minus_scorecard.n_boot",
+    } <= set(rows.index)
 
 
 def test_failing_gate_exits_non_zero_and_keeps_the_champion(project, params, layout):
@@ -337,6 +377,135 @@ def test_monitor_and_reassess_stages(project, params, layout):
         reassess.run(params, layout, as_of="1990-01-01")
     with pytest.raises(DataError, match="after the data extraction date"):
         reassess.run(params, layout, as_of="2031-01-01")
+
+
+def _monitoring_runs(project) -> list:
+    import mlflow
+
+    from pipeline import tracking
+
+    mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
+    client = mlflow.MlflowClient()
+    exp = client.get_experiment_by_name(tracking.MONITORING_EXPERIMENT)
+    return client, client.search_runs([exp.experiment_id], order_by=["attributes.start_time DESC"])
+
+
+def test_monitoring_runs_are_linked_to_the_model_and_keep_run_lineage_out_of_dvc(
+    project, params, layout, tmp_path
+):
+    """Monitor and reassess log into the monitoring experiment, tagged with the bundle version
+    and the model's training run; the pages in DVC outputs end with a lineage footer without
+    run ids, and the copies logged to MLflow name their run, the model run and the commit."""
+    import mlflow
+
+    from pipeline import tracking
+    from pipeline.stages import monitor, reassess
+
+    saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    try:
+        monitor.run(params, layout)
+        summary = reassess.run(params, layout)
+    finally:
+        if saved is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = saved
+    client, runs = _monitoring_runs(project)
+    reassess_run, monitor_run = runs[0], runs[1]
+    version = client.get_model_version_by_alias("credit-admission", "champion")
+    for run in (reassess_run, monitor_run):
+        assert run.data.tags["bundle_version"] == summary["bundle_version"]
+        assert run.data.tags["model_run_id"] == version.run_id
+        assert version.run_id in run.data.tags[tracking.NOTE]
+    assert reassess_run.info.run_name == f"reassess-{summary['as_of']}"
+    assert "warnings.reduce_factor" in reassess_run.data.params
+    for name, run in (("drift.html", monitor_run), ("early_warnings.html", reassess_run)):
+        page = (layout.reports / "monitoring" / name).read_text(encoding="utf-8")
+        footer = page[page.index('<footer id="lineage"') :]
+        assert page.rstrip().endswith("</footer>\n</body>\n</html>")
+        assert summary["bundle_version"] in footer and run.info.run_id not in page
+        assert "not written into pipeline outputs" in footer
+        logged = Path(mlflow.artifacts.download_artifacts(
+            run_id=run.info.run_id, artifact_path=f"monitoring/{name}", dst_path=str(tmp_path)
+        )).read_text(encoding="utf-8")  # fmt: skip
+        logged_footer = logged[logged.index('<footer id="lineage"') :]
+        assert run.info.run_id in logged_footer and version.run_id in logged_footer
+        assert run.data.tags["git_commit"] in logged_footer
+
+
+def test_early_warning_reductions_cut_the_limit(project, params, layout):
+    """No reduce_limit row recommends the limit the customer already has, in the CSV or on
+    the page (the tiny project's warnings: downgrades of one notch reduce too)."""
+    import dataclasses
+
+    from pipeline.stages import reassess
+
+    rules = tuple(
+        dataclasses.replace(r, threshold=1) if r.kind == "grade_notches" else r
+        for r in params.monitor.warnings.rules
+    )
+    warnings = dataclasses.replace(params.monitor.warnings, rules=rules)
+    strict = params.updated(monitor=dataclasses.replace(params.monitor, warnings=warnings))
+    saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    try:
+        reassess.run(strict, layout)
+    finally:
+        if saved is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = saved
+    out = layout.reports / "monitoring"
+    actions = pd.read_csv(out / "actions.csv")
+    reduce = actions.loc[actions["action"] == "reduce_limit"]
+    assert len(reduce) > 0
+    held = reduce["limit_at_admission"] > 0
+    assert (reduce.loc[held, "limit_recommended"] < reduce.loc[held, "limit_at_admission"]).all()
+    assert (reduce["limit_recommended"] <= reduce["limit_now"]).all()
+    others = actions.loc[actions["action"] != "reduce_limit"]
+    assert (others["limit_recommended"] == others["limit_at_admission"]).all()
+    page = (out / "early_warnings.html").read_text(encoding="utf-8")
+    section = page[page.index('id="action-reduce_limit"') :]
+    section = section[: section.index("</table>")]
+    header = re.findall(r"<th>(.*?)</th>", section)
+    at, rec = header.index("Limit at admission"), header.index("Recommended limit")
+    for row in re.findall(r"<tr>(.*?)</tr>", section, flags=re.S)[1:]:
+        cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+        amount = [float(cells[i].split()[-1].replace(",", "")) for i in (at, rec)]
+        assert amount[1] < amount[0] or amount[0] == 0, cells
+    assert "keep their limit" not in page
+
+
+def test_drift_and_early_warning_pages_in_chinese(project, params, layout, tmp_path):
+    """With report.lang zh the monitoring pages carry no English label (codes, file names,
+    data values and the names of methods aside), like the applicant pages."""
+    import dataclasses
+
+    from pipeline.bundles import open_bundle
+    from pipeline.stages import monitor, reassess
+    from tests.pipeline.pages_fixture import english_words
+
+    zh = params.updated(report=dataclasses.replace(params.report, lang="zh"))
+    saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    try:
+        monitor.run(zh, layout)
+        reassess.run(zh, layout)
+    finally:
+        if saved is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = saved
+    catalogue = open_bundle(params, layout).model.catalogue
+    out = layout.reports / "monitoring"
+    actions = pd.read_csv(out / "actions.csv")
+    codes = [*catalogue.names, *(r.name for r in params.monitor.warnings.rules)]
+    files = ["data/scores/scores.parquet", "actions.csv"]
+    version = open_bundle(params, layout).manifest["version"]
+    for name in ("drift.html", "early_warnings.html"):
+        page = (out / name).read_text(encoding="utf-8")
+        assert '<html lang="zh-CN">' in page
+        data = [*actions["applicant_id"].astype(str), version, *files, *codes]
+        words = english_words(page, catalogue, data)
+        assert not words, (name, sorted(words))
+    drift = (out / "drift.html").read_text(encoding="utf-8")
+    assert "漂移监测报告" in drift and "分数稳定性" in drift and "模型与数据来源" in drift
+    warnings = (out / "early_warnings.html").read_text(encoding="utf-8")
+    assert "存量客户重评" in warnings and "评级迁移" in warnings
+    # the reason texts come in Chinese too
+    assert not actions["reason_1_text"].dropna().str.contains("[A-Za-z]{4,}").any()
 
 
 @pytest.mark.parametrize("value", [None, float("nan"), pd.NA, pd.NaT, np.inf])
