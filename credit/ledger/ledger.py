@@ -24,6 +24,7 @@ from credit.ledger.authority import DEFAULT_AUTHORITY, AuthorityConfig, Authorit
 from credit.ledger.db import sqlite_url
 from credit.ledger.errors import LedgerError
 from credit.ledger.proposals import (
+    SKIPPED,
     ProposalOutcome,
     Proposed,
     differs_from,
@@ -948,15 +949,14 @@ class Ledger:
             if now is None:
                 if cid in known:
                     why = f"no decision on or before {day} (recorded after the review date)"
-                elif cid in elsewhere:
-                    why = f"not in the ledger: {elsewhere[cid]}"
+                    skipped.append((cid, SKIPPED[1], why))
                 else:
-                    why = "not in the ledger"
-                skipped.append((cid, why))
+                    why = f"not in the ledger: {elsewhere[cid]}" if cid in elsewhere else None
+                    skipped.append((cid, SKIPPED[0], why or SKIPPED[0]))
                 continue
             differs = differs_from(now, row)
             if differs is not None:
-                skipped.append((cid, differs))
+                skipped.append((cid, SKIPPED[2], differs))
                 continue
             new.append(
                 {
@@ -992,7 +992,7 @@ class Ledger:
             recorded=len(recorded),
             already=len(already) + len(new) - len(recorded),  # a concurrent run's count here
             unchanged=int((~rows["changed"]).sum()),
-            skipped=pd.DataFrame(skipped, columns=["customer_id", "why"]),
+            skipped=pd.DataFrame(skipped, columns=["customer_id", "kind", "why"]),
             ids=tuple(sorted(recorded)),
         )
 

@@ -39,15 +39,16 @@ PROPOSED = {
 }
 REASONS = ("why", "limit_rule", "terms_reason", "security_reason")
 REVIEW_COLUMNS = ("customer_id", *CURRENT, "security", *PROPOSED, *REASONS, "approver")
+SKIPPED = ("not in the ledger", "decided after the review date", "other limits than the ledger's")
 
 
 @dataclass(frozen=True)
 class Proposed:
     """What one ``propose`` call did: ``rows == recorded + already + unchanged + skipped``.
 
-    ``skipped`` (customer_id, why) lists the reviews recommending a change that the ledger
-    cannot take: the customer is not in it, has no decision by the review date, or the review
-    saw another limit than the ledger's on that date.
+    ``skipped`` (customer_id, kind, why) lists the reviews recommending a change that the
+    ledger cannot take, ``kind`` one of ``SKIPPED``: the customer is not in it, has no decision
+    by the review date, or the review saw another limit than the ledger's on that date.
     """
 
     rows: int

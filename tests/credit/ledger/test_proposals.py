@@ -93,6 +93,12 @@ def test_customers_the_ledger_cannot_take_are_reported(led: Ledger):
     )
     done = led.propose(reviews, AS_OF, "1.0+abc", proposed_at=PROPOSED_AT)
     assert done.recorded == 0 and done.rows == 3
+    kind = done.skipped.set_index("customer_id")["kind"]
+    assert kind.to_dict() == {
+        "C9999999": "not in the ledger",
+        GOOD: "other limits than the ledger's",
+        "A0000001": "not in the ledger",
+    }
     why = done.skipped.set_index("customer_id")["why"]
     assert why["C9999999"] == "not in the ledger"
     assert why["A0000001"] == (
@@ -105,6 +111,7 @@ def test_customers_the_ledger_cannot_take_are_reported(led: Ledger):
         "1.0+abc",
         proposed_at="2026-01-06",
     )
+    assert early.skipped.iloc[0]["kind"] == "decided after the review date"
     assert early.skipped.iloc[0]["why"] == (
         "no decision on or before 2026-01-05 (recorded after the review date)"
     )
