@@ -1313,9 +1313,17 @@ class Ledger:
     def grade_stats(self) -> pd.DataFrame:
         """Per grade of the latest decisions: how many were decided each way, and what people
         did with them (approvals, declines, overrides) and the override rate, a standard
-        model-risk signal (a model whose decisions are often overridden is not trusted)."""
+        model-risk signal (a model whose decisions are often overridden is not trusted).
+        Approved review proposals are counted apart (``changed_by_review``): they carry out a
+        review's recommendation, they do not overrule the model."""
         latest = self.list_decisions()
-        q = sa.select(decisions.c.grade, actions.c.kind).join(
+        review = (
+            sa.select(proposal_outcomes.c.id)
+            .where(proposal_outcomes.c.action_id == actions.c.id)
+            .exists()
+        )
+        kind = sa.case((review, "review"), else_=actions.c.kind)
+        q = sa.select(decisions.c.grade, kind).join(
             actions, actions.c.decision_id == decisions.c.id
         )
         with self._read() as conn:
@@ -1324,9 +1332,14 @@ class Ledger:
             columns=["approve", "refer", "decline"], fill_value=0
         )
         by_action = pd.crosstab(acted["grade"], acted["kind"]).reindex(
-            columns=["approve", "decline", "override"], fill_value=0
+            columns=["approve", "decline", "override", "review"], fill_value=0
         )
-        by_action.columns = ["approved_by_people", "declined_by_people", "overridden_by_people"]
+        by_action.columns = [
+            "approved_by_people",
+            "declined_by_people",
+            "overridden_by_people",
+            "changed_by_review",
+        ]
         out = by_decision.join(by_action, how="outer").fillna(0).astype(int)
         out.insert(0, "decisions", out[["approve", "refer", "decline"]].sum(axis=1))
         out["override_rate"] = out["overridden_by_people"] / out["decisions"].where(

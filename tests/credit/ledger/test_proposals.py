@@ -238,3 +238,12 @@ def test_unknown_proposal_role_and_early_dates_are_refused(led: Ledger):
     with pytest.raises(LedgerError, match="before the proposal was made"):
         led.approve_proposal(pid, "ann", "analyst", "ok", at="2026-04-01")
     assert led.counts()["proposal_outcomes"] == 0
+
+
+def test_approved_proposals_are_not_counted_as_overrides_of_the_model(led: Ledger):
+    pid = _one(led, GOOD, limit=45_000)
+    led.approve_proposal(pid, "ann", "analyst", "grows with us")
+    led.override("A0000013", "ann", "analyst", "seasonal business", limit=40_000)
+    stats = led.grade_stats()
+    assert stats["changed_by_review"].sum() == 1
+    assert stats["overridden_by_people"].sum() == 1
