@@ -276,6 +276,13 @@ def reviews(
         None, "--as-of", help="Date YYYY-MM-DD (default: params customers.as_of)."
     ),
     top: int = typer.Option(25, "--top", min=0, help="Reviews listed in the terminal."),
+    propose: bool = typer.Option(
+        False,
+        "--propose",
+        help="Build the book on the decision ledger's limits, terms and security in force on "
+        "the date, and record the reviews that recommend a change as proposals awaiting "
+        "approval (`creditrisk decisions proposals`); idempotent per customer and date.",
+    ),
 ) -> None:
     """Reviews due as of a date and why, each with its limit, terms and security proposal.
 
@@ -290,10 +297,23 @@ def reviews(
     params, layout = state.params(), state.layout
     when = as_of or params.customers.as_of
     out = layout.data / "reviews" / f"as_of={when}"
-    summary = stage.run(params, layout, as_of=when, out_dir=out)
+    limits = None
+    if propose:
+        with ledger_cli._open() as ledger:
+            limits = ledger.effective_limits(stage.review_date(when, params.validate.latest_date))
+    summary = stage.run(params, layout, as_of=when, out_dir=out, limits=limits)
     if summary.get("status") == "not_applicable":
         return
-    due = pd.read_csv(out / "reviews.csv", dtype=str, keep_default_na=False)
+    if limits is not None:
+        book = pd.read_parquet(out / "customers.parquet", columns=["customer_id", "applicant_id"])
+        found = int(book["customer_id"].isin(limits["customer_id"]).sum())
+        console.print(
+            f"limits, terms and security in force on {summary['as_of']}: from the decision "
+            f"ledger for {found:,} of {len(book):,} customers, the customer master's for the rest",
+            highlight=False,
+            markup=False,
+        )
+    due = pd.read_parquet(out / "reviews.parquet")
     table = Table(title=f"reviews due as of {summary['as_of']} ({len(due):,}; first {top})")
     for c in (
         "customer",
@@ -312,7 +332,7 @@ def reviews(
             escape(str(r.customer_id)),
             escape(str(r.account_owner)),
             escape(str(r.why)),
-            f"{r.grade_at_admission} -> {r.grade}",
+            f"{escape(str(r.grade_at_admission))} -> {escape(str(r.grade))}",
             f"{float(r.credit_limit):,.0f}",
             f"{r.limit_change} {float(r.recommended_limit):,.0f} ({escape(str(r.limit_rule))})",
             f"{r.payment_terms_days} -> {r.recommended_terms_days}",
@@ -320,6 +340,11 @@ def reviews(
             escape(str(r.approver)),
         )
     console.print(table)
+    if limits is not None:
+        due = due.merge(book, on="customer_id", how="left")
+        with ledger_cli._open() as ledger:
+            done = ledger.propose(due, summary["as_of"], summary["bundle_version"])
+        ledger_cli.print_proposed(done, summary["as_of"])
 
 
 app.command("decide")(ledger_cli.decide)

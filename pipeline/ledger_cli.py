@@ -1,9 +1,11 @@
 """``creditrisk decide`` and ``creditrisk decisions ...``: the decision ledger from the shell.
 
 ``decide`` scores a batch with a bundle and records every scored row in the ledger
-(idempotent per application and bundle version). ``decisions`` lists, shows, approves,
-declines and overrides recorded decisions within the approval authority of params
-``ledger.authority``, gives effective limits as of a date, replays a past decision on its
+(idempotent per application and bundle version); ``decide --customers`` records the customer
+master's admission applications, dated on their application dates. ``decisions`` lists, shows,
+approves, declines and overrides recorded decisions within the approval authority of params
+``ledger.authority``, lists the review proposals (``creditrisk reviews --propose``) and
+approves or rejects them, gives effective limits as of a date, replays a past decision on its
 stored feature row with the bundle version that made it, and writes its auditor page with the
 approval history. Every user-supplied string shown in the terminal is markup-escaped; every
 failure is one ``DataError`` line (exit 1).
@@ -43,7 +45,8 @@ def open_bundle(params: Params, layout: Layout, directory: Path | None) -> Bundl
 
 app = typer.Typer(
     name="decisions",
-    help="The decision ledger: list, show, approve, decline, override, limits, replay, report.",
+    help="The decision ledger: list, show, approve, decline, override, review proposals, "
+    "limits, replay, report.",
     no_args_is_help=True,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -255,6 +258,14 @@ def decide(
         "--registry-version",
         help="MLflow registry version of the bundle (default: looked up by its version tag).",
     ),
+    customers: bool = typer.Option(
+        False,
+        "--customers",
+        help="Decide the admission applications of the customer master "
+        "(data/interim/customers.parquet) instead, labelled or not: recorded under the "
+        "customers' ids and dated on each application date, so that reviews find the limits "
+        "in force (the bundle's decision on the admission row, not the historical one).",
+    ),
 ) -> None:
     """Score a batch with the bundle and record every decision in the ledger (idempotent)."""
     from credit.decide import decide as decide_frame
@@ -270,6 +281,7 @@ def decide(
     if not path.is_file():
         raise DataError(f"{path}: missing file (run `dvc repro` or pass --features)")
     file = open_parquet(path, "Parquet features file")
+    admitted = _customer_master(layout) if customers else None
     if registry_version is None:
         registry_version = _registry_version(params, layout, loaded.version)
     decided_at = dt.datetime.now(dt.UTC)
@@ -282,7 +294,10 @@ def decide(
         for batch in file.iter_batches(batch_size=cfg.batch_size):
             frame = batch.to_pandas()
             n = len(frame)
-            if not all_rows and "default_12m" in frame.columns:
+            if admitted is not None:
+                frame = frame.loc[frame["applicant_id"].isin(admitted.index)]
+                frame = frame.assign(customer_id=frame["applicant_id"].map(admitted).to_numpy())
+            elif not all_rows and "default_12m" in frame.columns:
                 labelled = frame["default_12m"].notna()
                 totals["labelled"] += int(labelled.sum())
                 frame = frame.loc[~labelled]
@@ -294,12 +309,16 @@ def decide(
                 totals["rejected"] += len(out.rejects)
                 reject_reasons.update(out.rejects["reason"].tolist())
                 if len(out.scores):
+                    when = decided_at
+                    if admitted is not None:  # back-dated: decided on the application date
+                        dates = out.features.set_index("applicant_id")["application_date"]
+                        when = dates.loc[out.scores["applicant_id"]].to_numpy()
                     counts = ledger.record(
                         out.scores,
                         out.features,
                         bundle_version=loaded.version,
                         registry_version=registry_version,
-                        decided_at=decided_at,
+                        decided_at=when,
                     )
                     totals["recorded"] += counts.inserted
                     totals["skipped"] += counts.skipped
@@ -310,7 +329,32 @@ def decide(
     if totals["input"] != totals["recorded"] + totals["skipped"] + totals["rejected"]:
         raise DataError("row accounting failed: input != recorded + skipped + rejected")
     _print_decide(totals, decisions, reject_reasons, loaded.version, registry_version, seconds)
+    if admitted is not None:
+        _out().print(
+            f"customers: {len(admitted):,} admission applications in the customer master, "
+            f"{totals['input']:,} of them in {path}; decisions dated on each "
+            f"application date, under the customers' ids (applications recorded before keep "
+            f"their customer and date)",
+            highlight=False,
+            markup=False,
+        )
     console.print(f"-> {where}", highlight=False, markup=False)
+
+
+def _customer_master(layout: Layout):
+    """customer_id by admission application id, from the validated customer master."""
+    from pipeline.io import read_parquet
+
+    path = layout.interim / "customers.parquet"
+    if not path.is_file():
+        raise DataError(
+            f"{path}: no customer master (the trade tables: run `dvc repro` on data that has "
+            f"them, see docs/data.md)"
+        )
+    master = read_parquet(path)[["customer_id", "applicant_id"]].dropna()
+    if master.empty:
+        raise DataError(f"{path}: no customer has an admission application (applicant_id)")
+    return master.drop_duplicates("applicant_id").set_index("applicant_id")["customer_id"]
 
 
 def _print_decide(
@@ -512,10 +556,12 @@ def _print_action(action) -> None:
     )
 
 
-WHO = typer.Option(..., "--by", help="Who acts (name).")
+WHO = typer.Option(..., "--by", "--who", help="Who acts (name).")
 ROLE = typer.Option(..., "--role", help="Role in params ledger.authority.roles.")
 REASON = typer.Option(..., "--reason", help="Why (mandatory, kept with the action).")
-SECURITY = typer.Option(None, "--security", help="none | guarantee | prepayment.")
+SECURITY = typer.Option(
+    None, "--security", help="none | guarantee | prepayment | credit_insurance."
+)
 
 
 @app.command()
@@ -572,6 +618,133 @@ def override(
             terms=terms, security=security,
         )  # fmt: skip
     _print_action(action)
+
+
+# ------------------------------------------------------------------------------ proposals
+def print_proposed(done, as_of: str) -> None:
+    """What ``reviews --propose`` recorded, and why some reviews could not be proposed."""
+    out = _out()
+    out.print(
+        f"proposals of the review of {_cell(as_of)} ({done.rows:,} reviews due): "
+        f"{done.recorded:,} recorded, {done.already:,} already there, {done.unchanged:,} "
+        f"recommend no change, {len(done.skipped):,} could not be proposed",
+        soft_wrap=True,
+    )
+    if len(done.skipped):
+        for kind, group in done.skipped.groupby("kind", sort=False):
+            first = group.iloc[0]
+            out.print(
+                f"  {len(group):,} {_cell(kind)}, e.g. {_cell(first['customer_id'])}: "
+                f"{_cell(first['why'])}",
+                soft_wrap=True,
+            )
+        out.print(
+            "  record the customers' admission applications with `creditrisk decide "
+            "--customers` (before `creditrisk decide` on a new ledger)",
+            soft_wrap=True,
+        )
+    if done.recorded:
+        out.print("pending: `creditrisk decisions proposals`", soft_wrap=True)
+
+
+PROPOSAL_STATUS = ("pending", "approved", "rejected", "all")
+
+
+@app.command()
+def proposals(
+    status: str = typer.Option("pending", "--status", help="pending | approved | rejected | all."),
+    customer: str | None = typer.Option(None, "--customer", help="Only this customer."),
+    limit: int = typer.Option(50, "--limit", help="At most this many rows (oldest first)."),
+) -> None:
+    """Review proposals (pending by default): current and proposed limit, terms, security,
+    the role needed to approve, and why."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    if status not in PROPOSAL_STATUS:
+        raise DataError(f"--status must be one of {', '.join(PROPOSAL_STATUS)}; got {status!r}")
+    if limit < 1:
+        raise DataError(f"--limit must be >= 1; got {limit}")
+    with _open() as ledger:
+        frame = ledger.list_proposals(
+            None if status == "all" else status, customer_id=customer, limit=limit
+        )
+    frame = frame.assign(
+        current=[_terms(r, "current") for r in frame.to_dict("records")],
+        proposed=[_terms(r, "proposed") for r in frame.to_dict("records")],
+    )
+    table = Table(title=f"{len(frame):,} proposal(s) ({escape(status)})")
+    cols = [
+        ("id", "id", False),
+        ("customer_id", "customer", False),
+        ("application_id", "application", False),
+        ("as_of", "review of", False),
+        ("current", "current", False),
+        ("proposed", "proposed", False),
+        ("required_role", "approver", False),
+        ("reasons", "why", False),
+    ]
+    if status != "pending":
+        cols += [("outcome", "outcome", False), ("decided_by", "by", False)]
+    _print_table(table, frame, cols)
+
+
+def _terms(row: dict, which: str) -> str:
+    """'decision limit / terms days / security' of a proposal row (plain text, escaped later)."""
+    limit = row[f"{which}_limit"]
+    text = (
+        f"{limit:,.0f} / {row[f'{which}_terms_days']} days / {row[f'{which}_security'] or 'none'}"
+    )
+    return f"{row['current_decision']} {text}" if which == "current" else text
+
+
+def _print_outcome(done) -> None:
+    verb = "approval" if done.outcome == "approve" else "rejection"
+    text = (
+        f"{verb} of proposal {done.proposal_id} recorded (#{done.id}) for customer "
+        f"{_cell(done.customer_id)} by {_cell(done.who)} ({_cell(done.role)}): "
+        f"{_cell(done.reason)}"
+    )
+    if done.action is not None:
+        a = done.action
+        text += (
+            f"; override #{a.id} of {_cell(a.application_id)}: {_cell(a.decision)}, limit "
+            f"{_cell(a.credit_limit, True)}, terms {a.payment_terms_days} days, security "
+            f"{_cell(a.security)}"
+        )
+    else:
+        text += "; limits unchanged"
+    _out().print(text, soft_wrap=True)
+
+
+PROPOSAL_ID = typer.Argument(..., help="Proposal id (`creditrisk decisions proposals`).")
+
+
+@app.command("approve-proposal")
+def approve_proposal(
+    proposal_id: int = PROPOSAL_ID,
+    by: str = WHO,
+    role: str = ROLE,
+    reason: str = REASON,
+) -> None:
+    """Approve a pending proposal within the role's authority (the proposed limit, and the
+    review's required role): an override with the proposed limit, terms and security."""
+    with _open() as ledger:
+        done = ledger.approve_proposal(proposal_id, who=by, role=role, reason=reason)
+    _print_outcome(done)
+
+
+@app.command("reject-proposal")
+def reject_proposal(
+    proposal_id: int = PROPOSAL_ID,
+    by: str = WHO,
+    role: str = ROLE,
+    reason: str = REASON,
+) -> None:
+    """Reject a pending proposal: the limits stay as they are."""
+    with _open() as ledger:
+        done = ledger.reject_proposal(proposal_id, who=by, role=role, reason=reason)
+    _print_outcome(done)
 
 
 # ------------------------------------------------------------------------------ replay

@@ -121,8 +121,9 @@ def exposure(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One row per customer on the books at ``as_of``, and the open items behind it.
 
-    Columns: credit_limit (from ``limits`` when given, e.g. the ledger's effective limits on
-    the date, else the customer master), open_receivables, the ageing buckets, overdue,
+    Columns: credit_limit, payment_terms_days and security (from ``limits`` when given: the
+    decision ledger's effective limits on the date, with a customer it lacks keeping the
+    customer master's; else the master's), open_receivables, the ageing buckets, overdue,
     max_days_past_due, unapplied_credit, utilisation, sales_90d, sales_12m, dso,
     avg_days_late_12m (amount-weighted, invoices paid in the last 12 months by a payment that
     names them), orders_held / orders_held_amount (in the last ``held_window_days``) and
@@ -130,10 +131,7 @@ def exposure(
     """
     book = customers.loc[customers["customer_since"] <= as_of].copy()
     if limits is not None:
-        book = book.drop(columns=["credit_limit"]).merge(
-            limits[["customer_id", "credit_limit"]], on="customer_id", how="left"
-        )
-        book["credit_limit"] = book["credit_limit"].fillna(0.0)
+        book = in_force(book, limits)
     items, unapplied = open_items(invoices, payments, as_of)
     aged = ageing(items)
     out = book.set_index("customer_id")
@@ -160,6 +158,28 @@ def exposure(
         out[c] = out[c].fillna(0)
     out["orders_held"] = out["orders_held"].astype("int64")
     return out.reset_index(), items
+
+
+IN_FORCE = ("credit_limit", "payment_terms_days", "security")
+
+
+def in_force(customers: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
+    """The customer master with the limit, terms and security of ``limits`` (customer_id,
+    credit_limit, optional payment_terms_days and security: e.g. the ledger's effective limits)
+    for the customers it has; the others keep the master's. A missing security is none."""
+    given = [c for c in IN_FORCE if c in limits.columns]
+    if "credit_limit" not in given or limits["customer_id"].duplicated().any():
+        raise ValueError("limits: one row per customer_id with its credit_limit is needed")
+    out = customers.copy()
+    found = limits.set_index("customer_id")[given].reindex(out["customer_id"])
+    has = found["credit_limit"].notna().to_numpy()
+    for column in given:
+        values = found[column].to_numpy()
+        if column == "security":
+            values = np.where(pd.isna(values), "none", values)
+        out[column] = np.where(has, values, out[column].to_numpy(dtype=object))
+        out[column] = out[column].astype(customers[column].dtype)
+    return out
 
 
 def _net_sales(invoices: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:

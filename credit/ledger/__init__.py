@@ -9,6 +9,8 @@ works (embedded SQLite in WAL mode by default, PostgreSQL tested against a real 
         counts = ledger.record(scores, features, registry_version="3")  # idempotent
         ledger.approve("A0000002", who="ann", role="analyst", reason="...", limit=20_000)
         ledger.effective_limits("2026-06-30")
+        done = ledger.propose(book.reviews, "2025-06-30", bundle_version="3")  # idempotent
+        ledger.approve_proposal(done.ids[0], who="bob", role="credit_manager", reason="...")
         inputs = ledger.replay_inputs("A0000002")  # bundle version, feature row, outputs
 
 PostgreSQL: ``Ledger.open("postgresql+psycopg://ledger@db-host:5432/ledger", create=True)``
@@ -27,6 +29,8 @@ from credit.ledger.ledger import (
     Counts,
     EffectiveLimit,
     Ledger,
+    ProposalOutcome,
+    Proposed,
     ReplayInputs,
     diff_outputs,
     sqlite_url,
@@ -40,6 +44,8 @@ __all__ = [
     "EffectiveLimit",
     "Ledger",
     "LedgerError",
+    "ProposalOutcome",
+    "Proposed",
     "ReplayInputs",
     "Role",
     "canonical_json",

@@ -1,5 +1,6 @@
 """The ``Ledger``: record decisions idempotently, approve/decline/override them within authority,
-list and show them, effective limits as of a date, and the inputs to replay a decision."""
+record review proposals and approve or reject them within authority, list and show them,
+effective limits as of a date, and the inputs to replay a decision."""
 
 from __future__ import annotations
 
@@ -19,10 +20,20 @@ from sqlalchemy.engine import URL, Connection, Engine
 
 from credit.ledger import db
 from credit.ledger import features as fx
-from credit.ledger.authority import DEFAULT_AUTHORITY, AuthorityConfig, check
+from credit.ledger.authority import DEFAULT_AUTHORITY, AuthorityConfig, AuthorityError, check
 from credit.ledger.db import sqlite_url
 from credit.ledger.errors import LedgerError
+from credit.ledger.proposals import (
+    SKIPPED,
+    ProposalOutcome,
+    Proposed,
+    differs_from,
+    money,
+    review_rows,
+    security_or_none,
+)
 from credit.ledger.schema import (
+    PROPOSAL_SOURCE,
     SECURITY,
     actions,
     applications,
@@ -30,6 +41,8 @@ from credit.ledger.schema import (
     decisions,
     feature_schemas,
     limit_events,
+    proposal_outcomes,
+    proposals,
 )
 
 __all__ = [
@@ -37,6 +50,8 @@ __all__ = [
     "Counts",
     "EffectiveLimit",
     "Ledger",
+    "ProposalOutcome",
+    "Proposed",
     "ReplayInputs",
     "diff_outputs",
     "sqlite_url",
@@ -105,6 +120,14 @@ class EffectiveLimit:
     at: dt.datetime
 
 
+EFFECTIVE_FIELDS = [f.name for f in EffectiveLimit.__dataclass_fields__.values()]
+IN_CHUNK = 5_000  # ids per IN (...) list
+
+
+def _chunks(ids: list[str]) -> list[list[str]]:
+    return [ids[i : i + IN_CHUNK] for i in range(0, len(ids), IN_CHUNK)]
+
+
 @dataclass(frozen=True)
 class ReplayInputs:
     """What a replay needs: the bundle to load, the stored feature row, the recorded outputs."""
@@ -125,6 +148,51 @@ def _utc_naive(value: dt.datetime | dt.date | str | pd.Timestamp | None) -> dt.d
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)
     return ts.to_pydatetime()
+
+
+def _decision_times(
+    decided_at: dt.datetime | dt.date | str | pd.Series | Sequence | None, n: int
+) -> list[dt.datetime]:
+    """One naive-UTC time per row: ``decided_at`` is one time for all rows, or one per row."""
+    if isinstance(decided_at, pd.Series | np.ndarray | list | tuple | pd.Index):
+        if len(decided_at) != n:
+            raise LedgerError(
+                f"decided_at: one time per decision is needed; got {len(decided_at):,} "
+                f"for {n:,} decisions"
+            )
+        times = pd.to_datetime(pd.Series(list(decided_at)), utc=True)
+        if times.isna().any():
+            raise LedgerError("decided_at has missing values")
+        return [t.to_pydatetime() for t in times.dt.tz_localize(None)]
+    return [_utc_naive(decided_at)] * n
+
+
+def _day(value: dt.date | dt.datetime | str, name: str) -> dt.date:
+    """A calendar date (YYYY-MM-DD, a date, or a timestamp's date)."""
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise LedgerError(f"{name} must be a date YYYY-MM-DD; got {value!r}") from None
+    if pd.isna(ts):
+        raise LedgerError(f"{name} must be a date YYYY-MM-DD; got {value!r}")
+    return ts.date()
+
+
+def _proposal_id(value: Any) -> int:
+    try:
+        pid = int(value)
+    except (TypeError, ValueError):
+        pid = -1
+    if isinstance(value, bool) or pid < 1 or (isinstance(value, float) and pid != value):
+        raise LedgerError(f"a proposal id is a whole number >= 1; got {value!r}")
+    return pid
+
+
+def _require_who_and_reason(what: str, who: Any, reason: Any) -> None:
+    if not isinstance(reason, str) or not reason.strip():
+        raise LedgerError(f"{what}: a reason is required")
+    if not isinstance(who, str) or not who.strip():
+        raise LedgerError(f"{what}: who acts is required")
 
 
 def _end_of(as_of: dt.date | dt.datetime | str) -> dt.datetime:
@@ -351,7 +419,7 @@ class Ledger:
         features: pd.DataFrame,
         bundle_version: str | None = None,
         registry_version: str | None = None,
-        decided_at: dt.datetime | str | None = None,
+        decided_at: dt.datetime | str | pd.Series | Sequence | None = None,
         chunk_size: int = DEFAULT_CHUNK,
     ) -> Counts:
         """Record scored decisions with their feature rows; idempotent per
@@ -360,8 +428,10 @@ class Ledger:
         ``decisions_frame`` has the ``ScoringModel.score`` columns plus ``applicant_id``;
         ``features`` has ``applicant_id``, ``application_date``, optional ``customer_id``
         (default: the applicant id), optional ``requested_limit``/``requested_terms_days``, and
-        the feature columns. Each chunk is one transaction: a run killed mid-way leaves whole
-        chunks, and running it again records the rest (its counts say how many were skipped).
+        the feature columns. ``decided_at`` (default: now) is one time for the batch, or one
+        per row of ``decisions_frame`` (e.g. back-dated to each application date). Each chunk
+        is one transaction: a run killed mid-way leaves whole chunks, and running it again
+        records the rest (its counts say how many were skipped).
         """
         n = len(decisions_frame)
         bundle = self._bundle(decisions_frame, bundle_version)
@@ -395,7 +465,7 @@ class Ledger:
         schema = fx.feature_schema(row_frame)
         schema_text = fx.dumps(schema)
         schema_hash = fx.feature_hash(schema_text)
-        at = _utc_naive(decided_at)
+        at = _decision_times(decided_at, n)
         out = self._outputs(decisions_frame)
         apps = pd.DataFrame(
             {
@@ -440,7 +510,7 @@ class Ledger:
                     hashes,
                     bundle,
                     registry_version,
-                    at,
+                    [at[i] for i in todo],
                     schema_hash,
                 )
         return Counts(rows=n, inserted=inserted, skipped=n - inserted)
@@ -561,7 +631,7 @@ class Ledger:
         hashes: list[str],
         bundle: str,
         registry: str | None,
-        at: dt.datetime,
+        at: list[dt.datetime],
         schema_hash: str,
     ) -> int:
         firsts = apps.groupby("customer_id", sort=False)["application_date"].min()
@@ -570,7 +640,6 @@ class Ledger:
         app_rows = list(apps.itertuples(index=False, name=None))
         app_ids = apps["application_id"].tolist()
         if self.is_sqlite:  # the fast path: plain DBAPI executemany
-            at_s = at.strftime(_SQLITE_DT)
             conn.exec_driver_sql(
                 "INSERT INTO customers (customer_id, first_seen) VALUES (?, ?) "
                 "ON CONFLICT DO NOTHING",
@@ -589,8 +658,8 @@ class Ledger:
                 "security, reasons) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (application_id, bundle_version) DO NOTHING",
                 [
-                    (a, bundle, registry, at_s, schema_hash, h, t.decode(), *o)
-                    for a, h, t, o in zip(app_ids, hashes, texts, out, strict=True)
+                    (a, bundle, registry, w.strftime(_SQLITE_DT), schema_hash, h, t.decode(), *o)
+                    for a, w, h, t, o in zip(app_ids, at, hashes, texts, out, strict=True)
                 ],
             )
             return max(result.rowcount, 0)
@@ -628,13 +697,13 @@ class Ledger:
                 "application_id": a,
                 "bundle_version": bundle,
                 "registry_version": registry,
-                "decided_at": at,
+                "decided_at": w,
                 "feature_schema": schema_hash,
                 "feature_hash": h,
                 "features": t.decode(),
                 **dict(zip(names, o, strict=True)),
             }
-            for a, h, t, o in zip(app_ids, hashes, texts, out, strict=True)
+            for a, w, h, t, o in zip(app_ids, at, hashes, texts, out, strict=True)
         ]
         stmt = self._insert(decisions, ["application_id", "bundle_version"]).returning(
             decisions.c.id
@@ -691,10 +760,7 @@ class Ledger:
         security: str | None,
         at: dt.datetime | str | None,
     ) -> Action:
-        if not isinstance(reason, str) or not reason.strip():
-            raise LedgerError(f"{kind} of {application_id!r}: a reason is required")
-        if not isinstance(who, str) or not who.strip():
-            raise LedgerError(f"{kind} of {application_id!r}: who acts is required")
+        _require_who_and_reason(f"{kind} of {application_id!r}", who, reason)
         self.authority.role(role)  # an unknown role is refused before anything else
         if security is not None and security not in SECURITY:
             raise LedgerError(f"security must be one of {SECURITY}; got {security!r}")
@@ -704,10 +770,7 @@ class Ledger:
             raise LedgerError(f"terms must be a non-negative whole number of days; got {terms!r}")
         when = _utc_naive(at)
         with self._write() as conn:
-            if self.url.get_backend_name() == "postgresql":
-                conn.execute(
-                    sa.text("SELECT pg_advisory_xact_lock(hashtext(:a))"), {"a": application_id}
-                )
+            self._lock(conn, application_id)
             app, dec, state = self._current(conn, application_id)
             now = state["decision"]
             if kind == "approve" and now != "refer":
@@ -750,22 +813,47 @@ class Ledger:
             else:
                 limit, terms, security = 0.0, 0, None
             check(self.authority, role, limit if new == "approve" else None, dec, new)
-            values = {
-                "decision_id": dec["id"],
-                "application_id": application_id,
-                "kind": kind,
-                "who": who.strip(),
-                "role": role,
-                "decision": new,
-                "credit_limit": float(limit),
-                "payment_terms_days": int(terms),
-                "security": security,
-                "reason": reason.strip(),
-                "at": when,
-            }
-            new_id = conn.execute(
-                sa.insert(actions).values(**values).returning(actions.c.id)
-            ).scalar_one()
+            return self._insert_action(
+                conn, dec, kind, who, role, new, limit, terms, security, reason, when
+            )
+
+    def _lock(self, conn: Connection, application_id: str) -> None:
+        """Serialise the writers acting on one application (SQLite: BEGIN IMMEDIATE does)."""
+        if self.url.get_backend_name() == "postgresql":
+            conn.execute(
+                sa.text("SELECT pg_advisory_xact_lock(hashtext(:a))"), {"a": application_id}
+            )
+
+    @staticmethod
+    def _insert_action(
+        conn: Connection,
+        dec: Mapping[str, Any],
+        kind: str,
+        who: str,
+        role: str,
+        decision: str,
+        limit: float,
+        terms: int,
+        security: str | None,
+        reason: str,
+        at: dt.datetime,
+    ) -> Action:
+        values = {
+            "decision_id": dec["id"],
+            "application_id": dec["application_id"],
+            "kind": kind,
+            "who": who.strip(),
+            "role": role,
+            "decision": decision,
+            "credit_limit": float(limit),
+            "payment_terms_days": int(terms),
+            "security": security,
+            "reason": reason.strip(),
+            "at": at,
+        }
+        new_id = conn.execute(
+            sa.insert(actions).values(**values).returning(actions.c.id)
+        ).scalar_one()
         return Action(id=int(new_id), **values)
 
     def approve(
@@ -814,6 +902,340 @@ class Ledger:
             raise LedgerError(f"decision must be approve, refer or decline; got {decision!r}")
         return self._act(
             "override", application_id, who, role, reason, decision, limit, terms, security, at
+        )
+
+    # -- proposals ---------------------------------------------------------------------------
+
+    def propose(
+        self,
+        frame: pd.DataFrame,
+        as_of: dt.date | str,
+        bundle_version: str,
+        proposed_at: dt.datetime | str | None = None,
+    ) -> Proposed:
+        """Record the reviews of ``frame`` that recommend a change as pending proposals.
+
+        ``frame`` is ``CustomerBook.reviews`` of the review date ``as_of`` (customer_id,
+        credit_limit, payment_terms_days, security, recommended_*, why, limit_rule,
+        terms_reason, security_reason, approver; optional applicant_id). Each proposal applies
+        to the application whose decision or action sets the customer's effective limit on
+        ``as_of``, and keeps that state as the current one. Idempotent per (customer, review
+        date): running a review again records nothing new. Reviews the ledger cannot take are
+        returned in ``Proposed.skipped`` with why, never dropped silently.
+        """
+        day = _day(as_of, "as_of")
+        when = _utc_naive(proposed_at)
+        if when.date() < day:
+            raise LedgerError(
+                f"proposed_at {when:%Y-%m-%d %H:%M} is before the review date {day}: a review "
+                f"cannot be proposed before its date"
+            )
+        if not isinstance(bundle_version, str) or not bundle_version.strip():
+            raise LedgerError("propose: give the bundle_version the review was scored with")
+        rows = review_rows(frame, self.authority)
+        todo = rows.loc[rows["changed"]]
+        ids = todo["customer_id"].tolist()
+        with self._read() as conn:
+            already = self._proposed(conn, day, ids)
+            todo = todo.loc[~todo["customer_id"].isin(already)]
+            ids = todo["customer_id"].tolist()
+            state = {r["customer_id"]: r for r in self._effective(conn, _end_of(day), ids)}
+            known = self._known_customers(conn, [c for c in ids if c not in state])
+            elsewhere = self._applications_elsewhere(conn, todo, state)
+        new, skipped = [], []
+        for row in todo.to_dict("records"):
+            cid = row["customer_id"]
+            now = state.get(cid)
+            if now is None:
+                if cid in known:
+                    why = f"no decision on or before {day} (recorded after the review date)"
+                    skipped.append((cid, SKIPPED[1], why))
+                else:
+                    why = f"not in the ledger: {elsewhere[cid]}" if cid in elsewhere else None
+                    skipped.append((cid, SKIPPED[0], why or SKIPPED[0]))
+                continue
+            differs = differs_from(now, row)
+            if differs is not None:
+                skipped.append((cid, SKIPPED[2], differs))
+                continue
+            new.append(
+                {
+                    "customer_id": cid,
+                    "application_id": now["application_id"],
+                    "proposed_at": when,
+                    "as_of": day,
+                    "source": PROPOSAL_SOURCE,
+                    "current_decision": now["decision"],
+                    "current_limit": float(now["credit_limit"]),
+                    "current_terms_days": int(now["payment_terms_days"]),
+                    "current_security": now["security"],
+                    "proposed_limit": float(row["proposed_limit"]),
+                    "proposed_terms_days": int(row["proposed_terms_days"]),
+                    "proposed_security": row["proposed_security"],
+                    "reasons": row["reasons"],
+                    "required_role": row["required_role"],
+                    "bundle_version": bundle_version,
+                }
+            )
+        recorded: list[int] = []
+        if new:
+            stmt = self._insert(proposals, ["customer_id", "as_of", "source"]).returning(
+                proposals.c.id
+            )
+            with self._write() as conn:
+                for start in range(0, len(new), IN_CHUNK):
+                    recorded += [
+                        int(r[0]) for r in conn.execute(stmt, new[start : start + IN_CHUNK])
+                    ]
+        return Proposed(
+            rows=len(rows),
+            recorded=len(recorded),
+            already=len(already) + len(new) - len(recorded),  # a concurrent run's count here
+            unchanged=int((~rows["changed"]).sum()),
+            skipped=pd.DataFrame(skipped, columns=["customer_id", "kind", "why"]),
+            ids=tuple(sorted(recorded)),
+        )
+
+    @staticmethod
+    def _proposed(conn: Connection, day: dt.date, ids: list[str]) -> set[str]:
+        """Which of ``ids`` already have a review proposal of ``day``."""
+        out: set[str] = set()
+        for chunk in _chunks(ids):
+            out.update(
+                conn.execute(
+                    sa.select(proposals.c.customer_id).where(
+                        proposals.c.as_of == day,
+                        proposals.c.source == PROPOSAL_SOURCE,
+                        proposals.c.customer_id.in_(chunk),
+                    )
+                ).scalars()
+            )
+        return out
+
+    @staticmethod
+    def _known_customers(conn: Connection, ids: list[str]) -> set[str]:
+        """Which of ``ids`` have an application in the ledger."""
+        out: set[str] = set()
+        for chunk in _chunks(ids):
+            out.update(
+                conn.execute(
+                    sa.select(applications.c.customer_id)
+                    .where(applications.c.customer_id.in_(chunk))
+                    .distinct()
+                ).scalars()
+            )
+        return out
+
+    @staticmethod
+    def _applications_elsewhere(
+        conn: Connection, todo: pd.DataFrame, state: Mapping[str, Any]
+    ) -> dict[str, str]:
+        """customer -> a phrase, for customers whose admission application (``applicant_id``)
+        is in the ledger under another customer id."""
+        if "applicant_id" not in todo.columns:
+            return {}
+        lost = todo.loc[~todo["customer_id"].isin(state) & todo["applicant_id"].notna()]
+        by_app = dict(zip(lost["applicant_id"].astype(str), lost["customer_id"], strict=True))
+        out: dict[str, str] = {}
+        for chunk in _chunks(list(by_app)):
+            q = sa.select(applications.c.application_id, applications.c.customer_id).where(
+                applications.c.application_id.in_(chunk)
+            )
+            for app_id, other in conn.execute(q):
+                if other != by_app[app_id]:
+                    out[by_app[app_id]] = (
+                        f"its application {app_id} is recorded under customer {other}"
+                    )
+        return out
+
+    def list_proposals(
+        self,
+        status: str | None = None,
+        customer_id: str | None = None,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
+        """Proposals with their outcome (if any), oldest review first.
+
+        ``status``: pending (no outcome yet), approved, rejected, or None for all.
+        """
+        outcome = {"pending": None, "approved": "approve", "rejected": "reject"}
+        if status is not None and status not in outcome:
+            raise LedgerError(f"status must be pending, approved or rejected; got {status!r}")
+        o = proposal_outcomes
+        q = sa.select(
+            proposals,
+            o.c.outcome,
+            o.c.who.label("decided_by"),
+            o.c.role.label("decided_role"),
+            o.c.reason.label("outcome_reason"),
+            o.c.at.label("decided_at"),
+            o.c.action_id,
+        ).outerjoin(o, o.c.proposal_id == proposals.c.id)
+        if status == "pending":
+            q = q.where(o.c.id.is_(None))
+        elif status is not None:
+            q = q.where(o.c.outcome == outcome[status])
+        if customer_id is not None:
+            q = q.where(proposals.c.customer_id == customer_id)
+        q = q.order_by(proposals.c.as_of, proposals.c.id)
+        if limit:
+            q = q.limit(limit)
+        with self._read() as conn:
+            result = conn.execute(q)
+            columns = list(result.keys())
+            rows = result.all()
+        return pd.DataFrame([tuple(r) for r in rows], columns=columns)
+
+    def pending_proposals(self, customer_id: str | None = None) -> pd.DataFrame:
+        """Proposals nobody has approved or rejected yet, oldest review first."""
+        return self.list_proposals("pending", customer_id=customer_id)
+
+    def approve_proposal(
+        self,
+        proposal_id: int,
+        who: str,
+        role: str,
+        reason: str,
+        at: dt.datetime | str | None = None,
+    ) -> ProposalOutcome:
+        """Approve a pending proposal: an override of the customer's application to the
+        proposed limit, terms and security (a proposed limit of 0 withdraws credit: decline),
+        and the outcome row, in one transaction.
+
+        ``role`` needs the authority for the proposed limit (and for a knock-out, as any
+        override) and at least the proposal's required role. Refused as stale when the
+        customer's limit, terms or security changed after the review.
+        """
+        return self._conclude("approve", proposal_id, who, role, reason, at)
+
+    def reject_proposal(
+        self,
+        proposal_id: int,
+        who: str,
+        role: str,
+        reason: str,
+        at: dt.datetime | str | None = None,
+    ) -> ProposalOutcome:
+        """Reject a pending proposal (any known role): the limits stay as they are."""
+        return self._conclude("reject", proposal_id, who, role, reason, at)
+
+    def _conclude(
+        self,
+        outcome: str,
+        proposal_id: int,
+        who: str,
+        role: str,
+        reason: str,
+        at: dt.datetime | str | None,
+    ) -> ProposalOutcome:
+        pid = _proposal_id(proposal_id)
+        what = f"{'approval' if outcome == 'approve' else 'rejection'} of proposal {pid}"
+        _require_who_and_reason(what, who, reason)
+        self.authority.role(role)  # an unknown role is refused before anything else
+        when = _utc_naive(at)
+        with self._write() as conn:
+            p = conn.execute(sa.select(proposals).where(proposals.c.id == pid)).mappings().first()
+            if p is None:
+                raise LedgerError(f"unknown proposal {pid}: not in the ledger")
+            self._lock(conn, p["application_id"])
+            done = (
+                conn.execute(
+                    sa.select(proposal_outcomes).where(proposal_outcomes.c.proposal_id == pid)
+                )
+                .mappings()
+                .first()
+            )
+            if done is not None:
+                verb = "approved" if done["outcome"] == "approve" else "rejected"
+                raise LedgerError(
+                    f"proposal {pid} is already decided: {verb} by {done['who']} "
+                    f"({done['role']}) on {done['at']:%Y-%m-%d}"
+                )
+            if when < p["proposed_at"]:
+                raise LedgerError(
+                    f"{what}: {when:%Y-%m-%d %H:%M} is before the proposal was made "
+                    f"({p['proposed_at']:%Y-%m-%d %H:%M})"
+                )
+            action = None
+            if outcome == "approve":
+                action = self._apply(conn, dict(p), who, role, reason, when)
+            values = {
+                "proposal_id": pid,
+                "outcome": outcome,
+                "who": who.strip(),
+                "role": role,
+                "reason": reason.strip(),
+                "at": when,
+                "action_id": None if action is None else action.id,
+            }
+            new_id = conn.execute(
+                sa.insert(proposal_outcomes).values(**values).returning(proposal_outcomes.c.id)
+            ).scalar_one()
+        return ProposalOutcome(
+            id=int(new_id),
+            proposal_id=pid,
+            customer_id=p["customer_id"],
+            application_id=p["application_id"],
+            outcome=outcome,
+            who=values["who"],
+            role=role,
+            reason=values["reason"],
+            at=when,
+            action=action,
+        )
+
+    def _apply(
+        self, conn: Connection, p: dict[str, Any], who: str, role: str, reason: str, at: dt.datetime
+    ) -> Action:
+        """The override an approved proposal records (the checks first, in the transaction)."""
+        pid, cid = p["id"], p["customer_id"]
+        _, dec, _ = self._current(conn, p["application_id"])
+        now = self._effective(conn, at, [cid])
+        current = {
+            "current_limit": p["current_limit"],
+            "current_terms_days": p["current_terms_days"],
+            "current_security": security_or_none(p["current_security"]),
+        }
+        if (
+            not now
+            or now[0]["application_id"] != p["application_id"]
+            or now[0]["decision"] != p["current_decision"]
+            or differs_from(now[0], current) is not None
+        ):
+            e = now[0] if now else None
+            found = (
+                "nothing in force"
+                if e is None
+                else f"now {e['decision']} {money(e['credit_limit'])} / "
+                f"{e['payment_terms_days']} days / {security_or_none(e['security'])} set by "
+                f"{e['source']} #{e['source_id']} of {e['application_id']}"
+            )
+            raise LedgerError(
+                f"proposal {pid} is stale: customer {cid}'s limit, terms or security changed "
+                f"after the review of {p['as_of']} ({found}): reject it and review again"
+            )
+        limit = float(p["proposed_limit"])
+        new = "approve" if limit > 0 else "decline"
+        check(self.authority, role, limit if new == "approve" else None, dec, new)
+        required = p["required_role"]
+        if self.authority.rank(role) < self.authority.rank(required):
+            raise AuthorityError(
+                f"proposal {pid}: customer {cid} needs {required} or above (the review's "
+                f"approver for this limit and value tier); {role} may not approve it"
+            )
+        note = f"proposal #{pid} (review of {p['as_of']}): {reason.strip()}"
+        return self._insert_action(
+            conn,
+            dec,
+            "override",
+            who,
+            role,
+            new,
+            limit,
+            p["proposed_terms_days"],
+            p["proposed_security"],
+            note,
+            at,
         )
 
     # -- queries -----------------------------------------------------------------------------
@@ -891,9 +1313,17 @@ class Ledger:
     def grade_stats(self) -> pd.DataFrame:
         """Per grade of the latest decisions: how many were decided each way, and what people
         did with them (approvals, declines, overrides) and the override rate, a standard
-        model-risk signal (a model whose decisions are often overridden is not trusted)."""
+        model-risk signal (a model whose decisions are often overridden is not trusted).
+        Approved review proposals are counted apart (``changed_by_review``): they carry out a
+        review's recommendation, they do not overrule the model."""
         latest = self.list_decisions()
-        q = sa.select(decisions.c.grade, actions.c.kind).join(
+        review = (
+            sa.select(proposal_outcomes.c.id)
+            .where(proposal_outcomes.c.action_id == actions.c.id)
+            .exists()
+        )
+        kind = sa.case((review, "review"), else_=actions.c.kind)
+        q = sa.select(decisions.c.grade, kind).join(
             actions, actions.c.decision_id == decisions.c.id
         )
         with self._read() as conn:
@@ -902,9 +1332,14 @@ class Ledger:
             columns=["approve", "refer", "decline"], fill_value=0
         )
         by_action = pd.crosstab(acted["grade"], acted["kind"]).reindex(
-            columns=["approve", "decline", "override"], fill_value=0
+            columns=["approve", "decline", "override", "review"], fill_value=0
         )
-        by_action.columns = ["approved_by_people", "declined_by_people", "overridden_by_people"]
+        by_action.columns = [
+            "approved_by_people",
+            "declined_by_people",
+            "overridden_by_people",
+            "changed_by_review",
+        ]
         out = by_decision.join(by_action, how="outer").fillna(0).astype(int)
         out.insert(0, "decisions", out[["approve", "refer", "decline"]].sum(axis=1))
         out["override_rate"] = out["overridden_by_people"] / out["decisions"].where(
@@ -952,6 +1387,18 @@ class Ledger:
     ) -> pd.DataFrame:
         """Per customer: the limit, terms and security set by the latest decision or action up
         to ``as_of`` (a date includes the whole day), and which event set them."""
+        ids = None if customer_id is None else [customer_id]
+        with self._read() as conn:
+            rows = self._effective(conn, _end_of(as_of), ids)
+        frame = pd.DataFrame(rows, columns=EFFECTIVE_FIELDS)
+        frame["at"] = pd.to_datetime(frame["at"])
+        return frame
+
+    @staticmethod
+    def _effective(
+        conn: Connection, end: dt.datetime, customer_ids: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Effective-limit rows (``EffectiveLimit`` fields) up to ``end``, by customer."""
         e = limit_events
         rank = (
             sa.func.row_number()
@@ -961,17 +1408,20 @@ class Ledger:
             )
             .label("rn")
         )
-        inner = sa.select(e, rank).where(e.c.at <= _end_of(as_of))
-        if customer_id is not None:
-            inner = inner.where(e.c.customer_id == customer_id)
-        sub = inner.subquery()
-        fields = [f.name for f in EffectiveLimit.__dataclass_fields__.values()]
-        q = sa.select(*[sub.c[f] for f in fields]).where(sub.c.rn == 1).order_by(sub.c.customer_id)
-        with self._read() as conn:
-            rows = conn.execute(q).mappings().all()
-        frame = pd.DataFrame([dict(r) for r in rows], columns=fields)
-        frame["at"] = pd.to_datetime(frame["at"])
-        return frame
+        out: list[dict[str, Any]] = []
+        chunks = [None] if customer_ids is None else _chunks(list(customer_ids))
+        for chunk in chunks:
+            inner = sa.select(e, rank).where(e.c.at <= end)
+            if chunk is not None:
+                inner = inner.where(e.c.customer_id.in_(chunk))
+            sub = inner.subquery()
+            q = (
+                sa.select(*[sub.c[f] for f in EFFECTIVE_FIELDS])
+                .where(sub.c.rn == 1)
+                .order_by(sub.c.customer_id)
+            )
+            out.extend(dict(r) for r in conn.execute(q).mappings())
+        return out
 
     def replay_inputs(self, application_id: str, bundle_version: str | None = None) -> ReplayInputs:
         """The recorded bundle version, the stored feature row (original dtypes, plus
@@ -1035,5 +1485,12 @@ class Ledger:
         with self._read() as conn:
             return {
                 t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
-                for t in (customers, applications, decisions, actions)
+                for t in (
+                    customers,
+                    applications,
+                    decisions,
+                    actions,
+                    proposals,
+                    proposal_outcomes,
+                )
             }

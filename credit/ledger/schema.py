@@ -9,6 +9,12 @@
   role, the resulting decision/limit/terms/security and a mandatory reason.
 - ``limit_events`` (a view): every decision and action as a (customer, time, limit, terms)
   event; a customer's effective limit as of a date is the latest event up to it.
+- ``proposals`` (migration 0002): append-only proposed changes of a customer's limit, terms and
+  security (from a review as of a date), with the state they change, the reasons and the least
+  role that may approve them; one per (customer, review date, source).
+- ``proposal_outcomes``: append-only; at most one per proposal (approve or reject, who, role,
+  mandatory reason, time, and the override action an approval recorded). A proposal without
+  an outcome is pending.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ import sqlalchemy as sa
 
 DECISIONS = ("approve", "refer", "decline")
 ACTION_KINDS = ("approve", "decline", "override")
-SECURITY = ("none", "guarantee", "prepayment")
+SECURITY = ("none", "guarantee", "prepayment", "credit_insurance")
+PROPOSAL_SOURCE = "review"  # the only source so far: a customer review
+OUTCOMES = ("approve", "reject")
 
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
@@ -113,6 +121,66 @@ actions = sa.Table(
     sa.CheckConstraint(f"decision IN {DECISIONS!r}", name="ck_actions_decision"),
     sa.CheckConstraint("length(trim(reason)) > 0", name="ck_actions_reason"),
     sa.CheckConstraint("length(trim(who)) > 0", name="ck_actions_who"),
+)
+
+proposals = sa.Table(
+    "proposals",
+    metadata,
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
+    sa.Column(
+        "customer_id",
+        sa.String(64),
+        sa.ForeignKey("customers.customer_id"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column(
+        "application_id",
+        sa.String(64),
+        sa.ForeignKey("applications.application_id"),
+        nullable=False,
+    ),
+    sa.Column("proposed_at", sa.DateTime, nullable=False),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("current_decision", sa.String(16), nullable=False),
+    sa.Column("current_limit", sa.Float, nullable=False),
+    sa.Column("current_terms_days", sa.Integer, nullable=False),
+    sa.Column("current_security", sa.String(16), nullable=True),
+    sa.Column("proposed_limit", sa.Float, nullable=False),
+    sa.Column("proposed_terms_days", sa.Integer, nullable=False),
+    sa.Column("proposed_security", sa.String(16), nullable=False),
+    sa.Column("reasons", sa.Text, nullable=False),
+    sa.Column("required_role", sa.String(64), nullable=False),
+    sa.Column("bundle_version", sa.String(128), nullable=False),
+    sa.UniqueConstraint("customer_id", "as_of", "source", name="uq_proposals_customer_as_of"),
+    sa.CheckConstraint("source = 'review'", name="ck_proposals_source"),
+    sa.CheckConstraint(f"current_decision IN {DECISIONS!r}", name="ck_proposals_decision"),
+    sa.CheckConstraint("proposed_limit >= 0", name="ck_proposals_limit"),
+    sa.CheckConstraint("proposed_terms_days >= 0", name="ck_proposals_terms"),
+    sa.CheckConstraint("length(trim(reasons)) > 0", name="ck_proposals_reasons"),
+)
+
+proposal_outcomes = sa.Table(
+    "proposal_outcomes",
+    metadata,
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
+    sa.Column("proposal_id", ID, sa.ForeignKey("proposals.id"), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("who", sa.String(128), nullable=False),
+    sa.Column("role", sa.String(64), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("action_id", ID, sa.ForeignKey("actions.id"), nullable=True),
+    sa.UniqueConstraint("proposal_id", name="uq_proposal_outcomes_proposal"),
+    sa.CheckConstraint(f"outcome IN {OUTCOMES!r}", name="ck_proposal_outcomes_outcome"),
+    sa.CheckConstraint(
+        "(outcome = 'approve' AND action_id IS NOT NULL) OR "
+        "(outcome = 'reject' AND action_id IS NULL)",
+        name="ck_proposal_outcomes_action",
+    ),
+    sa.CheckConstraint("length(trim(reason)) > 0", name="ck_proposal_outcomes_reason"),
+    sa.CheckConstraint("length(trim(who)) > 0", name="ck_proposal_outcomes_who"),
 )
 
 # The view created by the migration: one event per decision and per action.

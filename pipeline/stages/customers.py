@@ -30,8 +30,9 @@ def run(
     limits: pd.DataFrame | None = None,
     out_dir: Path | None = None,
 ) -> dict:
-    """The DVC stage uses the customer master's limits; ``limits`` (from the decision ledger)
-    and ``out_dir`` serve ``creditrisk reviews`` outside the DVC outputs."""
+    """The DVC stage uses the customer master's limits; ``limits`` (the decision ledger's
+    limit, terms and security in force on the date) and ``out_dir`` serve ``creditrisk
+    reviews`` outside the DVC outputs."""
     cfg = params.customers
     out = out_dir or layout.data / "customers"
     page = (out_dir or layout.reports) / "portfolio.html"
@@ -44,7 +45,7 @@ def run(
             "not supplied"
         )
         return _not_applicable(out, page, why)
-    when = _date(as_of or cfg.as_of, params.validate.latest_date)
+    when = review_date(as_of or cfg.as_of, params.validate.latest_date)
     loaded = bundles.open_bundle(params, layout, layout.models / "bundle")
     tables = {
         t: read_parquet(layout.interim / f"{t}.parquet")
@@ -87,7 +88,8 @@ def run(
     return s
 
 
-def _date(value: str, latest: str) -> pd.Timestamp:
+def review_date(value: str, latest: str) -> pd.Timestamp:
+    """The book's date, refused when after the data extraction date."""
     try:
         when = pd.Timestamp(value)
     except ValueError:
@@ -105,6 +107,7 @@ def _write(book: CustomerBook, out: Path) -> None:
     write_csv(book.customers, out / "customers.csv")
     write_parquet(book.items, out / "open_items.parquet")
     write_csv(book.reviews, out / "reviews.csv")
+    write_parquet(book.reviews, out / "reviews.parquet")  # typed, for `reviews --propose`
     write_csv(book.top_exposures, out / "top_exposures.csv")
     write_csv(book.breaches, out / "concentration_breaches.csv")
     write_csv(book.matrix, out / "risk_value_matrix.csv")
@@ -117,6 +120,7 @@ def _not_applicable(out: Path, page: Path, why: str) -> dict:
     empty = pd.DataFrame({"customer_id": pd.Series([], dtype="str")})
     write_parquet(empty, out / "customers.parquet")
     write_parquet(empty, out / "open_items.parquet")
+    write_parquet(empty, out / "reviews.parquet")
     for name in (
         "customers",
         "reviews",

@@ -34,7 +34,10 @@ STAGES = (generate, validate_stage, build_features, split, train, evaluate, expo
 
 
 def _build(root: Path) -> None:
-    (root / "params.yaml").write_text(yaml.safe_dump(tiny_params(n_applicants=2000)))
+    # sort_keys=False: the order of mappings is meaning (customers.value.tiers: best first)
+    (root / "params.yaml").write_text(
+        yaml.safe_dump(tiny_params(n_applicants=2000), sort_keys=False)
+    )
     saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
     try:
         p, layout = load(root / "params.yaml"), Layout.at(root)
@@ -307,3 +310,93 @@ def test_replay_fetches_the_bundle_from_the_mlflow_registry(
     monkeypatch.setenv("CREDITRISK_SIGNING_PUBLIC_KEY", str(project / ".keys/bundle-signing.pub"))
     assert main(["--project", str(tmp_path), "decisions", "replay", app_id]) == 0
     assert capsys.readouterr().out.startswith("IDENTICAL")
+
+
+def test_reviews_become_proposals_approved_within_authority(
+    project: Path, tmp_path: Path, monkeypatch, capsys
+):
+    """From a fresh ledger: the customers' admission applications (back-dated), the review's
+    proposals (once), a refused and an accepted approval, a rejection, and the limits."""
+    import pandas as pd
+
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["ledger"] = {"url": sqlite_url(tmp_path / "ledger.db")}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    as_of = params["customers"]["as_of"]
+
+    def cli(*args: str) -> int:
+        return main(["--project", str(project), "--params", str(tmp_path / "params.yaml"), *args])
+
+    assert cli("decisions", "proposals") == 1
+    assert "record a batch with `creditrisk decide`" in capsys.readouterr().err
+    assert cli("decide", "--customers") == 0
+    assert "decisions dated on each application date" in capsys.readouterr().out
+    master = pd.read_parquet(project / "data/interim/customers.parquet")
+    with Ledger.open(sqlite_url(tmp_path / "ledger.db")) as ledger:
+        decided = ledger.list_decisions()
+    assert len(decided) == master["applicant_id"].notna().sum()
+    assert set(decided["customer_id"]) == set(master["customer_id"])
+    assert (
+        pd.to_datetime(decided["decided_at"]) == pd.to_datetime(decided["application_date"])
+    ).all()
+
+    assert cli("reviews", "--propose", "--top", "0") == 0
+    out, err = capsys.readouterr()
+    on_book = int((master["customer_since"] <= pd.Timestamp(as_of)).sum())
+    assert f"from the decision ledger for {on_book:,} of {on_book:,}" in " ".join(err.split())
+    assert "0 already there" in out and "0 could not be proposed" in out
+    with Ledger.open(sqlite_url(tmp_path / "ledger.db")) as ledger:
+        pending = ledger.pending_proposals()
+    assert len(pending) > 2, out
+    assert f"{len(pending):,} recorded" in out
+    assert cli("reviews", "--propose", "--top", "0") == 0  # the same review again
+    assert f"0 recorded, {len(pending):,} already there" in capsys.readouterr().out
+
+    assert cli("decisions", "proposals", "--limit", "10000") == 0
+    listed = capsys.readouterr().out
+    assert all(c in listed for c in pending["customer_id"])
+    beyond = (pending["proposed_limit"] > 50_000) | (pending["required_role"] != "analyst")
+    assert beyond.any(), "the tiny project has no proposal beyond an analyst's authority"
+    first = pending.loc[beyond].iloc[0]
+    pid, customer = str(first["id"]), first["customer_id"]
+    with Ledger.open(sqlite_url(tmp_path / "ledger.db")) as ledger:
+        before = ledger.counts()
+    code = cli(
+        "decisions", "approve-proposal", pid, "--who", "Ann", "--role", "analyst",
+        "--reason", "looks fine",
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert "analyst may" in err and ("max_limit" in err or "needs credit_manager or above" in err)
+    with Ledger.open(sqlite_url(tmp_path / "ledger.db")) as ledger:
+        assert ledger.counts() == before  # refused: nothing recorded
+    reason = "[bold red]accounts checked[/] <b>"
+    assert cli(
+        "decisions", "approve-proposal", pid, "--by", "Cleo", "--role", "committee",
+        "--reason", reason,
+    ) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert f"approval of proposal {pid} recorded" in out and reason in out  # not markup
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    assert cli("decisions", "limits", "--as-of", today, "--customer", customer) == 0
+    assert f"{first['proposed_limit']:,.0f}" in capsys.readouterr().out
+    with Ledger.open(sqlite_url(tmp_path / "ledger.db")) as ledger:
+        before = ledger.effective_limits(as_of, customer_id=customer).iloc[0]
+        assert before["credit_limit"] == first["current_limit"]  # not before the approval
+        after = ledger.effective_limits(today, customer_id=customer).iloc[0]
+        assert (after["credit_limit"], after["source"]) == (first["proposed_limit"], "override")
+
+    other = pending.loc[pending["id"] != first["id"]].iloc[0]
+    assert cli(
+        "decisions", "reject-proposal", str(other["id"]), "--by", "Cleo", "--role", "analyst",
+        "--reason", "no growth expected",
+    ) == 0  # fmt: skip
+    assert "limits unchanged" in capsys.readouterr().out
+    assert cli("decisions", "reject-proposal", str(other["id"]), "--by", "C", "--role",
+               "analyst", "--reason", "again") == 1  # fmt: skip
+    assert "already decided: rejected by Cleo" in capsys.readouterr().err
+    assert cli("decisions", "proposals", "--status", "all", "--limit", "10000") == 0
+    assert "reject" in capsys.readouterr().out
+    with Ledger.open(sqlite_url(tmp_path / "ledger.db")) as ledger:
+        assert len(ledger.pending_proposals()) == len(pending) - 2

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from credit.customers.exposure import bucket_of, concentration, exposure, open_items
+from credit.customers.exposure import bucket_of, concentration, exposure, in_force, open_items
 from credit.customers.settings import Concentration
 
 T = pd.Timestamp
@@ -95,6 +95,35 @@ def test_exposure_rows_by_hand():
     assert row.loc["C2", "open_orders_amount"] == 90.0  # invoiced only after the date
     # Paid 150 of I4 on 2025-06-10, 40 days after its due date.
     assert row.loc["C2", "avg_days_late_12m"] == pytest.approx(40.0)
+
+
+def test_limits_in_force_come_from_the_ledger_where_it_has_them():
+    master = pd.DataFrame(
+        {
+            "customer_id": ["C1", "C2", "C3"],
+            "credit_limit": [1000.0, 500.0, 100.0],
+            "payment_terms_days": pd.array([30, 45, 60], dtype="Int64"),
+            "security": ["none", "guarantee", "credit_insurance"],
+        }
+    )
+    ledger = pd.DataFrame(
+        {
+            "customer_id": ["C2", "C1", "C9"],  # C9: not a customer of the master
+            "credit_limit": [0.0, 2000.0, 5.0],
+            "payment_terms_days": [0, 60, 30],
+            "security": [None, "prepayment", "none"],  # C2 declined: no security
+            "decision": ["decline", "approve", "approve"],
+        }
+    )
+    got = in_force(master, ledger).set_index("customer_id")
+    assert got["credit_limit"].to_dict() == {"C1": 2000.0, "C2": 0.0, "C3": 100.0}
+    assert got["payment_terms_days"].tolist() == [60, 0, 60]
+    assert got["security"].tolist() == ["prepayment", "none", "credit_insurance"]
+    assert got.dtypes.equals(master.set_index("customer_id").dtypes)
+    only_limits = in_force(master, ledger[["customer_id", "credit_limit"]])
+    assert only_limits["payment_terms_days"].tolist() == [30, 45, 60]
+    with pytest.raises(ValueError, match="one row per customer_id"):
+        in_force(master, pd.concat([ledger, ledger]))
 
 
 def test_records_after_the_as_of_date_change_nothing():

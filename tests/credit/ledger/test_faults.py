@@ -127,15 +127,30 @@ def test_a_database_without_the_schema_is_refused_unless_created(tmp_path: Path)
         Ledger.open(sqlite_url(tmp_path / "absent.db"), create=False)
 
 
-def test_a_database_behind_the_code_is_refused_unless_upgraded(db_path, monkeypatch):
-    url = sqlite_url(db_path)
-    Ledger.open(url).close()
-    monkeypatch.setattr(ledger_db, "head_revision", lambda: "0002")
-    monkeypatch.setattr(ledger_db, "known_revisions", lambda: {"0001", "0002"})
+def _at_first_migration(url: str) -> None:
+    """A ledger created by the first release (migration 0001), with one decision in it."""
+    engine = ledger_db.make_engine(ledger_db.parse_url(url))
+    with engine.connect() as conn, conn.begin():
+        ledger_db.upgrade(conn, "0001")
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_a_database_behind_the_code_is_refused_unless_upgraded(backend, db_path, request):
+    url = sqlite_url(db_path) if backend == "sqlite" else request.getfixturevalue("pg_url")
+    if backend == "sqlite":
+        db_path.parent.mkdir(parents=True)
+    _at_first_migration(url)
     with pytest.raises(LedgerError) as err:
         Ledger.open(url)
     assert "is at migration 0001, behind 0002" in _one_line(err)
     assert "upgrade=True" in str(err.value)
+    with Ledger.open(url, upgrade=True) as ledger:  # 0001 -> 0002 keeps what is there
+        assert ledger.revision() == "0002"
+        ledger.record(*make_batch(4))
+        assert ledger.counts()["proposals"] == 0
 
 
 def test_a_database_ahead_of_the_code_is_refused(db_path):
@@ -187,7 +202,7 @@ def test_the_password_from_the_environment_is_used_and_never_shown(monkeypatch):
 @pytest.mark.postgres
 def test_postgresql_needs_the_password_from_the_environment(pg_url, monkeypatch):
     with Ledger.open(pg_url, create=True) as ledger:  # pg_url has no password: env has it
-        assert ledger.revision() == "0001"
+        assert ledger.revision() == ledger_db.head_revision()
     monkeypatch.setenv("CREDITRISK_DB_PASSWORD", "wrong-pw")
     with pytest.raises(LedgerError) as err:
         Ledger.open(pg_url)

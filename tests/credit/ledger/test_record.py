@@ -24,7 +24,14 @@ def test_recording_the_same_batch_again_changes_nothing(any_ledger: Ledger):
     assert (
         any_ledger.counts()
         == before
-        == {"customers": 250, "applications": 250, "decisions": 250, "actions": 0}
+        == {
+            "customers": 250,
+            "applications": 250,
+            "decisions": 250,
+            "actions": 0,
+            "proposals": 0,
+            "proposal_outcomes": 0,
+        }
     )
 
 
@@ -114,3 +121,14 @@ def test_list_filters_and_shows_no_feature_json(any_ledger: Ledger):
 def test_show_unknown_application_is_a_ledger_error(any_ledger: Ledger):
     with pytest.raises(LedgerError, match="unknown application 'nope'"):
         any_ledger.show("nope")
+
+
+def test_decision_times_can_be_given_per_row(any_ledger: Ledger):
+    """Back-dated to each application date (``decide --customers``)."""
+    dec, feat = make_batch(6)
+    any_ledger.record(dec, feat, decided_at=feat["application_date"])
+    listed = any_ledger.list_decisions().set_index("application_id")
+    for app_id, day in zip(feat["applicant_id"], feat["application_date"], strict=True):
+        assert pd.Timestamp(listed.loc[app_id, "decided_at"]) == day
+    with pytest.raises(LedgerError, match="one time per decision is needed; got 2 for 6"):
+        any_ledger.record(dec, feat, decided_at=["2026-01-01", "2026-01-02"])

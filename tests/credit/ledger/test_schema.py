@@ -6,21 +6,31 @@ import sqlite3
 from pathlib import Path
 
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from credit.ledger import Ledger, sqlite_url
-from credit.ledger.db import MIGRATIONS, head_revision
+from credit.ledger.db import MIGRATIONS, alembic_config, head_revision
 from credit.ledger.schema import metadata
 
-TABLES = {"customers", "applications", "feature_schemas", "decisions", "actions", "alembic_version"}
+TABLES = {
+    "customers",
+    "applications",
+    "feature_schemas",
+    "decisions",
+    "actions",
+    "proposals",
+    "proposal_outcomes",
+    "alembic_version",
+}
 
 
 def test_first_use_creates_the_sqlite_file_in_wal_mode_at_head(db_path: Path):
     assert not db_path.parent.exists()
     with Ledger.open(sqlite_url(db_path)) as ledger:
-        assert ledger.revision() == head_revision() == "0001"
-        assert ledger.counts() == {"customers": 0, "applications": 0, "decisions": 0, "actions": 0}
+        assert ledger.revision() == head_revision() == "0002"
+        assert set(ledger.counts().values()) == {0}
     con = sqlite3.connect(db_path)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -33,6 +43,10 @@ def test_first_use_creates_the_sqlite_file_in_wal_mode_at_head(db_path: Path):
         "decisions_no_delete",
         "actions_no_update",
         "actions_no_delete",
+        "proposals_no_update",
+        "proposals_no_delete",
+        "proposal_outcomes_no_update",
+        "proposal_outcomes_no_delete",
     }
     con.close()
 
@@ -40,7 +54,7 @@ def test_first_use_creates_the_sqlite_file_in_wal_mode_at_head(db_path: Path):
 def test_reopening_is_a_no_op(db_path: Path):
     Ledger.open(sqlite_url(db_path)).close()
     with Ledger.open(sqlite_url(db_path), create=False) as ledger:
-        assert ledger.revision() == "0001"
+        assert ledger.revision() == head_revision()
 
 
 def test_migration_matches_the_table_definitions(any_ledger: Ledger):
@@ -56,8 +70,27 @@ def test_decisions_are_unique_per_application_and_bundle(any_ledger: Ledger):
     assert ("application_id", "bundle_version") in uniques
 
 
+def test_proposals_are_unique_per_customer_and_review_date_with_one_outcome(any_ledger: Ledger):
+    insp = sa.inspect(any_ledger.engine)
+    uniques = {tuple(u["column_names"]) for u in insp.get_unique_constraints("proposals")}
+    assert ("customer_id", "as_of", "source") in uniques
+    outcomes = {tuple(u["column_names"]) for u in insp.get_unique_constraints("proposal_outcomes")}
+    assert ("proposal_id",) in outcomes
+
+
+def test_downgrade_to_the_first_migration_and_back(any_url: str):
+    with Ledger.open(any_url, create=True) as ledger:
+        with ledger.engine.connect() as conn, conn.begin():
+            command.downgrade(alembic_config(conn), "0001")
+        tables = set(sa.inspect(ledger.engine).get_table_names())
+        assert "proposals" not in tables and "decisions" in tables
+    with Ledger.open(any_url, upgrade=True) as ledger:
+        assert ledger.revision() == head_revision()
+
+
 def test_migration_scripts_ship_inside_the_package():
     assert (MIGRATIONS / "env.py").is_file()
     assert (MIGRATIONS / "script.py.mako").is_file()
     assert (MIGRATIONS / "versions" / "0001_initial.py").is_file()
+    assert (MIGRATIONS / "versions" / "0002_proposals.py").is_file()
     assert "credit" in MIGRATIONS.parts
