@@ -17,8 +17,8 @@ year in the ``evaluate`` stage); each takes arrays and returns a DataFrame, with
 Profit is one period (the outcome window) per approved applicant with exposure ``E`` and PD
 ``p``: ``margin * E * (1 - p) - p * lgd * E``. It is positive exactly when ``p`` is below the
 break-even PD ``margin / (margin + lgd)``, whatever the exposure, so the profit-optimal cut-off
-sits at the break-even PD (on the grid: the last cut-off below it). Expected bad rates are
-counts, not amounts: the mean PD of the approved applicants.
+is the break-even PD (the default grid of :func:`cutoff_curve` includes it). Expected bad rates
+are counts, not amounts: the mean PD of the approved applicants.
 """
 
 from __future__ import annotations
@@ -136,6 +136,23 @@ def _profit(p: np.ndarray, e: np.ndarray, margin: float, lgd: float) -> np.ndarr
     return margin * e * (1.0 - p) - p * lgd * e
 
 
+def exposure_from_request(requested) -> tuple[np.ndarray, str]:
+    """The exposure of each applicant when no better amount is known, and what it is.
+
+    The requested limit; a missing request takes the median of the known ones; with no request
+    at all (a public data set) every applicant counts one unit of exposure, and profits are then
+    in units of exposure rather than money.
+    """
+    r = np.asarray(requested, dtype="float64")
+    known = np.isfinite(r)
+    if not known.any():
+        return np.ones(len(r)), "unit"
+    if known.all():
+        return r, "requested_limit"
+    median = float(np.median(r[known]))
+    return np.where(known, r, median), f"requested_limit ({int((~known).sum())} missing: median)"
+
+
 # ------------------------------------------------------------------ gains
 def gains_table(y, pd_, n_bins: int = 10) -> pd.DataFrame:
     """Equal-count score bands, riskiest first (band 1 = highest PD), with the share of all
@@ -224,7 +241,7 @@ def cutoff_curve(
     grid=None,
 ) -> pd.DataFrame:
     """Approve when ``PD <= cutoff``: one row per cut-off of ``grid`` (default
-    :func:`default_grid`), in increasing order.
+    :func:`default_grid` plus the break-even PD, the exact profit optimum), in increasing order.
 
     Columns: ``approved`` (count), ``approval_rate``, ``expected_bad_rate`` (mean PD of the
     approved; NaN when nobody is), ``approved_exposure``, ``expected_loss`` (sum of
@@ -236,7 +253,9 @@ def cutoff_curve(
     n = len(p)
     e = _amounts(exposure, n)
     _economics(margin, lgd)
-    cut = default_grid(p) if grid is None else np.asarray(grid, dtype="float64")
+    if grid is None:
+        grid = np.union1d(default_grid(p), [margin / (margin + lgd)])
+    cut = np.asarray(grid, dtype="float64")
     if cut.ndim != 1 or len(cut) == 0 or not np.all(np.isfinite(cut)):
         raise ValueError("grid must be a non-empty 1-D array of finite cut-offs")
     cut = np.unique(cut)
@@ -481,14 +500,18 @@ def strategy_report(
     y,
     pd_,
     grade,
-    exposure,
+    requested_limit,
     labels: tuple[str, ...],
     strategy: StrategySettings,
     n_bins: int = 10,
 ) -> StrategyReport:
     """Gains, cut-off curve with the chosen cut-offs, and the grade table with the decisions
-    each rule proposes (columns ``decision_<rule>``) for one scored sample with outcomes."""
+    each rule proposes (columns ``decision_<rule>``) for one scored sample with outcomes.
+
+    The exposure is the requested limit (:func:`exposure_from_request`; the summary's
+    ``exposure`` says which amount was used)."""
     m, lgd = strategy.margin, strategy.lgd
+    exposure, basis = exposure_from_request(requested_limit)
     gains = gains_table(y, pd_, n_bins)
     curve = cutoff_curve(pd_, exposure, m, lgd, y=y)
     choices = choose_cutoffs(curve, strategy)
@@ -510,6 +533,7 @@ def strategy_report(
         "realised_profit",
     ]
     summary = {
+        "exposure": basis,
         "margin": m,
         "lgd": lgd,
         "break_even_pd": strategy.break_even_pd,

@@ -18,6 +18,7 @@ from models.strategy import (
     choose_cutoffs,
     cutoff_curve,
     default_grid,
+    exposure_from_request,
     gains_table,
     grade_table,
     propose_grade_decisions,
@@ -91,7 +92,8 @@ def test_cutoff_curve_by_hand():
 def test_cutoff_curve_without_outcomes_has_no_observed_columns():
     curve = cutoff_curve([0.1, 0.2], [1, 1], margin=0.1, lgd=0.5)
     assert "observed_bad_rate" not in curve and "realised_profit" not in curve
-    assert curve["cutoff"].tolist() == [0.1, 0.2]  # the default grid: observed PDs
+    # The default grid: observed PDs and the break-even PD 0.1 / 0.6.
+    assert curve["cutoff"].tolist() == pytest.approx([0.1, 1 / 6, 0.2])
 
 
 def _grades_by_hand() -> pd.DataFrame:
@@ -183,6 +185,15 @@ def test_settings_rules(values, message):
     assert str(err.value) == f"strategy: {message}"
 
 
+def test_exposure_is_the_request_else_its_median_else_one_unit():
+    e, basis = exposure_from_request([100.0, 300.0])
+    assert e.tolist() == [100, 300] and basis == "requested_limit"
+    e, basis = exposure_from_request([100.0, nan, 300.0, 1000.0])
+    assert e.tolist() == [100, 300, 300, 1000] and basis == "requested_limit (1 missing: median)"
+    e, basis = exposure_from_request([nan, nan])
+    assert e.tolist() == [1, 1] and basis == "unit"
+
+
 def test_settings_break_even():
     assert StrategySettings(margin=0.1, lgd=0.4).break_even_pd == pytest.approx(0.2)
 
@@ -267,7 +278,8 @@ def test_cutoff_curve_is_monotone(data, margin, lgd):
     rate = c["expected_bad_rate"].dropna().to_numpy()
     assert np.all(np.diff(rate) >= -1e-12)  # each added applicant is riskier than the approved
     assert c["approval_rate"].iloc[-1] == 1.0  # the default grid ends approving everybody
-    assert c["cutoff"].isin(p).all()
+    break_even = margin / (margin + lgd)
+    assert c["cutoff"].isin([*p, break_even]).all() and break_even in set(c["cutoff"])
 
 
 @given(scored(), st.floats(0.01, 1), st.floats(0.01, 1))
@@ -298,7 +310,7 @@ def test_chosen_cutoffs_meet_their_targets(data, bad_rate, approval):
     )
     if row["met"]:
         assert row["expected_bad_rate"] <= bad_rate
-    assert (after > bad_rate).all()  # no higher cut-off stays within the target
+    assert (after.dropna() > bad_rate).all()  # no higher cut-off stays within the target
     row = chosen.loc["target_approval_rate"]
     assert row["met"] and row["approval_rate"] >= approval
     assert (c.loc[c["cutoff"] < row["cutoff"], "approval_rate"] < approval).all()
