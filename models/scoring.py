@@ -58,13 +58,8 @@ class ScoringModel:
         """
         X = frame[self.features]
         raw, contributions = self.pd_model.raw_and_contributions(X)
-        pd_ = self.pd_model.calibrator_.transform(raw)
-        points = self.scorecard.predict_points(frame[self.scorecard.names])
-        grade = self.scale.grade(pd_)
-        decided = self.policy.decide(frame, grade, self.revenue(X), self.scale.default_label)
-        out = pd.DataFrame({"pd": pd_, "score": points}, index=frame.index)
-        out = pd.concat([out, decided], axis=1)
-        need = decided["decision"].isin(reasons_for).to_numpy()
+        out = self._decided(frame, X, self.pd_model.calibrator_.transform(raw))
+        need = out["decision"].isin(reasons_for).to_numpy()
         reasons = shap_reasons(contributions.loc[need], k).reindex(frame.index)
         texts = reason_texts(reasons.where(reasons.notna(), None), self.catalogue, lang, k)
         for i in range(1, k + 1):
@@ -74,6 +69,19 @@ class ScoringModel:
             out[f"reason_{i}_text"] = texts[f"reason_{i}_text"]
         out["bundle_version"] = self.version
         return out
+
+    def decide(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """PD, points, grade, decision, limit and terms as :meth:`score` gives them, without
+        reason codes (no TreeSHAP pass): what comparing two models' decisions needs."""
+        X = frame[self.features]
+        return self._decided(frame, X, self.pd_model.predict_proba(X)[:, 1])
+
+    def _decided(self, frame: pd.DataFrame, X: pd.DataFrame, pd_: np.ndarray) -> pd.DataFrame:
+        points = self.scorecard.predict_points(frame[self.scorecard.names])
+        grade = self.scale.grade(pd_)
+        decided = self.policy.decide(frame, grade, self.revenue(X), self.scale.default_label)
+        out = pd.DataFrame({"pd": pd_, "score": points}, index=frame.index)
+        return pd.concat([out, decided], axis=1)
 
 
 # ------------------------------------------------------------------ input rules
