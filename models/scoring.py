@@ -86,6 +86,20 @@ class ScoringModel:
         out["bundle_version"] = self.version
         return out
 
+    def decide(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """PD, points, grade, decision, limit and terms as :meth:`score` gives them, without
+        reason codes (no TreeSHAP pass): what comparing two models' decisions needs."""
+        X = frame[self.features]
+        points = self.scorecard.predict_points(frame[self.scorecard.names])
+        if self.policy.decide_by == "scorecard":
+            pd_ = self.scorecard.pd_from_score(points)
+        else:
+            pd_ = self.pd_model.predict_proba(X)[:, 1]
+        grade = self.scale.grade(pd_)
+        decided = self.policy.decide(frame, grade, self.revenue(X), self.scale.default_label)
+        out = pd.DataFrame({"pd": pd_, "score": points}, index=frame.index)
+        return pd.concat([out, decided], axis=1)
+
 
 # ------------------------------------------------------------------ input rules
 def conform(frame: pd.DataFrame, schema: dict) -> pd.DataFrame:

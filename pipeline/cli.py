@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
 import click
 import typer
@@ -221,6 +223,62 @@ def report(
         features=features,
         out_dir=out,
         lang=lang,
+    )
+
+
+class ReferAs(StrEnum):
+    """How ``swap-set`` counts a referral."""
+
+    decline = "decline"
+    accept = "accept"
+
+
+@app.command("swap-set")
+def swap_set(
+    old: Annotated[Path, typer.Option("--old", help="Bundle directory of the current model.")],
+    new: Annotated[Path, typer.Option("--new", help="Bundle directory of the candidate model.")],
+    features: Annotated[
+        Path | None,
+        typer.Option(
+            "--features",
+            help="Features file of the applicants (default: data/processed/features.parquet).",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output folder (default: data/reports/swap_set)."),
+    ] = None,
+    split: Annotated[
+        str | None,
+        typer.Option(
+            "--split",
+            help="Only the applicants of this split of data/processed/split.parquet (e.g. oot: "
+            "fitted on by neither model, so observed bad rates are fair).",
+        ),
+    ] = None,
+    refer_as: Annotated[
+        ReferAs,
+        typer.Option("--refer-as", help="Count a referral as a decline or as an accept."),
+    ] = ReferAs.decline,
+    allow_failed_gates: Annotated[
+        bool,
+        typer.Option("--allow-failed-gates", help="Compare bundles whose export gates failed."),
+    ] = False,
+) -> None:
+    """Who a new bundle accepts that the old one declined (swap-ins) and the reverse
+    (swap-outs), with their expected and observed bad rates, on the same applicants."""
+    from pipeline import swapset
+
+    swapset.run(
+        state.params(),
+        state.layout,
+        old,
+        new,
+        features=features,
+        out_dir=out,
+        refer_as=refer_as.value,
+        split=split,
+        allow_failed_gates=allow_failed_gates,
     )
 
 

@@ -28,6 +28,7 @@ SECTIONS: dict[str, str] = {
     "train": "pipeline.settings:TrainSettings",
     "grading": "models.grading:MasterScale",
     "evaluate": "pipeline.settings:EvaluateSettings",
+    "strategy": "models.strategy:StrategySettings",
     "policy": "models.policy:CreditPolicy",
     "export": "pipeline.settings:ExportSettings",
     "score": "pipeline.settings:ScoreSettings",

@@ -13,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
 from sklearn.metrics import roc_auc_score, roc_curve
 
@@ -197,4 +198,196 @@ def hbars(
     ax.set(title=title, xlabel=xlabel)
     if lines:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    return fig
+
+
+# ------------------------------------------------------------------ strategy curves
+_RULE_STYLE = {  # rule of models.strategy -> (label, colour, marker)
+    "max_profit": ("max profit", "#1e8449", "o"),
+    "target_bad_rate": ("target bad rate", "#c0392b", "s"),
+    "target_approval_rate": ("target approval rate", "#2c3e50", "^"),
+}
+
+
+def money(value: float, currency: str) -> str:
+    """``EUR 1.2m``; with ``currency`` "unit", ``1.2m units`` (units of exposure)."""
+    amount = f"{value:,.0f}"
+    for scale, suffix in ((1e9, "bn"), (1e6, "m"), (1e3, "k")):
+        if abs(value) >= scale:
+            amount = f"{value / scale:,.1f}{suffix}"
+            break
+    return f"{amount} units" if currency == "unit" else f"{currency} {amount}"
+
+
+def _chosen(choices: pd.DataFrame) -> list[tuple[str, pd.Series]]:
+    """The rules a cut-off met, with their rows (a target nothing meets is not drawn)."""
+    return [(r["rule"], r) for _, r in choices.iterrows() if r["met"]]
+
+
+def gains(table: pd.DataFrame, title: str) -> plt.Figure:
+    """Cumulative share of the defaults captured against the share of applicants declined,
+    riskiest first, with the random and the perfect model for reference."""
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    x = np.r_[0.0, table["cum_share"].to_numpy()]
+    g = np.r_[0.0, table["gains"].to_numpy()]
+    i = int(np.argmax(table["ks"].to_numpy()))
+    ax.plot(x, g, marker="o", c="#1f77b4", label="defaults captured (gains)")
+    goods = np.r_[0.0, table["cum_goods_share"].to_numpy()]
+    ax.plot(x, goods, marker=".", c="#7f7f7f", lw=1, label="non-defaults captured")
+    bad_rate = table["bads"].sum() / table["n"].sum()
+    ax.plot([0, bad_rate, 1], [0, 1, 1], ls="--", c="grey", lw=1, label="perfect model")
+    ax.plot([0, 1], [0, 1], ls=":", c="grey", label="random")
+    ax.vlines(
+        x[i + 1],
+        table["cum_goods_share"].iloc[i],
+        g[i + 1],
+        colors="k",
+        ls="--",
+        label=f"KS {table['ks'].iloc[i]:.3f} (largest gap)",
+    )
+    ax.set(
+        xlabel="applicants, riskiest first (cumulative %)",
+        ylabel="captured (cumulative %)",
+        title=title,
+        xlim=(0, 1),
+        ylim=(0, 1.02),
+    )
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+def tradeoff(
+    curve: pd.DataFrame,
+    choices: pd.DataFrame,
+    target_bad_rate: float,
+    target_approval_rate: float,
+    title: str,
+) -> plt.Figure:
+    """Approval rate against the bad rate of the approved, one point per PD cut-off; the
+    targets as lines and each chosen cut-off marked and named."""
+    fig, ax = plt.subplots(figsize=(7, 5))
+    ax.plot(curve["approval_rate"], curve["expected_bad_rate"], c="#1f77b4", label="expected")
+    if "observed_bad_rate" in curve:
+        ax.plot(
+            curve["approval_rate"],
+            curve["observed_bad_rate"],
+            c="#7f7f7f",
+            lw=1,
+            alpha=0.8,
+            label="observed",
+        )
+    ax.axhline(
+        target_bad_rate, ls="--", c="#c0392b", lw=1, label=f"target bad rate {target_bad_rate:.1%}"
+    )
+    ax.axvline(
+        target_approval_rate,
+        ls="-.",
+        c="#2c3e50",
+        lw=1,
+        label=f"target approval rate {target_approval_rate:.1%}",
+    )
+    for rule, r in _chosen(choices):
+        name, colour, marker = _RULE_STYLE[rule]
+        ax.plot(
+            r["approval_rate"],
+            r["expected_bad_rate"],
+            marker=marker,
+            ls="none",
+            ms=8,
+            c=colour,
+            label=f"{name}: PD cut-off {r['cutoff']:.1%}, approves {r['approval_rate']:.1%}, "
+            f"bad rate {r['expected_bad_rate']:.2%}",
+        )
+    ax.set(
+        xlabel="approval rate (approve when PD <= cut-off)",
+        ylabel="bad rate of the approved",
+        title=title,
+        xlim=(0, 1),
+    )
+    ax.set_ylim(bottom=0)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=1, frameon=False)
+    return fig
+
+
+def profit(
+    curve: pd.DataFrame, choices: pd.DataFrame, break_even_pd: float, currency: str, title: str
+) -> plt.Figure:
+    """Expected (and realised) profit by PD cut-off on a log PD axis; the break-even PD and
+    each chosen cut-off drawn and named."""
+    fig, ax = plt.subplots(figsize=(7, 5))
+    c = curve.loc[curve["cutoff"] > 0]
+    ax.plot(c["cutoff"], c["expected_profit"], c="#1e8449", label="expected profit")
+    if "realised_profit" in c:
+        ax.plot(
+            c["cutoff"],
+            c["realised_profit"],
+            c="#7f7f7f",
+            lw=1,
+            label="realised (observed outcomes)",
+        )
+    ax.axvline(break_even_pd, ls=":", c="k", lw=1, label=f"break-even PD {break_even_pd:.1%}")
+    styles = {"max_profit": "-", "target_bad_rate": "--", "target_approval_rate": "-."}
+    for rule, r in _chosen(choices):
+        name, colour, _ = _RULE_STYLE[rule]
+        ax.axvline(
+            r["cutoff"],
+            ls=styles[rule],
+            c=colour,
+            lw=1,
+            label=f"{name}: cut-off {r['cutoff']:.1%}, {money(r['expected_profit'], currency)}",
+        )
+    ax.axhline(0, c="grey", lw=0.8)
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
+    ax.yaxis.set_major_formatter(lambda v, _: money(v, currency))
+    unit = "units of exposure" if currency == "unit" else currency
+    ax.set(
+        xlabel="PD cut-off (approve when PD <= cut-off; log scale)",
+        ylabel=f"profit over the outcome window ({unit})",
+        title=title,
+    )
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=1, frameon=False)
+    return fig
+
+
+def grade_strategy(table: pd.DataFrame, rule: str, target: float, title: str) -> plt.Figure:
+    """Applicants per grade coloured by the decision ``rule`` proposes, and the cumulative
+    expected (and observed) bad rate if the grades up to each are approved, with the target."""
+    colours = {"approve": "#7dcea0", "refer": "#f5b041", "decline": "#d98880"}
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    x = np.arange(len(table))
+    decision = table[f"decision_{rule}"]
+    ax.bar(x, table["share"], color=[colours[d] for d in decision])
+    ax.set_xticks(x, table["grade"].astype(str))
+    ax.set(xlabel="grade (1 = best)", ylabel="share of applicants")
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax2 = ax.twinx()
+    ax2.plot(
+        x,
+        table["cum_expected_bad_rate"],
+        marker="o",
+        c="#2c3e50",
+        label="cumulative expected bad rate",
+    )
+    if "cum_observed_bad_rate" in table:
+        ax2.plot(
+            x,
+            table["cum_observed_bad_rate"],
+            marker="s",
+            ls=":",
+            c="#7f7f7f",
+            label="cumulative observed bad rate",
+        )
+    ax2.axhline(target, ls="--", c="#c0392b", lw=1, label=f"target bad rate {target:.1%}")
+    ax2.set_ylabel("bad rate if grades up to this one are approved")
+    ax2.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
+    ax2.set_ylim(bottom=0)
+    handles = [Patch(color=colours[d], label=f"proposed: {d}") for d in colours]
+    handles += ax2.get_legend_handles_labels()[0]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3, fontsize=8)
+    ax.set_title(title)
     return fig

@@ -7,12 +7,14 @@ The model run gets the headline out-of-time metrics (4 significant digits); ever
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from rich.table import Table
 
 from models.evaluation import MODELS, SPLITS, Evaluation, evaluate_models
+from models.strategy import StrategyReport, StrategySettings, strategy_report
 from pipeline import plots, tracking
 from pipeline.artifacts import load_models, split_frame
 from pipeline.console import console
@@ -38,15 +40,31 @@ def run(params: Params, layout: Layout) -> dict:
         truth,
         ev.target_bad_rate,
     )
+    oot = result.oot
+    strategy = strategy_report(
+        result.y[oot],
+        result.risk["pd_model"][oot],
+        result.predictions["grade"].to_numpy()[oot],
+        frame["requested_limit"].to_numpy(dtype="float64")[oot],
+        params.grading.labels,
+        params.strategy,
+        ev.n_bins,
+    )
+    result.metrics["strategy"] = strategy.summary
     _write_reports(layout, frame, result)
+    currency = params.report.currency if strategy.summary["exposure"] != "unit" else "unit"
+    _write_strategy(layout.reports / "evaluation", strategy, params.strategy, currency)
     metrics = result.metrics
     with tracking.resume_run(layout) as mlflow:
         mlflow.log_metrics(tracking.headline_metrics(metrics))
         mlflow.set_tag("oot.grades_monotonic", str(metrics["oot_summary"]["grades_monotonic"]))
-        tracking.log_params_once(mlflow, {"evaluate": asdict(ev)})
+        tracking.log_params_once(
+            mlflow, {"evaluate": asdict(ev), "strategy": asdict(params.strategy)}
+        )
         mlflow.log_artifacts(str(layout.reports / "evaluation"), "evaluation")
         mlflow.log_artifact(str(layout.reports / "metrics.json"))
     _print(metrics)
+    _print_strategy(strategy.summary, currency)
     return metrics
 
 
@@ -117,6 +135,74 @@ def _write_reports(layout: Layout, frame: pd.DataFrame, result: Evaluation) -> N
     plots.save(
         plots.grades(grades_oot, "Default rate by grade, out of time"), out / "grades_oot.png"
     )
+
+
+def _write_strategy(
+    out: Path, report: StrategyReport, settings: StrategySettings, currency: str
+) -> None:
+    """Strategy tables (DVC plot data) and their pictures, out of time."""
+    write_csv(report.gains, out / "gains.csv")
+    write_csv(report.cutoffs, out / "cutoff_curve.csv")
+    write_csv(report.choices, out / "cutoff_choices.csv")
+    write_csv(report.grades, out / "grade_strategy.csv")
+    plots.save(plots.gains(report.gains, "Gains, out of time"), out / "gains_oot.png")
+    plots.save(
+        plots.tradeoff(
+            report.cutoffs,
+            report.choices,
+            settings.target_bad_rate,
+            settings.target_approval_rate,
+            "Approval rate vs bad rate by PD cut-off, out of time",
+        ),
+        out / "approval_vs_bad_rate_oot.png",
+    )
+    plots.save(
+        plots.profit(
+            report.cutoffs,
+            report.choices,
+            settings.break_even_pd,
+            currency,
+            f"Profit by PD cut-off, out of time (margin {settings.margin:.0%}, "
+            f"LGD {settings.lgd:.0%})",
+        ),
+        out / "profit_by_cutoff_oot.png",
+    )
+    plots.save(
+        plots.grade_strategy(
+            report.grades,
+            "target_bad_rate",
+            settings.target_bad_rate,
+            f"Grade decisions for a {settings.target_bad_rate:.1%} target bad rate, out of time",
+        ),
+        out / "grade_strategy_oot.png",
+    )
+
+
+def _print_strategy(summary: dict, currency: str) -> None:
+    names = {
+        "max_profit": "max profit",
+        "target_bad_rate": "bad rate {:.1%}",
+        "target_approval_rate": "approve {:.0%}",
+    }
+    table = Table(title=f"Strategy, out of time (exposure: {summary['exposure']})")
+    for c in ("target", "PD cut-off", "approves", "bad rate", "profit", "approve to", "refer"):
+        table.add_column(c, justify="left" if c == "target" else "right")
+    for rule, c in summary["cutoffs"].items():
+        g = summary["grades"][rule]
+        grades = (g["last_approved"] or "none", g["referred"] or "none")
+        name = names[rule].format(c["target"])
+        if not c["met"]:
+            table.add_row(name, "not met", "", "", "", *grades)
+            continue
+        table.add_row(
+            name,
+            f"{c['cutoff']:.2%}",
+            f"{c['approval_rate']:.1%}",
+            f"{c['expected_bad_rate']:.2%}",
+            plots.money(c["expected_profit"], currency),
+            *grades,
+        )
+    console.print(table)
 
 
 def _print(metrics: dict) -> None:

@@ -99,6 +99,29 @@ def test_the_truth_stays_out_of_training(repo_copy: Path):
     assert shown.returncode == 0 and "pd_model" in shown.stdout and "scorecard" in shown.stdout
 
 
+def test_strategy_curves_are_written_and_declared_as_plots(repo_copy: Path):
+    import pandas as pd
+
+    out = repo_copy / "data/reports/evaluation"
+    strategy = json.loads((repo_copy / "data/reports/metrics.json").read_text())["strategy"]
+    assert strategy["exposure"] == "requested_limit"
+    best = strategy["cutoffs"]["max_profit"]
+    curve = pd.read_csv(out / "cutoff_curve.csv")
+    assert best["cutoff"] <= strategy["break_even_pd"] + 1e-12  # approves only profitable PDs
+    assert best["expected_profit"] == pytest.approx(curve["expected_profit"].max())
+    assert curve["approval_rate"].is_monotonic_increasing and curve["approval_rate"].iloc[-1] == 1
+    assert pd.read_csv(out / "gains.csv")["gains"].iloc[-1] == 1
+    grades = pd.read_csv(out / "grade_strategy.csv", dtype={"grade": str})
+    assert grades["grade"].tolist() == ["1", "2", "3", "4", "5", "6", "7", "8", "9"]
+    assert set(grades["decision_target_bad_rate"]) <= {"approve", "refer", "decline"}
+    for name in ("gains", "approval_vs_bad_rate", "profit_by_cutoff", "grade_strategy"):
+        assert (out / f"{name}_oot.png").stat().st_size > 5000
+    shown = _sh(["dvc", "plots", "show", "--json"], repo_copy)
+    assert shown.returncode == 0, shown.stderr
+    for title in ("Approval rate vs bad rate by PD cut-off (OOT)", "Expected profit by PD cut-off"):
+        assert title in shown.stdout
+
+
 def test_serving_and_monitoring_outputs(repo_copy: Path):
     assert (repo_copy / "data/models/bundle/manifest.json").exists()
     summary = json.loads((repo_copy / "data/scores/scores_summary.json").read_text())
@@ -126,6 +149,7 @@ def test_mlflow_run_in_the_local_store(repo_copy: Path):
     # the headline only: per-split numbers and counts are in evaluation/metrics_table.csv
     assert "pd_model.train.brier" not in run.data.metrics and len(run.data.metrics) <= 15
     assert {"train.pd_model.learning_rate", "data.oot.rows"} <= set(run.data.params)
+    assert run.data.params["strategy.margin"] == "0.1"  # logged by evaluate
     assert any(k.startswith("data_sha256.") for k in run.data.params)
     assert run.data.tags["dataset"] == "synthetic"
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}

@@ -809,3 +809,67 @@ def test_reassessment_starts_from_the_admitted_book_when_given(params, layout):
     assert set(book["applicant_id"]) == set(chosen)
     assert (book["limit_at_admission"] == 12_345.0).all()
     assert (book["grade_at_admission"] == "5").all()
+
+
+def _swap_set(project: Path, old: Path, new: Path, out: Path, *more: str) -> int:
+    from pipeline.cli import main
+
+    args = ["--project", str(project), "swap-set", "--old", str(old), "--new", str(new)]
+    return main([*args, "--out", str(out), *more])
+
+
+def test_swap_set_of_a_bundle_with_itself_is_empty(project, layout, tmp_path, capsys):
+    bundle = layout.models / "bundle"
+    assert _swap_set(project, bundle, bundle, tmp_path) == 0
+    table = pd.read_csv(tmp_path / "swap_set.csv").set_index("group")
+    assert table.loc["swap-ins", "n"] == table.loc["swap-outs", "n"] == 0
+    features = pd.read_parquet(layout.processed / "features.parquet")
+    assert 0.9 * len(features) < table["n"].sum() <= len(features)
+    kept = table.loc[["kept accepts", "kept declines"]]
+    assert (kept["mean_pd_new"] == kept["mean_pd_old"]).all()
+    assert pd.read_csv(tmp_path / "swaps.csv").empty
+    shown = capsys.readouterr().err  # the console is stderr
+    assert "swap-ins" in shown and "kept accepts" in shown
+    assert _swap_set(project, tmp_path / "nowhere", bundle, tmp_path) == 1
+    assert "--old must be a bundle directory" in capsys.readouterr().err.replace("\n", "")
+    assert _swap_set(project, bundle, bundle, tmp_path, "--split", "oot") == 0
+    oot = pd.read_parquet(layout.processed / "split.parquet").query("split == 'oot'")
+    table = pd.read_csv(tmp_path / "swap_set.csv")
+    assert table["n"].sum() <= len(oot) and table["labelled"].sum() == table["n"].sum()
+    assert _swap_set(project, bundle, bundle, tmp_path, "--split", "OOT") == 1
+    assert "--split must be one of oot, " in capsys.readouterr().err.replace("\n", "")
+
+
+def test_swap_set_between_two_policies(project, params, layout, tmp_path):
+    """A second bundle exported with one approved grade declined: exactly that grade's
+    approvals swap out, nobody swaps in."""
+    copy = tmp_path / "project"
+    for item in (".keys", "data/models", "data/processed", "data/reports/metrics.json"):
+        (copy / item).parent.mkdir(parents=True, exist_ok=True)
+        copy_item = shutil.copytree if (project / item).is_dir() else shutil.copy2
+        copy_item(project / item, copy / item)
+    grade = "5"
+    assert params.policy.grades[grade].decision == "approve"
+    stricter = dataclasses.replace(
+        params.policy,
+        grades={
+            **params.policy.grades,
+            grade: dataclasses.replace(params.policy.grades[grade], decision="decline"),
+        },
+    )
+    saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    try:
+        export.run(params.updated(policy=stricter), Layout.at(copy))
+    finally:
+        if saved is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = saved
+    out = tmp_path / "swap"
+    assert _swap_set(project, layout.models / "bundle", copy / "data/models/bundle", out) == 0
+    table = pd.read_csv(out / "swap_set.csv").set_index("group")
+    swaps = pd.read_csv(out / "swaps.csv", dtype={"grade_old": str, "grade_new": str})
+    assert table.loc["swap-ins", "n"] == 0
+    assert table.loc["swap-outs", "n"] == len(swaps) > 0
+    assert (swaps["group"] == "swap-out").all() and (swaps["grade_old"] == grade).all()
+    assert (swaps["decision_old"] == "approve").all() and (swaps["decision_new"] == "decline").all()
+    assert (swaps["pd_old"] == swaps["pd_new"]).all()  # the same model decides
+    assert table.loc["swap-outs", "mean_pd_new"] == pytest.approx(swaps["pd_new"].mean())

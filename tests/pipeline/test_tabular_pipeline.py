@@ -84,6 +84,9 @@ def test_same_models_and_evaluation_run(german):
     assert metrics["oot_summary"]["true_pd_auc_ceiling"] is None
     assert metrics["pd_model"]["oot"]["auc"] > 0.70
     assert metrics["scorecard"]["oot"]["auc"] > 0.70
+    # No requested limits in a plain table: the strategy curves count one unit per applicant.
+    assert metrics["strategy"]["exposure"] == "unit"
+    assert metrics["strategy"]["cutoffs"]["max_profit"]["met"] is True
     assert (layout.models / "bundle" / "manifest.json").exists()
     assert (
         json.loads((layout.reports / "monitoring" / "drift.json").read_text())["status"]
