@@ -207,7 +207,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         selected, dropped = _decorrelate(
             woe[ranked], ranked, self.max_correlation, self.max_features, forced
         )
-        for n, (decision, detail) in dropped.items():
+        for n, (decision, detail, _) in dropped.items():
             record[n].update(decision=decision, detail=detail)
         if not selected:  # nothing reaches min_iv: keep the single strongest variable
             usable = [
@@ -239,6 +239,9 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
                 decision=ctl.COEFFICIENT_SIGN,
                 detail="positive coefficient: works against its own bins",
             )
+        for n, (decision, _, blocker) in dropped.items():  # a blocker that left later
+            if decision == ctl.TOO_CORRELATED and blocker not in selected:
+                record[n]["detail"] += f"; {blocker} itself was dropped later (coefficient sign)"
         for n in selected:
             row = record[n]
             row["decision"] = ctl.FORCED if n in forced else ctl.ENTERED
@@ -440,20 +443,25 @@ def _decorrelate(
     max_corr: float,
     max_features: int,
     forced: set[str] = frozenset(),
-) -> tuple[list[str], dict[str, tuple[str, str]]]:
+) -> tuple[list[str], dict[str, tuple[str, str, str | None]]]:
     """Greedy: keep features in ``ranked`` order unless |corr| with a kept one exceeds
     ``max_corr``; a forced feature is always kept (list them first). Returns the kept features
-    and, for each other one, why it was dropped (decision, detail)."""
+    and, for each other one, why it was dropped (decision, detail, the kept feature it was too
+    correlated with)."""
     corr = woe.corr().abs()
     kept: list[str] = []
-    dropped: dict[str, tuple[str, str]] = {}
+    dropped: dict[str, tuple[str, str, str | None]] = {}
     for name in ranked:
         if name in forced:
             kept.append(name)
         elif len(kept) >= max_features:
-            dropped[name] = (ctl.OVER_MAX_FEATURES, f"{max_features} characteristics entered first")
+            dropped[name] = (
+                ctl.OVER_MAX_FEATURES,
+                f"{max_features} characteristics entered first",
+                None,
+            )
         elif woe[name].std() == 0:
-            dropped[name] = (ctl.NO_VARIATION, "a single bin: the same WoE for every row")
+            dropped[name] = (ctl.NO_VARIATION, "a single bin: the same WoE for every row", None)
         else:
             over = [k for k in kept if not corr.loc[name, k] <= max_corr]
             if not over:
@@ -462,7 +470,9 @@ def _decorrelate(
             worst = max(over, key=lambda k: np.nan_to_num(corr.loc[name, k], nan=np.inf))
             dropped[name] = (
                 ctl.TOO_CORRELATED,
-                f"too correlated with {worst} (|r| = {corr.loc[name, worst]:.2f} > {max_corr:g})",
+                f"too correlated with {worst} (WoE correlation {corr.loc[name, worst]:.2f} > "
+                f"{max_corr:g})",
+                worst,
             )
     return kept, dropped
 

@@ -192,7 +192,7 @@ def test_every_candidate_has_a_recorded_decision(hand):
         "sparse": ctl.BELOW_MIN_IV,
     }
     detail = sel.set_index("characteristic")["detail"]
-    assert detail["twin"].startswith("too correlated with strong (|r| = 0.9")
+    assert detail["twin"].startswith("too correlated with strong (WoE correlation 0.9")
     assert detail["sparse"].startswith("IV 0.0005 < min_iv 0.02")
     np.testing.assert_allclose(
         sel.set_index("characteristic")["iv"], card.iv_[sel["characteristic"]]
@@ -510,3 +510,15 @@ def test_fitting_with_every_control_is_deterministic(hand, tmp_path):
     assert _spec_text(first) == _spec_text(second)
     pd.testing.assert_frame_equal(first.selection_, second.selection_)
     assert _spec_text(first) != _spec_text(_card().fit(X, y))
+
+
+def test_a_control_error_in_the_pipeline_names_the_params_key(parts, catalogue):
+    """fit_models fits the scorecard first, so the mistake shows before the PD model trains."""
+    from features.errors import DataError
+    from models.development import fit_models
+
+    (X, y), (Xv, yv) = parts["train"], parts["valid"]
+    with pytest.raises(DataError, match=r"^train.scorecard.force: must name characteristics "):
+        fit_models(X, y, Xv, yv, catalogue, {}, {"force": ["pay_dbt"]}, seed=1)
+    with pytest.raises(DataError, match=r"^train.scorecard.bins_file: \S*nowhere.yaml: file not"):
+        fit_models(X, y, Xv, yv, catalogue, {}, {"bins_file": "nowhere.yaml"}, seed=1)
