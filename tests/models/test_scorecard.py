@@ -217,11 +217,22 @@ def test_forced_characteristics_enter_and_survive_the_correlation_filter(hand):
     np.testing.assert_array_equal(card.predict_points(X), card.optbinning_score(X))
 
 
-def test_a_forced_characteristic_keeps_its_wrong_sign(hand):
-    """noise enters on a small IV; forced, it is never dropped for its coefficient."""
-    X, y = hand
-    card = _card(force=("noise",), min_iv=0.0).fit(X, y)
-    assert "noise" in card.selected_
+def test_a_forced_characteristic_is_never_dropped_for_its_coefficient_sign():
+    """``mixed`` = u + v is riskier when higher on its own, but with ``base`` = u beside it the
+    regression gives it the opposite sign (the log-odds are 1.2 u - 0.6 v = 1.8 u - 0.6 mixed):
+    it is dropped for its sign, unless forced."""
+    rng = np.random.default_rng(1)
+    u, v = rng.normal(size=6000), rng.normal(size=6000)
+    y = (rng.random(6000) < 1 / (1 + np.exp(-(-2.5 + 1.2 * u - 0.6 * v)))).astype(int)
+    X = pd.DataFrame({"base": u, "mixed": u + v})
+    directions = {"base": "increasing", "mixed": "increasing"}
+    free = WoEScorecard(directions=directions, max_correlation=0.95).fit(X, y)
+    assert free.selected_ == ["base"]
+    assert _decisions(free)["mixed"] == ctl.COEFFICIENT_SIGN
+    forced = WoEScorecard(directions=directions, max_correlation=0.95, force=("mixed",))
+    forced.fit(X, y)
+    assert forced.selected_ == ["mixed", "base"]
+    assert _decisions(forced) == {"base": ctl.ENTERED, "mixed": ctl.FORCED}
 
 
 def test_excluded_characteristics_never_enter(hand):
@@ -288,6 +299,10 @@ def test_missing_rate_filter(hand):
         ),
         ({"special_codes": "-9"}, r"special_codes"),
         ({"max_missing_rate": 1.5}, r"max_missing_rate"),
+        (
+            {"exclude": ("strong", "twin", "weak", "region", "noise"), "max_missing_rate": 0.5},
+            r"`exclude` must leave at least one characteristic to enter",
+        ),
     ],
 )
 def test_control_errors_are_clear(hand, controls, match):
