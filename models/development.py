@@ -21,6 +21,7 @@ from models.grading import MasterScale
 from models.pd_model import PDModel
 from models.reject_inference import REJECT, RejectInference, augment
 from models.scorecard import ScorecardSpec, WoEScorecard
+from models.scorecard_controls import ControlError
 
 
 def _checked(cls: type, settings: dict[str, Any], where: str, **fixed: Any):
@@ -87,13 +88,18 @@ def fit_models(
         card_settings, {f.name: f.direction for f in catalogue}, tuple(catalogue.categorical)
     )
     names = catalogue.names
+    # The scorecard first: its controls (names, user bins) are checked against the data in
+    # fit, and a mistake there should not wait for the PD model. The two fits are independent.
+    start = time.perf_counter()
+    X_card, y_card = card_rows if card_rows is not None else (X_train, y_train)
+    try:
+        card.fit(X_card[names], y_card)
+    except ControlError as exc:
+        raise DataError(exc.under("train.scorecard")) from None
+    card_seconds = time.perf_counter() - start
     start = time.perf_counter()
     pd_model.fit(X_train[names], y_train, X_valid[names], y_valid)
     pd_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    X_card, y_card = card_rows if card_rows is not None else (X_train, y_train)
-    card.fit(X_card[names], y_card)
-    card_seconds = time.perf_counter() - start
     return FittedModels(pd_model, card, {"pd_model": pd_seconds, "scorecard": card_seconds})
 
 

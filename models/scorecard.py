@@ -9,7 +9,13 @@ spec and is what the rest of the pipeline uses, and tests check it equals optbin
 Bin rules in the spec: a numeric value ``x`` falls in the bin with ``lower <= x < upper``
 (``lower`` empty = minus infinity, ``upper`` empty = plus infinity); an empty value gets the
 ``missing`` points; a categorical value gets the points of the bin listing it, and a category
-never seen in training gets ``unseen`` points (WoE 0, as optbinning does).
+never seen in training gets ``unseen`` points (WoE 0, as optbinning does). When special values
+are set for a characteristic (``special_codes``), its ``special`` entry lists them (``codes``)
+and a value equal to one of them gets the ``special`` points before any bin is looked at.
+
+The reviewer's controls (user-defined bins, forced and excluded characteristics, special values,
+a missing-rate filter) are described in :mod:`models.scorecard_controls`; every candidate's
+selection decision is recorded in ``selection_``.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from features import detmath
+from models import scorecard_controls as ctl
 from models.pd_model import _array_frame, binary_target
 
 SPEC_FORMAT = "woe-scorecard/1"
@@ -40,6 +47,11 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
     ``directions`` maps feature -> increasing/decreasing/none (catalogue risk direction), used as
     the monotonic event-rate trend of each numeric feature's bins. ``points`` is the score at
     good:bad ``odds``; :meth:`predict_points` gives each applicant's score.
+
+    Reviewer controls (:mod:`models.scorecard_controls`): ``bins_file`` (user-defined bins),
+    ``force`` / ``exclude`` (characteristics that always / never enter), ``special_codes``
+    (sentinel values binned on their own) and ``max_missing_rate``. The defaults change nothing.
+    ``selection_`` records, for every candidate, whether it entered and why (not).
     """
 
     def __sklearn_tags__(self):
@@ -60,6 +72,11 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         "odds": [Interval(Real, 0, None, closed="neither")],
         "points": [Interval(Real, None, None, closed="neither")],
         "C": [Interval(Real, 0, None, closed="neither")],
+        "force": [tuple, list],
+        "exclude": [tuple, list],
+        "special_codes": [dict, list, tuple, None],
+        "bins_file": [str, None],
+        "max_missing_rate": [Interval(Real, 0, 1, closed="both")],
     }
 
     def __init__(
@@ -75,6 +92,11 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         odds: float = 50.0,
         points: float = 600.0,
         C: float = 1.0,
+        force: tuple[str, ...] = (),
+        exclude: tuple[str, ...] = (),
+        special_codes: dict[str, list[float]] | list[float] | None = None,
+        bins_file: str | None = "",
+        max_missing_rate: float = 1.0,
     ):
         self.directions = directions
         self.categorical = categorical
@@ -87,9 +109,14 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
         self.odds = odds
         self.points = points
         self.C = C
+        self.force = force
+        self.exclude = exclude
+        self.special_codes = special_codes
+        self.bins_file = bins_file
+        self.max_missing_rate = max_missing_rate
 
     # ------------------------------------------------------------------ fitting
-    def _binning(self, names: list[str]):
+    def _binning(self, names: list[str], special: dict, user: dict):
         from optbinning import BinningProcess  # heavy import: only when fitting
 
         directions = self.directions or {}
@@ -99,6 +126,11 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
             for n in names
             if n not in cats
         }
+        for n in names:  # the reviewer's controls, only where set (defaults: params as before)
+            if n in special:
+                fit_params[n] = {**fit_params.get(n, {}), "special_codes": special[n]}
+            if n in user:
+                fit_params[n] = {**fit_params.get(n, {}), **user[n]}
         transform = {
             n: {"metric_missing": "empirical", "metric_special": "empirical"} for n in names
         }
@@ -112,6 +144,119 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
             n_jobs=1,
         )
 
+    def _controls(self, X: pd.DataFrame, y: np.ndarray) -> tuple[dict, dict]:
+        """The controls checked against the data: special codes and user bins by name."""
+        names = list(X.columns)
+        ctl.check_controls(self.force, self.exclude, self.special_codes)
+        ctl.check_names(self.force, names, "force")
+        ctl.check_names(self.exclude, names, "exclude")
+        if len(self.force) > self.max_features:
+            raise ctl.ControlError(
+                "force",
+                f"must not list more characteristics than max_features ({self.max_features}); "
+                f"got {len(self.force)}",
+            )
+        special = ctl.special_codes_by_name(self.special_codes, names, self.categorical)
+        user = {}
+        if self.bins_file:
+            bins = ctl.read_bins_file(self.bins_file)
+            user = ctl.user_binning(bins, X, y, self.categorical, special, self.bins_file)
+        return special, user
+
+    def _screen(self, X: pd.DataFrame, special: dict, user: dict) -> dict[str, dict]:
+        """Each candidate's statistics, and the decisions that need no regression: excluded,
+        too many missing, below min IV (forced ones are exempt)."""
+        missing = X.isna().mean()
+        record = {}
+        for n in self.iv_.index:
+            codes = special.get(n)
+            record[n] = {
+                "decision": None,
+                "detail": "",
+                "iv": float(self.iv_[n]),
+                "missing_rate": float(missing[n]),
+                "special_rate": None
+                if codes is None
+                else float(np.isin(X[n].to_numpy(dtype="float64"), codes).mean()),
+                "binning": "user-defined" if n in user else "optimal",
+            }
+        for n in self.exclude:
+            record[n].update(decision=ctl.EXCLUDED, detail="listed in exclude")
+        for n, row in record.items():
+            if n in self.force or row["decision"]:
+                continue
+            if row["missing_rate"] > self.max_missing_rate:
+                row.update(
+                    decision=ctl.TOO_MANY_MISSING,
+                    detail=f"missing {row['missing_rate']:.1%} > max_missing_rate "
+                    f"{self.max_missing_rate:.1%}",
+                )
+            elif not row["iv"] >= self.min_iv:
+                row.update(
+                    decision=ctl.BELOW_MIN_IV, detail=f"IV {row['iv']:.4f} < min_iv {self.min_iv:g}"
+                )
+        return record
+
+    def _select(
+        self, woe: pd.DataFrame, y: np.ndarray, record: dict[str, dict], w: np.ndarray | None
+    ) -> list[str]:
+        """The characteristics that enter (correlation, max_features, coefficient signs);
+        ``record`` gets every decision."""
+        forced = set(self.force)
+        eligible = [n for n in self.iv_.index if record[n]["decision"] is None]
+        # Forced characteristics take their seats first (in IV order), then the others.
+        ranked = [n for n in eligible if n in forced] + [n for n in eligible if n not in forced]
+        selected, dropped = _decorrelate(
+            woe[ranked], ranked, self.max_correlation, self.max_features, forced
+        )
+        for n, (decision, detail, _) in dropped.items():
+            record[n].update(decision=decision, detail=detail)
+        if not selected:  # nothing reaches min_iv: keep the single strongest variable
+            usable = [
+                n
+                for n in self.iv_.index
+                if record[n]["decision"] not in (ctl.EXCLUDED, ctl.TOO_MANY_MISSING)
+            ]
+            if not usable:
+                raise ctl.ControlError(
+                    "exclude",
+                    "must leave at least one characteristic to enter; every one is excluded "
+                    "or missing more often than max_missing_rate",
+                )
+            selected = [str(usable[0])]
+            record[selected[0]]["detail"] = "the strongest; no other characteristic qualified"
+        # Each variable is binned on its own, so the screen's WoE columns are exactly what
+        # the scorecard's regression sees: settle the selection on them, then fit once.
+        while True:
+            lr = LogisticRegression(C=self.C, max_iter=2000)
+            coef = lr.fit(woe[selected], y, sample_weight=w).coef_[0]
+            # WoE = ln(non-events/events): every coefficient should be negative. A positive
+            # one means the variable works against its own bins; drop the weakest such one
+            # (never a forced one).
+            wrong = [n for n, c in zip(selected, coef, strict=True) if c > 0 and n not in forced]
+            if not wrong or len(selected) == 1:
+                break
+            weakest = min(wrong, key=lambda n: self.iv_[n])
+            selected.remove(weakest)
+            record[weakest].update(
+                decision=ctl.COEFFICIENT_SIGN,
+                detail="positive coefficient: works against its own bins",
+            )
+        for n, (decision, _, blocker) in dropped.items():  # a blocker that left later
+            if decision == ctl.TOO_CORRELATED and blocker not in selected:
+                record[n]["detail"] += f"; {blocker} itself was dropped later (coefficient sign)"
+        for n in selected:
+            row = record[n]
+            row["decision"] = ctl.FORCED if n in forced else ctl.ENTERED
+            if n in forced:  # what forcing overrode, if anything
+                notes = ["listed in force"]
+                if not row["iv"] >= self.min_iv:
+                    notes.append(f"IV {row['iv']:.4f} < min_iv {self.min_iv:g}")
+                if row["missing_rate"] > self.max_missing_rate:
+                    notes.append(f"missing {row['missing_rate']:.1%} > max_missing_rate")
+                row["detail"] = "; ".join(notes)
+        return selected
+
     def fit(self, X: pd.DataFrame, y: np.ndarray, sample_weight=None) -> WoEScorecard:
         self._validate_params()
         y, classes = binary_target(y)
@@ -122,43 +267,29 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
             raise ValueError(f"X and y have different lengths: {len(X)} != {len(y)}")
         X = _as_binnable(X, self.categorical)
         names = list(X.columns)
+        special, user = self._controls(X, y)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            screen = self._binning(names).fit(X, y, sample_weight=w)
+            screen = self._binning(names, special, user).fit(X, y, sample_weight=w)
             summary = screen.summary().set_index("name")
             self.iv_ = summary["iv"].astype(float).sort_values(ascending=False)
-            candidates = [n for n in self.iv_.index if self.iv_[n] >= self.min_iv]
-            woe = screen.transform(X, metric="woe")
-            selected = _decorrelate(
-                woe[candidates], candidates, self.max_correlation, self.max_features
-            )
-            if not selected:  # nothing reaches min_iv: keep the single strongest variable
-                selected = [str(self.iv_.index[0])]
-            # Each variable is binned on its own, so the screen's WoE columns are exactly what
-            # the scorecard's regression sees: settle the selection on them, then fit once.
-            while True:
-                lr = LogisticRegression(C=self.C, max_iter=2000)
-                coef = lr.fit(woe[selected], y, sample_weight=w).coef_[0]
-                # WoE = ln(non-events/events): every coefficient should be negative. A positive
-                # one means the variable works against its own bins; drop the weakest such one.
-                wrong = [n for n, c in zip(selected, coef, strict=True) if c > 0]
-                if not wrong or len(selected) == 1:
-                    break
-                selected.remove(min(wrong, key=lambda n: self.iv_[n]))
-            card = self._scorecard(selected).fit(X[selected], y, sample_weight=w)
+            record = self._screen(X, special, user)
+            selected = self._select(screen.transform(X, metric="woe"), y, record, w)
+            card = self._scorecard(selected, special, user).fit(X[selected], y, sample_weight=w)
         self.selected_ = selected
+        self.selection_ = ctl.selection_frame(record)
         self.scorecard_ = card
-        self.spec_ = ScorecardSpec(self._spec(card, selected))
+        self.spec_ = ScorecardSpec(self._spec(card, selected, special))
         self.classes_ = classes
         self.feature_names_in_ = np.array(names, dtype=object)
         self.n_features_in_ = len(names)
         return self
 
-    def _scorecard(self, names: list[str]):
+    def _scorecard(self, names: list[str], special: dict, user: dict):
         from optbinning import Scorecard
 
         return Scorecard(
-            binning_process=self._binning(names),
+            binning_process=self._binning(names, special, user),
             estimator=LogisticRegression(C=self.C, max_iter=2000),
             scaling_method="pdo_odds",
             scaling_method_params={
@@ -170,7 +301,7 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
             rounding=True,
         )
 
-    def _spec(self, card, names: list[str]) -> dict:
+    def _spec(self, card, names: list[str], special_codes: dict[str, list[float]]) -> dict:
         factor = self.pdo / math.log(2)
         offset = self.points - factor * math.log(self.odds)
         table = card.table(style="detailed")
@@ -207,6 +338,9 @@ class WoEScorecard(ClassifierMixin, BaseEstimator):
                     missing = item
                 else:
                     special = item
+                    if name in special_codes:  # only then (the spec stays as it was otherwise)
+                        item["codes"] = list(special_codes[name])
+                        item["event_rate"] = float(row["Event rate"])
             chars.append(
                 {
                     "name": name,
@@ -308,19 +442,51 @@ def _missing_points(card, name: str) -> float:
 
 
 def _decorrelate(
-    woe: pd.DataFrame, ranked: list[str], max_corr: float, max_features: int
-) -> list[str]:
-    """Greedy: keep features in IV order unless |corr| with a kept one exceeds ``max_corr``."""
+    woe: pd.DataFrame,
+    ranked: list[str],
+    max_corr: float,
+    max_features: int,
+    forced: set[str] = frozenset(),
+) -> tuple[list[str], dict[str, tuple[str, str, str | None]]]:
+    """Greedy: keep features in ``ranked`` order unless |corr| with a kept one exceeds
+    ``max_corr``; a forced feature is always kept (list them first). Returns the kept features
+    and, for each other one, why it was dropped (decision, detail, the kept feature it was too
+    correlated with)."""
     corr = woe.corr().abs()
     kept: list[str] = []
+    dropped: dict[str, tuple[str, str, str | None]] = {}
     for name in ranked:
-        if len(kept) >= max_features:
-            break
-        if woe[name].std() == 0:
-            continue
-        if all(corr.loc[name, k] <= max_corr for k in kept):
+        if name in forced:
             kept.append(name)
-    return kept
+        elif len(kept) >= max_features:
+            dropped[name] = (
+                ctl.OVER_MAX_FEATURES,
+                f"{max_features} characteristics entered first",
+                None,
+            )
+        elif woe[name].std() == 0:
+            dropped[name] = (ctl.NO_VARIATION, "a single bin: the same WoE for every row", None)
+        else:
+            over = [k for k in kept if not corr.loc[name, k] <= max_corr]
+            if not over:
+                kept.append(name)
+                continue
+            worst = max(over, key=lambda k: np.nan_to_num(corr.loc[name, k], nan=np.inf))
+            dropped[name] = (
+                ctl.TOO_CORRELATED,
+                f"too correlated with {worst} (WoE correlation {corr.loc[name, worst]:.2f} > "
+                f"{max_corr:g})",
+                worst,
+            )
+    return kept, dropped
+
+
+def _special_rows(char: dict, x: np.ndarray) -> np.ndarray:
+    """Rows whose value is one of the characteristic's special codes (none when unset)."""
+    codes = (char.get("special") or {}).get("codes")
+    if not codes:
+        return np.zeros(len(x), dtype=bool)
+    return np.isin(x, np.asarray(codes, dtype="float64"))
 
 
 class ScorecardSpec:
@@ -354,6 +520,8 @@ class ScorecardSpec:
                 idx = np.searchsorted(np.asarray(uppers, dtype="float64"), x, side="right")
                 bin_pts = np.array([b["points"] for b in char["bins"]], dtype="int64")
                 pts[~missing] = bin_pts[idx[~missing]]
+                special = _special_rows(char, x)
+                pts[special] = char["special"]["points"]
             out[char["name"]] = pts
         return pd.DataFrame(out, index=X.index)
 
@@ -366,6 +534,8 @@ class ScorecardSpec:
         out = {}
         for c in self.spec["characteristics"]:
             pts = [b["points"] for b in c["bins"]] + [c["missing"]["points"]]
+            if "codes" in (c.get("special") or {}):
+                pts.append(c["special"]["points"])
             out[c["name"]] = int(max(pts))
         return out
 
@@ -393,6 +563,7 @@ class ScorecardSpec:
                 idx = np.searchsorted(uppers, x, side="right")
                 names = np.array([b["label"] for b in char["bins"]], dtype=object)
                 labels[ok] = names[idx[ok]]
+                labels[_special_rows(char, x)] = "Special"
             out[char["name"]] = labels
         return pd.DataFrame(out, index=X.index)
 
@@ -420,6 +591,18 @@ class ScorecardSpec:
                     "event_rate": np.nan,
                 }
             )
+            special = c.get("special") or {}
+            if "codes" in special:
+                rows.append(
+                    {
+                        "characteristic": c["name"],
+                        "bin": "Special",
+                        "woe": special["woe"],
+                        "points": special["points"],
+                        "count": special["count"],
+                        "event_rate": special["event_rate"],
+                    }
+                )
             if c["type"] == "categorical":
                 rows.append(
                     {

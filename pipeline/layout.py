@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 DEFECTS_FILE = "_injected_defects.parquet"  # data/raw: the generator's injected bad rows
 TABULAR_FILE = "tabular.parquet"  # data/raw and data/interim: a single-table dataset
+# User-defined scorecard bins (params train.scorecard.bins_file) live here: the train stage
+# depends on this folder in dvc.yaml, so a bins file anywhere else would not be tracked.
+SCORECARD_BINS_DIR = PurePosixPath("datasets/bins")
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import field
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from features.config import build, settings
 from features.errors import DataError
+from pipeline.layout import SCORECARD_BINS_DIR as BINS_DIR
 
 Decision = Literal["approve", "refer", "decline"]
 Language = Literal["en", "zh"]
@@ -16,7 +19,11 @@ Language = Literal["en", "zh"]
 @settings
 class TrainSettings:
     """Section ``train``: keyword arguments of the two estimators, validated by their ``fit``
-    rules (scikit-learn parameter constraints) before any work starts."""
+    rules (scikit-learn parameter constraints) before any work starts.
+
+    ``scorecard.bins_file`` (user-defined bins) must be a YAML file under ``datasets/bins/``,
+    the folder the train stage depends on in ``dvc.yaml``: editing a break then retrains. The
+    rules that need the data (names, categories, bins with defaults) are checked in ``fit``."""
 
     pd_model: dict[str, Any] = field(default_factory=dict)
     scorecard: dict[str, Any] = field(default_factory=dict)
@@ -25,6 +32,7 @@ class TrainSettings:
     def __post_init__(self) -> None:
         from models.pd_model import PDModel
         from models.scorecard import WoEScorecard
+        from models.scorecard_controls import ControlError, check_controls
 
         self.inference()  # refused now, naming the key
 
@@ -32,6 +40,39 @@ class TrainSettings:
         fixed = {"monotone", "random_state", "directions", "categorical"}
         _check_estimator(PDModel, self.pd_model, "train.pd_model", fixed)
         _check_estimator(WoEScorecard, self.scorecard, "train.scorecard", fixed)
+        card = self.scorecard
+        try:
+            check_controls(
+                card.get("force", ()), card.get("exclude", ()), card.get("special_codes")
+            )
+        except ControlError as exc:
+            raise DataError(exc.under("train.scorecard")) from None
+        _check_bins_file(card.get("bins_file") or "")
+
+    def scorecard_at(self, root: Path) -> dict[str, Any]:
+        """``scorecard`` with ``bins_file`` made relative to the working directory (params name
+        it relative to the project ``root``)."""
+        card = dict(self.scorecard)
+        if card.get("bins_file"):
+            card["bins_file"] = os.path.relpath(Path(root) / card["bins_file"])
+        return card
+
+
+def _check_bins_file(path: str) -> None:
+    if not path:
+        return
+    parts = PurePosixPath(path).parts
+    inside = (
+        len(parts) > len(BINS_DIR.parts)
+        and parts[: len(BINS_DIR.parts)] == BINS_DIR.parts
+        and ".." not in parts
+        and PurePosixPath(path).suffix in (".yaml", ".yml")
+    )
+    if not inside:
+        raise DataError(
+            f"train.scorecard.bins_file: must be a .yaml file under {BINS_DIR}/ (the folder "
+            f"the train stage depends on in dvc.yaml, so that editing a bin retrains); got {path!r}"
+        )
 
     def inference(self):
         """The reject inference settings (``train.reject_inference``), validated."""

@@ -38,7 +38,7 @@ def run(params: Params, layout: Layout) -> dict:
         params.train.inference(),
         directions,
         params.train.pd_model,
-        params.train.scorecard,
+        params.train.scorecard_at(layout.root),
         params.seed,
         monotone={f.name: f.sign for f in catalogue},
     )
@@ -48,6 +48,11 @@ def run(params: Params, layout: Layout) -> dict:
     log.info("scorecard: %d characteristics in %.1f s", len(card.selected_), card_seconds)
 
     importance = pd_model.feature_importance()
+    # The scorecard's parameters as params.yaml states them (bins_file relative to the project).
+    rules = {
+        **_plain(card.get_params(), "directions", "categorical"),
+        **{k: v for k, v in params.train.scorecard.items() if k == "bins_file"},
+    }
     meta = {
         "features": names,
         "categorical": catalogue.categorical,
@@ -59,13 +64,17 @@ def run(params: Params, layout: Layout) -> dict:
         "scorecard": {
             "selected": card.selected_,
             "iv": {k: round(float(v), 6) for k, v in card.iv_.items()},
-            "params": _plain(card.get_params(), "directions", "categorical"),
+            "params": rules,
+            "selection": {
+                row.characteristic: {"decision": row.decision, "detail": row.detail}
+                for row in card.selection_.itertuples(index=False)
+            },
         },
         "seed": params.seed,
         "reject_inference": inference,
     }
     descriptions = {f.name: f.en for f in catalogue}
-    save_models(layout, pd_model, card.spec_, meta, descriptions)
+    save_models(layout, pd_model, card.spec_, meta, descriptions, card.selection_, rules)
     write_csv(importance, layout.models / "feature_importance.csv")
 
     hashes = tracking.data_hashes(

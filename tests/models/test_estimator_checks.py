@@ -1,9 +1,11 @@
 """scikit-learn's estimator checks on the estimators of this package.
 
-The PD model and the scorecard pass every check. The reject inference classifier reads -1 in
-``y`` as "rejected, outcome unknown" (scikit-learn's semi-supervised convention), so the one
-check that uses -1 as a class label sees a single class; every other check passes (they give
-it no rejects: its reject paths are tested in test_reject_inference.py).
+The PD model and the scorecard (with its defaults, and with the controls that need no column
+names: special codes for every numeric column, a missing-rate filter) pass every check. The
+reject inference classifier reads -1 in ``y`` as "rejected, outcome unknown" (scikit-learn's
+semi-supervised convention), so the one check that uses -1 as a class label sees a single
+class; every other check passes (they give it no rejects: its reject paths are tested in
+test_reject_inference.py).
 
 The calibrator maps *one* raw score per row to a PD and learns from 0/1 default flags: the
 checks below feed it several features, or a continuous or multi-class target, which it refuses
@@ -81,7 +83,14 @@ def expected_failures(estimator) -> dict[str, str]:
 
 
 @parametrize_with_checks(
-    [PDModel(n_estimators=20, n_jobs=1), WoEScorecard(), Calibrator(), RejectInferenceClassifier()],
+    [
+        PDModel(n_estimators=20, n_jobs=1),
+        WoEScorecard(),
+        # The reviewer's controls that apply whatever the columns are called.
+        WoEScorecard(special_codes=[-9.0, 98.0], max_missing_rate=0.9),
+        Calibrator(),
+        RejectInferenceClassifier(),
+    ],
     expected_failed_checks=expected_failures,
 )
 def test_scikit_learn_conventions(estimator, check):

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pipeline.layout import SCORECARD_BINS_DIR
 from pipeline.params import SECTION_NEEDS, SECTIONS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,6 +29,8 @@ DATA_FILES = {
     "features/catalogue.py": ["features/catalogue.yaml"],
     "pipeline/html.py": ["pipeline/templates"],
 }
+# Folders a params section may name files in (train.scorecard.bins_file must lie in its folder).
+SECTION_FOLDERS = {"train": [str(SCORECARD_BINS_DIR)]}
 
 
 def _module_file(name: str) -> Path | None:
@@ -135,6 +138,23 @@ def test_stage_params_cover_sections_read(stage: str) -> None:
         and n.attr in (*SECTIONS, "seed")
     }
     assert read <= listed, f"stage {stage!r} reads params {sorted(read - listed)} not listed"
+
+
+@pytest.mark.parametrize("stage", sorted(_stages()))
+def test_stage_deps_cover_folders_its_params_name(stage: str) -> None:
+    """A stage reading ``params.train`` depends on the folder of the scorecard's bins file."""
+    spec = _stages()[stage]
+    deps = [str(d) for d in spec["deps"]]
+    tree = ast.parse(_module_file(_entry(spec["cmd"])).read_text(encoding="utf-8"))
+    read = {
+        n.attr
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "params"
+    }
+    needed = [f for section in read for f in SECTION_FOLDERS.get(section, [])]
+    missing = sorted(f for f in needed if not _covered(f, deps))
+    assert not missing, f"dvc.yaml stage {stage!r} lacks deps: {missing}"
+    assert all((REPO / f).is_dir() for f in needed)  # DVC refuses a missing dependency
 
 
 def test_closure_follows_function_level_imports() -> None:

@@ -8,6 +8,7 @@ random keys to random values and requires that nothing but a DataError ever esca
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 from typing import Any
 
@@ -185,6 +186,67 @@ def test_estimator_unknown_key_with_hint() -> None:
 
 def test_estimator_keys_set_by_the_stage_are_not_params() -> None:
     _refused(("train", "pd_model", "random_state"), 1, "train.pd_model.random_state", "unknown")
+
+
+# --- the scorecard's reviewer controls ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "bins.yaml",
+        "datasets/german_credit.yaml",
+        "datasets/bins/../german_credit.yaml",
+        "/work/datasets/bins/x.yaml",
+        "datasets/bins/x.txt",
+        "datasets/bins",
+    ],
+)
+def test_scorecard_bins_file_must_be_tracked_by_dvc(path: str) -> None:
+    _refused(
+        ("train", "scorecard", "bins_file"),
+        path,
+        "train.scorecard.bins_file: must be a .yaml file under datasets/bins/",
+        repr(path),
+    )
+
+
+def test_scorecard_bins_file_in_its_folder_is_accepted() -> None:
+    train = _with(("train", "scorecard", "bins_file"), "datasets/bins/synthetic_example.yaml").train
+    assert train.scorecard_at(REPO)["bins_file"] == str(
+        Path(os.path.relpath(REPO / "datasets/bins/synthetic_example.yaml"))
+    )
+    assert (
+        _with(("train", "scorecard", "bins_file"), "").train.scorecard_at(REPO)["bins_file"] == ""
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("force", "pay_dbt_6m", "train.scorecard.force: must be"),
+        ("force", [1], "train.scorecard.force: must list characteristic names (text); got 1"),
+        ("exclude", ["a", "a"], "train.scorecard.exclude: must not repeat a name; got 'a' twice"),
+        (
+            "special_codes",
+            {"pay_dbt_6m": "-9"},
+            "train.scorecard.special_codes.pay_dbt_6m: must be",
+        ),
+        ("special_codes", [True], "train.scorecard.special_codes: must be a non-empty list of"),
+        ("special_codes", "-9", "train.scorecard.special_codes: must be"),
+        ("max_missing_rate", 1.5, "train.scorecard.max_missing_rate: must be"),
+        ("forced", ["pay_dbt_6m"], "train.scorecard.forced: unknown key (did you mean 'force'?)"),
+    ],
+)
+def test_scorecard_controls_are_checked_with_params(key: str, value: Any, expected: str) -> None:
+    _refused(("train", "scorecard", key), value, expected)
+
+
+def test_scorecard_force_and_exclude_must_not_overlap() -> None:
+    raw = copy.deepcopy(DEFAULT)
+    raw["train"]["scorecard"].update(force=["firm_age_years"], exclude=["firm_age_years"])
+    with pytest.raises(DataError, match=r"train.scorecard.exclude: must not name a forced .*"):
+        Params(raw, SOURCE).train  # noqa: B018 - validated on access
 
 
 def test_negative_reporting_lag_months() -> None:

@@ -41,11 +41,33 @@ from pipeline.stages import (
 from pipeline.stages import validate as validate_stage
 from tests.pipeline.conftest import tiny_params
 
+BINS = """\
+pay_dbt_6m:
+  splits: [5, 20]
+firm_industry:
+  groups:
+    - [energy_utilities, agriculture, real_estate, information_technology]
+    - [health_social, retail, professional_services, wholesale, manufacturing]
+    - [accommodation_food, transport, construction]
+"""
+CONTROLS = {
+    "bins_file": "datasets/bins/tiny.yaml",
+    "force": ["pay_dbt_6m", "firm_industry"],
+    "exclude": ["pay_late_share_24m"],
+    "special_codes": {"pay_dbt_6m": [0]},  # paid on time every time: its own bin
+    "max_missing_rate": 0.6,
+}
+
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("project")
     params = tiny_params(n_applicants=2000)
+    # The scorecard's reviewer controls, end to end (bins file relative to the project root,
+    # which is not the working directory here; a special value that reaches the bundle).
+    (root / "datasets" / "bins").mkdir(parents=True)
+    (root / "datasets" / "bins" / "tiny.yaml").write_text(BINS, encoding="utf-8")
+    params["train"]["scorecard"].update(CONTROLS)
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
     try:
@@ -873,3 +895,33 @@ def test_swap_set_between_two_policies(project, params, layout, tmp_path):
     assert (swaps["decision_old"] == "approve").all() and (swaps["decision_new"] == "decline").all()
     assert (swaps["pd_old"] == swaps["pd_new"]).all()  # the same model decides
     assert table.loc["swap-outs", "mean_pd_new"] == pytest.approx(swaps["pd_new"].mean())
+
+
+def test_scorecard_controls_reach_the_documentation_and_the_bundle(params, layout):
+    """Every candidate's decision is documented; the bundle's spec carries the special bin."""
+    card = layout.models / "scorecard"
+    doc = (card / "scorecard.md").read_text(encoding="utf-8")
+    selection = pd.read_csv(card / "selection.csv")
+    meta = json.loads((layout.models / "training.json").read_text())
+    decided = dict(zip(selection["characteristic"], selection["decision"], strict=True))
+    assert set(decided) == set(meta["features"])
+    assert decided["pay_dbt_6m"] == decided["firm_industry"] == "forced"
+    assert decided["pay_late_share_24m"] == "excluded"
+    assert set(decided.values()) <= {
+        "entered", "forced", "excluded", "too many missing", "below min IV",
+        "too correlated", "over max_features", "no variation", "coefficient sign",
+    }  # fmt: skip
+    assert "too many missing" in decided.values()  # some statements are missing > 60%
+    assert meta["scorecard"]["params"]["bins_file"] == "datasets/bins/tiny.yaml"
+    assert meta["scorecard"]["selection"]["pay_late_share_24m"]["decision"] == "excluded"
+    assert "## Characteristic selection" in doc
+    assert "- user-defined bins: `datasets/bins/tiny.yaml`" in doc
+    assert "| `pay_late_share_24m` | excluded |" in doc
+    assert "| Special (0) |" in doc
+    spec = json.loads((layout.models / "bundle" / "scorecard.json").read_text())
+    chars = {c["name"]: c for c in spec["characteristics"]}
+    dbt = chars["pay_dbt_6m"]
+    assert dbt["special"]["codes"] == [0.0] and dbt["special"]["count"] > 0
+    assert [b["upper"] for b in dbt["bins"]] == [5.0, 20.0, None]
+    assert len(chars["firm_industry"]["bins"]) == 3
+    assert "pay_late_share_24m" not in chars
