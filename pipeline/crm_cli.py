@@ -114,7 +114,7 @@ def import_(
     for name, table in prepared.tables.items():
         write_parquet(table, home / "tables" / f"{name}.parquet")
     write_parquet(prepared.features, home / "features.parquet")
-    write_csv(imported.links, home / "links.csv")
+    write_parquet(imported.links, home / "links.parquet")
     for stale in (home / "rejects").glob("*.csv"):
         stale.unlink()
     for name, rejects in prepared.rejects.items():
@@ -249,18 +249,18 @@ def export(
 
     from credit.crm import adapter, writeback
     from pipeline.console import console
-    from pipeline.io import atomic_path, read_json, write_json
+    from pipeline.io import atomic_path, read_json, read_parquet, write_json
     from pipeline.ledger_cli import _open
 
     params, layout = _state()
     home = _home(layout, crm)
-    if not (home / "links.csv").is_file():
+    if not (home / "links.parquet").is_file():
         raise DataError(
-            f"{home / 'links.csv'}: missing file (run `creditrisk crm import --from "
+            f"{home / 'links.parquet'}: missing file (run `creditrisk crm import --from "
             f"{crm.value} DIR` first)"
         )
     imported = read_json(home / "import.json")
-    links = pd.read_csv(home / "links.csv", dtype=str, keep_default_na=False).replace("", None)
+    links = read_parquet(home / "links.parquet")
     crm_adapter = adapter(crm.value, mapping)
     cfg = crm_adapter.mapping.export
     day = _date(as_of, "--as-of") if as_of else pd.Timestamp(dt.datetime.now(dt.UTC).date())
@@ -283,11 +283,11 @@ def export(
         if all_accounts
         else writeback.changed(table, key, previous)
     )
-    linked = links["applicant_id"].notna().sum()
+    valid = imported["tables"]["applicants"]["valid_rows"]
     console.print(
-        f"{len(states):,} of {linked:,} imported account(s) with an application have a decision "
-        f"in the ledger; {int(keep.sum()):,} to export"
-        + ("" if all_accounts else " (changed since the last export)"),
+        f"{len(states):,} of the import's {valid:,} valid application(s) have a decision in "
+        f"the ledger; {int(keep.sum()):,} account(s) to export"
+        + ("" if all_accounts else " (new or changed since the last export)"),
         highlight=False,
         markup=False,
     )

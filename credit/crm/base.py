@@ -87,11 +87,11 @@ class FileAdapter:
         sources = {t: s for t, s in SOURCES.items() if t != "payments"}
         payments, origin, facts = self.payments(objects, accounts, invoices, kept, rejects)
         sources["payments"] = origin
-        filled = fill_terms(applicants, customers, observed_terms(invoices))
-        if filled:
+        seen, defaulted = fill_terms(applicants, customers, observed_terms(invoices), m)
+        if seen or defaulted:
             facts.append(
-                f"payment terms taken from the invoices (most frequent due - issue days): "
-                f"{filled} value(s)"
+                f"payment terms: {seen} value(s) taken from the invoices (most frequent due - "
+                f"issue days), {defaulted} from the mapping's default"
             )
         read = {o.sheet.name for o in objects.values()}
         unused = sorted(

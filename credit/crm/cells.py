@@ -99,9 +99,10 @@ def number(value: object) -> float | None:
         sign, s = -1.0, s[1:-1].strip()
     if s[:1] in "+-":
         sign, s = (-sign if s[0] == "-" else sign), s[1:].strip()
-    s = _TRAILING.sub("", _LEADING.sub("", s))
-    if s[:1] in "+-":  # the sign after the currency: $-5
-        sign, s = (-sign if s[0] == "-" else sign), s[1:]
+    bare = _LEADING.sub("", s)
+    if bare != s and bare[:1] in "+-":  # the sign after the currency: $-5
+        sign, bare = (-sign if bare[0] == "-" else sign), bare[1:]
+    s = _TRAILING.sub("", bare)
     s = _SPACES.sub("", s)
     s = _separators(s)
     if s is None or not re.fullmatch(r"\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+", s):

@@ -75,7 +75,12 @@ def read(path: Path, encodings: tuple[str, ...], sheet: str | None = None) -> Sh
         raise DataError(f"{path}: old Excel format (.xls); save it as .xlsx or CSV UTF-8")
     else:
         raise DataError(f"{path}: unsupported file type '{path.suffix}' (expected .csv or .xlsx)")
-    labels = _labels(path, header)
+    try:
+        labels = _labels(path, header)
+    except DataError as exc:
+        if encoding == "xlsx":
+            raise
+        raise DataError(f"{exc} (read as {encoding})") from None
     width = len(labels)
     records, numbers, blank = [], [], 0
     for number, row in enumerate(rows, start=2):

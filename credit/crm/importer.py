@@ -16,6 +16,7 @@ links to it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -78,6 +79,7 @@ FIELDS_OF: dict[str, dict[str, str]] = {
         "amount": "amount",
     },
 }
+TERMS = ("payment_terms_days", "requested_terms_days")  # derived from the invoices when empty
 OBJECT_OF = {
     "applicants": "accounts",
     "customers": "accounts",
@@ -115,23 +117,27 @@ def read_object(name: str, sheet: Sheet, section, mapping: Mapping, where: str) 
         col: Column | None = getattr(columns, fname)
         if col is None:
             continue
+        if fname in TERMS:  # the default comes after the terms seen on the invoices
+            col = dataclasses.replace(col, default=None)
         if col.column is not None:
             labels[fname] = col.column
             used.add(col.column)
         if col.column is None or col.column not in present:
             if col.column is not None and col.default is None and _required(name, fname):
                 shown = ", ".join(sheet.labels[:15]) + (" ..." if len(sheet.labels) > 15 else "")
+                read_as = "" if sheet.encoding == "xlsx" else f", read as {sheet.encoding}"
                 raise DataError(
                     f"{sheet.path}: no column {col.column!r} (mapped as {name}.columns.{fname} "
-                    f"in {where}); the file has: {shown}"
+                    f"in {where}); the file has{read_as}: {shown}"
                 )
             if col.column is not None:
                 absent.append(fname)
             out[fname] = pd.Series([col.default] * len(out), dtype=object)
             continue
         values, keys = [], value_keys(col)
+        key = f"{name}.columns.{fname}"
         for row, cell in zip(out[ROW], sheet.frame[col.column], strict=True):
-            value, note = convert(cell, spec, col, mapping.day_first, keys)
+            value, note = convert(cell, spec, col, mapping.day_first, keys, f"{where}: {key}")
             if note:
                 notes[(int(row), fname)] = f"{note}"
             values.append(value)
@@ -142,7 +148,7 @@ def read_object(name: str, sheet: Sheet, section, mapping: Mapping, where: str) 
 
 def _required(obj: str, fname: str) -> bool:
     """A field the contract needs and the importer cannot derive (no default given)."""
-    derived = {"payment_terms_days", "requested_terms_days", "status_date", "shipped"}
+    derived = {*TERMS, "status_date", "shipped"}
     if fname in derived:
         return False
     optional = {"account_owner", "country", "country_risk_grade", "security", "customer_id"}
@@ -151,11 +157,17 @@ def _required(obj: str, fname: str) -> bool:
 
 
 def convert(
-    cell: object, spec: Spec, col: Column, day_first: bool, keys: dict[str, str]
+    cell: object,
+    spec: Spec,
+    col: Column,
+    day_first: bool,
+    keys: dict[str, str],
+    where: str = "the mapping",
 ) -> tuple[object, str | None]:
     """(contract text or the cell as written, note when it could not be read).
 
-    ``keys``: the field's value map with normalised keys (:func:`value_keys`)."""
+    ``keys``: the field's value map with normalised keys (:func:`value_keys`); ``where``: the
+    mapping key named in the note of a value it does not map."""
     if cells.is_blank(cell):
         return col.default, None
     try:
@@ -179,7 +191,7 @@ def convert(
     if col.other is not None:
         return col.other, None
     return value, (
-        f"value {value!r} is not in the mapping (add it to the values of this column, or set other)"
+        f"value {value!r} is not mapped (add it to the values of {where}, or set other)"
     )
 
 
@@ -228,15 +240,6 @@ class Imported:
     sources: dict[str, Source]
     links: pd.DataFrame
     facts: list[str] = field(default_factory=list)
-
-    def note(self, table: str, file: str, row: int, column: str) -> tuple[str, str | None]:
-        """(export label, note) of a contract cell, for a reject's reason."""
-        source = self.sources.get(table)
-        obj = self.objects.get(source.object) if source else None
-        fname = source.fields.get(column) if source else None
-        if obj is None or fname is None or obj.sheet.name != file:
-            return column, None
-        return obj.labels.get(fname, column), obj.notes.get((int(row), fname))
 
     def accounting(self) -> list[dict]:
         """Per file and contract table: rows read = imported + rejected by the import;
@@ -571,19 +574,29 @@ def observed_terms(invoices: pd.DataFrame) -> pd.Series:
     return pd.Series({c: str(d) for c, (d, _) in best.items()}, dtype=object)
 
 
-def fill_terms(applicants: pd.DataFrame, customers: pd.DataFrame, terms: pd.Series) -> int:
-    """Empty terms (requested and in force) from the observed terms; how many were filled."""
-    filled = 0
-    for frame, column, key in (
-        (applicants, "requested_terms_days", customers["customer_id"]),
-        (customers, "payment_terms_days", customers["customer_id"]),
+def fill_terms(
+    applicants: pd.DataFrame, customers: pd.DataFrame, terms: pd.Series, mapping: Mapping
+) -> tuple[int, int]:
+    """Empty terms (requested and in force): the terms seen on the account's invoices, else
+    the mapping's default. Returns how many came from each."""
+    seen = defaulted = 0
+    columns = mapping.accounts.columns
+    for frame, column in (
+        (applicants, "requested_terms_days"),
+        (customers, "payment_terms_days"),
     ):
         empty = frame[column].isna().to_numpy()
-        values = key.map(terms).to_numpy()
+        values = customers["customer_id"].map(terms).to_numpy()
         use = empty & pd.notna(values)
         frame.loc[use, column] = values[use]
-        filled += int(use.sum())
-    return filled
+        seen += int(use.sum())
+        col = getattr(columns, column)
+        default = col.default if col is not None else None
+        rest = frame[column].isna().to_numpy()
+        if default is not None and rest.any():
+            frame.loc[rest, column] = default
+            defaulted += int(rest.sum())
+    return seen, defaulted
 
 
 def _float(value: object) -> float:

@@ -376,11 +376,16 @@ def load_mapping(path: Path) -> Mapping:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
+        where = f" line {mark.line + 1}:" if mark is not None else ""
         raise DataError(f"{path}:{where} not valid YAML ({getattr(exc, 'problem', exc)})") from None
     except UnicodeDecodeError:
         raise DataError(f"{path}: mapping files are UTF-8 text") from None
-    return build(Mapping, _normalise(data), where=path.name)
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: must be a mapping of sections (crm, accounts, ...)")
+    try:
+        return build(Mapping, _normalise(data))
+    except DataError as exc:
+        raise DataError(f"{path}: {exc}") from None
 
 
 def _scalar(value: object) -> object:
