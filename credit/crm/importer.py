@@ -190,9 +190,7 @@ def convert(
         return own, None
     if col.other is not None:
         return col.other, None
-    return value, (
-        f"value {value!r} is not mapped (add it to the values of {where}, or set other)"
-    )
+    return value, (f"value {value!r} is not mapped (add it to the values of {where}, or set other)")
 
 
 def value_keys(col: Column) -> dict[str, str]:

@@ -24,11 +24,13 @@ from pipeline.stages import features as build_features
 from pipeline.stages import validate as validate_stage
 from tests.pipeline.conftest import tiny_params
 
+# Key order kept: settings such as customers.value.tiers are ordered (best tier first).
+PARAMS = yaml.safe_dump(tiny_params(n_applicants=2000), sort_keys=False)
 STAGES = (generate, validate_stage, build_features, split, train, evaluate, export)
 
 
 def _build(root: Path) -> None:
-    (root / "params.yaml").write_text(yaml.safe_dump(tiny_params(n_applicants=2000)))
+    (root / "params.yaml").write_text(PARAMS)
     saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
     try:
         p, layout = load(root / "params.yaml"), Layout.at(root)
@@ -69,7 +71,7 @@ def bundle_project(shared: Path, root: Path) -> Path:
     """A fresh project at ``root`` with the shared project's params, keys and bundle (no data,
     no ledger, no MLflow store)."""
     root.mkdir(parents=True, exist_ok=True)
-    shutil.copy(shared / "params.yaml", root / "params.yaml")
+    (root / "params.yaml").write_text(PARAMS)
     shutil.copytree(shared / ".keys", root / ".keys")
     shutil.copytree(shared / "data/models/bundle", root / "data/models/bundle")
     return root
