@@ -105,7 +105,7 @@ class FileAdapter:
             for fname in obj.absent:
                 facts.append(
                     f"{obj.sheet.name}: no column {obj.labels[fname]!r} "
-                    f"({obj.name}.columns.{fname}): default used"
+                    f"({obj.name}.columns.{fname}): its default or derived value is used"
                 )
         return Imported(
             crm=self.name,

@@ -27,6 +27,7 @@ from credit.crm import cells
 from credit.crm.files import FILE, ROW, Sheet
 from credit.crm.mapping import COUNTRY, FIELDS, SKIP, Column, Mapping, Spec
 from features.contract.tables import TABLES, TRADE_TABLES
+from features.errors import DataError
 
 IMPORT_REJECT_COLUMNS = [FILE, ROW, "table", "column", "value", "rule", "reason"]
 # Contract column -> the object field it comes from, per contract table.
@@ -105,8 +106,6 @@ class ObjectRows:
 
 def read_object(name: str, sheet: Sheet, section, mapping: Mapping, where: str) -> ObjectRows:
     """Map the columns of one export file; a mapped required column that is absent stops."""
-    from features.errors import DataError
-
     columns = section.columns
     present = set(sheet.labels)
     out = pd.DataFrame({FILE: sheet.name, ROW: sheet.frame[ROW].to_numpy()})
