@@ -173,6 +173,7 @@ def _xlsx(path: Path, sheet: str | None) -> tuple[list, list]:
         if sheet is not None and sheet not in book.sheetnames:
             raise DataError(f"{path}: no sheet {sheet!r} (sheets: {', '.join(book.sheetnames)})")
         ws = book[sheet] if sheet is not None else book.worksheets[0]
+        ws.reset_dimensions()  # read what is there, not the size the writer declared
         rows = [list(r) for r in ws.iter_rows(values_only=True)]
     finally:
         book.close()

@@ -301,7 +301,9 @@ class Accounts:
         by_name: dict[str, list[str]] = {}
         for i, n in zip(ids, names, strict=True):
             if isinstance(n, str) and isinstance(i, str):
-                by_name.setdefault(cells.key(n), []).append(i)
+                ids_of = by_name.setdefault(cells.key(n), [])
+                if i not in ids_of:  # a repeated row of one account is not a second account
+                    ids_of.append(i)
         self.by_name = by_name
         self.prefix = prefix
 

@@ -104,6 +104,27 @@ def test_gb18030_csv_reads_like_the_xlsx(params, export_dir, fxiaoke):
     pd.testing.assert_frame_equal(from_csv.features, from_xlsx.features)
 
 
+@pytest.mark.parametrize("variant", ["bom", "semicolons"])
+def test_bom_and_semicolon_csv_read_the_same(params, export_dir, zoho, variant):
+    """UTF-8 with a BOM; Excel's CSV in a decimal-comma locale (semicolons)."""
+    import csv
+    import io
+
+    folder = export_dir("zoho")
+    path = folder / "Accounts.csv"
+    text = path.read_bytes().decode("utf-8")
+    if variant == "bom":
+        path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    else:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+        buf = io.StringIO(newline="")
+        csv.writer(buf, delimiter=";", lineterminator="\r\n").writerows(rows)
+        path.write_bytes(buf.getvalue().encode("utf-8"))
+    prepared = run_import("zoho", folder, params)
+    for name in ("applicants", "customers"):
+        pd.testing.assert_frame_equal(prepared.tables[name], zoho.tables[name])
+
+
 def test_wrong_encoding_is_one_line(params, export_dir):
     folder = export_dir("zoho")
     path = folder / "Accounts.csv"
