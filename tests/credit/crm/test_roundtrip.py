@@ -134,3 +134,27 @@ def test_bad_crm_name_is_a_usage_error(shared, tmp_path, capsys):
     assert run(project, "crm", "import", "--from", "salesforce", str(FIXTURES / "zoho")) == 2
     err = capsys.readouterr().err
     assert "Invalid value for '--from'" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("crm", ["zoho", "fxiaoke"])
+def test_dvc_stages_read_the_imported_folder_the_same(shared, tmp_path, crm):
+    """`generate.source: files` -> validate -> features on the folder `crm import` wrote gives
+    the features the import built (the import's own validation is the stages' one)."""
+    import yaml
+
+    project = bundle_project(shared, tmp_path / "project")
+    assert run(project, "crm", "import", "--from", crm, str(FIXTURES / crm)) == 0
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["generate"]["source"] = "files"
+    files = project / "params.files.yaml"
+    files.write_text(yaml.safe_dump(params, sort_keys=False))
+    for stage in ("generate", "validate", "features"):
+        assert main(["--project", str(project), "--params", str(files), stage]) == 0
+    staged = pd.read_parquet(project / "data/processed/features.parquet")
+    imported = pd.read_parquet(project / f"data/crm/{crm}/features.parquet")
+    pd.testing.assert_frame_equal(staged, imported.drop(columns="customer_id"))
+    report = json.loads((project / "data/reports/validation.json").read_text())
+    mine = json.loads((project / f"data/crm/{crm}/import.json").read_text())
+    for name, table in report["tables"].items():
+        assert table["valid_rows"] == mine["tables"][name]["valid_rows"], name
+        assert table["rejected_rows"] == mine["tables"][name]["rejected_rows"], name
