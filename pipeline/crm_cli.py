@@ -243,8 +243,10 @@ def export(
         ),
     ] = None,
 ) -> None:
-    """Write the file the CRM imports onto its accounts: grade, PD, limit, terms, security,
-    next review, value tier, reasons, decision date and model version, keyed by its record id."""
+    """Write the account update file the CRM imports (changed accounts only).
+
+    Grade, PD, decision, limit, terms, security, next review, value tier, reasons, decision
+    date and model version, keyed by the CRM's record id."""
     import pandas as pd
 
     from credit.crm import adapter, writeback
