@@ -11,11 +11,16 @@ import click
 import typer
 
 from features.errors import DataError
-from pipeline import __version__, ledger_cli
+from pipeline import __version__, crm_cli, ledger_cli
 from pipeline.console import console, print_error, setup_logging
 from pipeline.io import exit_cleanly_on_sigterm
 from pipeline.layout import Layout
 from pipeline.params import Params, load
+
+try:  # typer 0.29 raises its own copy of click's exceptions (bad option values)
+    from typer._click.exceptions import ClickException as _TyperClickException
+except ImportError:  # pragma: no cover - older typer raised click's own
+    _TyperClickException = click.exceptions.ClickException
 
 app = typer.Typer(
     name="creditrisk",
@@ -407,6 +412,7 @@ def reviews(
 
 app.command("decide")(ledger_cli.decide)
 app.add_typer(ledger_cli.app, name="decisions")
+app.add_typer(crm_cli.app, name="crm")
 
 
 @app.command()
@@ -448,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         console.print("aborted")
         return 130
-    except click.exceptions.ClickException as exc:
+    except (click.exceptions.ClickException, _TyperClickException) as exc:
         exc.show()
         return exc.exit_code
     return rv if isinstance(rv, int) else 0

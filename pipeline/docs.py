@@ -31,8 +31,9 @@ def render_data_doc(cfg: ValidationConfig | None = None) -> str:
         "",
         "Every column also has two implicit rules: `<column>.type` (the value does not parse as "
         "the column's type) and, for required columns, `<column>.required` (empty). Whole-file "
-        "problems (missing file, missing required column, no rows, not UTF-8, wrong file type) "
-        "stop the stage with one line naming the file and exit code 1.",
+        "problems (missing file, missing required column, no rows in `applicants`, not UTF-8, "
+        "wrong file type) stop the stage with one line naming the file and exit code 1. Any "
+        "other table may hold a header and no rows: no records of that kind.",
         "",
     ]
     for name, spec in TABLES.items():

@@ -60,7 +60,7 @@ def due_reviews(
     months = interval_months(frame["grade"], frame["value_tier"], cfg)
     nxt = next_review(frame["customer_since"], frame.get("last_review"), months, as_of)
     warned = warnings.groupby("customer_id")["rule"].apply(lambda r: ", ".join(sorted(set(r))))
-    fired = frame["customer_id"].map(warned)
+    fired = frame["customer_id"].map(warned).astype(object)  # all missing: no warning at all
     scheduled = nxt <= as_of + pd.Timedelta(days=cfg.lookahead_days)
     why = np.where(
         fired.notna(),

@@ -2,8 +2,10 @@
 
 Every input row ends up either in ``valid`` (typed) or in ``rejects`` (the original row plus
 ``row``, ``rule``, ``rules``, ``column``, ``value`` and ``message``): ``n_input == len(valid) +
-len(rejects)`` always. Whole-table problems (a missing or renamed required column, no rows) raise
-:class:`features.errors.DataError` with one line naming the source and the problem.
+len(rejects)`` always. Whole-table problems (a missing or renamed required column, an
+``applicants`` table without rows) raise :class:`features.errors.DataError` with one line naming
+the source and the problem. Any other table may have a header and no rows: no records of that
+kind (a batch without compliance events; a CRM export, which has no financial statements).
 """
 
 from __future__ import annotations
@@ -74,8 +76,13 @@ DATE_MIN = pd.Timestamp("1678-01-01")
 DATE_MAX = pd.Timestamp("2261-12-31")
 
 
+# Tables that must have rows: without applicants there is nothing to validate against.
+NEEDS_ROWS = ("applicants",)
+
+
 def check_columns(raw: pd.DataFrame, spec: TableSpec, source: str) -> list[str]:
-    """Raise on missing required columns or no rows; return the extra columns that are ignored."""
+    """Raise on missing required columns, or no rows in a table that needs rows; return the
+    extra columns that are ignored."""
     present = [str(c).strip() for c in raw.columns]
     missing = [c.name for c in spec.columns if c.required and c.name not in present]
     if missing:
@@ -83,7 +90,7 @@ def check_columns(raw: pd.DataFrame, spec: TableSpec, source: str) -> list[str]:
         raise DataError(
             f"{source}: missing required column(s) {', '.join(missing)} (found: {shown or 'none'})"
         )
-    if len(raw) == 0:
+    if len(raw) == 0 and spec.name in NEEDS_ROWS:
         raise DataError(f"{source}: empty file (no data rows)")
     return [c for c in present if c not in spec.column_names]
 

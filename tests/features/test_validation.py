@@ -579,9 +579,14 @@ def test_optional_columns_may_be_absent(tiny_tables):
     assert res.n_rejected == 0 and res.valid["paid_date"].isna().all()
 
 
-def test_empty_table_is_a_whole_file_error(tiny_tables):
-    with pytest.raises(DataError, match="empty file"):
-        validate_table(tiny_tables["invoices"].head(0), "invoices", CFG, "x.parquet")
+def test_empty_applicants_is_a_whole_file_error_other_tables_may_be_empty(tiny_tables):
+    """No applicants: nothing to validate. A child table with a header and no rows holds no
+    records of its kind (a CRM export has no financial statements)."""
+    with pytest.raises(DataError, match="x.parquet: empty file"):
+        validate_table(tiny_tables["applicants"].head(0), "applicants", CFG, "x.parquet")
+    res = validate_table(tiny_tables["invoices"].head(0), "invoices", CFG, "x.parquet")
+    assert (res.n_input, res.n_valid, res.n_rejected) == (0, 0, 0)
+    assert list(res.valid.columns) == TABLES["invoices"].column_names
 
 
 def test_trade_rows_of_a_rejected_parent_are_rejected_with_the_reason(tiny_tables):

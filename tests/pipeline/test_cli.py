@@ -81,11 +81,11 @@ def test_csv_output_validates_the_same(project: Path):
         ),
         (
             lambda raw: (
-                pd.read_parquet(raw / "invoices.parquet")
+                pd.read_parquet(raw / "applicants.parquet")
                 .head(0)
-                .to_parquet(raw / "invoices.parquet")
+                .to_parquet(raw / "applicants.parquet")
             ),
-            "invoices.parquet: empty file (no data rows)",
+            "applicants.parquet: empty file (no data rows)",
         ),
     ],
     ids=["missing", "zero-bytes", "not-parquet", "renamed-column", "no-rows"],

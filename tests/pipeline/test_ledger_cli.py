@@ -8,10 +8,8 @@ between xdist workers); every test acts on its own application, so they run in a
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
-import os
 import shutil
 import sqlite3
 import time
@@ -23,56 +21,14 @@ import yaml
 
 from credit.ledger import Ledger, feature_hash, sqlite_url
 from pipeline.cli import main
-from pipeline.layout import Layout
-from pipeline.params import load
-from pipeline.stages import evaluate, export, generate, split, train
-from pipeline.stages import features as build_features
-from pipeline.stages import validate as validate_stage
 from tests.pipeline.conftest import tiny_params
-
-STAGES = (generate, validate_stage, build_features, split, train, evaluate, export)
-
-
-def _build(root: Path) -> None:
-    # sort_keys=False: the order of mappings is meaning (customers.value.tiers: best first)
-    (root / "params.yaml").write_text(
-        yaml.safe_dump(tiny_params(n_applicants=2000), sort_keys=False)
-    )
-    saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
-    try:
-        p, layout = load(root / "params.yaml"), Layout.at(root)
-        for stage in STAGES:
-            stage.run(p, layout)
-        started = time.perf_counter()
-        out = root / "first_decide.txt"
-        with out.open("w") as fh:
-            from contextlib import redirect_stderr, redirect_stdout
-
-            with redirect_stdout(fh), redirect_stderr(fh):
-                assert main(["--project", str(root), "decide"]) == 0
-        (root / "first_decide_seconds.txt").write_text(f"{time.perf_counter() - started:.2f}")
-    finally:  # mlflow.set_tracking_uri sets the variable: leave the environment as found
-        os.environ.pop("MLFLOW_TRACKING_URI", None)
-        if saved is not None:
-            os.environ["MLFLOW_TRACKING_URI"] = saved
+from tests.pipeline.ledger_project import shared_project
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
     """One project per machine run, shared by the xdist workers (built under a lock)."""
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    root = shared / "ledger-cli-project"
-    with (shared / "ledger-cli-project.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if not (root / "first_decide_seconds.txt").is_file():
-                shutil.rmtree(root, ignore_errors=True)
-                root.mkdir()
-                _build(root)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    return root
+    return shared_project(tmp_path_factory)
 
 
 def run(project: Path, *args: str) -> int:

@@ -135,6 +135,10 @@ def test_review_calendar_by_hand():
     assert out.loc["C", "next_review"] == T("2025-07-20")  # quarterly
     assert out.loc["D", "interval_months"] == 6  # strategic: at least half-yearly
     assert out.loc["D", "next_review"] == T("2025-08-15") and not out.loc["D", "due"]
+    # a day without any early warning (as a small CRM book has): the same calendar
+    quiet = due_reviews(frame, warnings.iloc[:0], cfg, T("2025-06-30")).set_index("customer_id")
+    assert quiet.loc["C", "why"] == "scheduled (grade 7, small: every 3 months)"
+    assert (quiet["next_review"] == out["next_review"]).all()
 
 
 def test_upgrades_earn_support_and_downgrades_lose_it():
