@@ -49,6 +49,14 @@ class TrainSettings:
             raise DataError(exc.under("train.scorecard")) from None
         _check_bins_file(card.get("bins_file") or "")
 
+    def inference(self):
+        """The reject inference settings (``train.reject_inference``), validated."""
+        from models.reject_inference import RejectInference
+
+        return build(
+            RejectInference, {"method": "none", **self.reject_inference}, "train.reject_inference"
+        )
+
     def scorecard_at(self, root: Path) -> dict[str, Any]:
         """``scorecard`` with ``bins_file`` made relative to the working directory (params name
         it relative to the project ``root``)."""
@@ -72,14 +80,6 @@ def _check_bins_file(path: str) -> None:
         raise DataError(
             f"train.scorecard.bins_file: must be a .yaml file under {BINS_DIR}/ (the folder "
             f"the train stage depends on in dvc.yaml, so that editing a bin retrains); got {path!r}"
-        )
-
-    def inference(self):
-        """The reject inference settings (``train.reject_inference``), validated."""
-        from models.reject_inference import RejectInference
-
-        return build(
-            RejectInference, {"method": "none", **self.reject_inference}, "train.reject_inference"
         )
 
 

@@ -21,6 +21,7 @@ from pipeline.console import console
 from pipeline.io import read_parquet, write_csv, write_json, write_parquet
 from pipeline.layout import Layout
 from pipeline.params import Params
+from pipeline.texts import TEXT
 
 
 def run(
@@ -68,13 +69,21 @@ def run(
     currency = params.report.currency
     _page(book, page, currency)
     write_json(book.summary, out / "summary.json")
-    with tracking.new_run(
+    summary = book.summary
+    with tracking.monitoring_run(
         layout,
-        f"customers-{book.summary['as_of']}",
-        {"stage": "customers", "as_of": book.summary["as_of"]},
+        f"customers-{summary['as_of']}",
+        "customers",
+        {
+            "stage": "customers",
+            "as_of": summary["as_of"],
+            "bundle_version": summary["bundle_version"],
+        },
+        f"Customer book as of {summary['as_of']}: {summary['customers']:,} customers, "
+        f"{summary['reviews_due']:,} reviews due, expected loss {summary['expected_loss']:,.0f}.",
     ) as mlflow:
         tracking.log_metrics(
-            mlflow, {k: v for k, v in book.summary.items() if isinstance(v, int | float)}
+            mlflow, {k: v for k, v in summary.items() if isinstance(v, int | float)}
         )
         mlflow.log_artifact(str(page), "customers")
         mlflow.log_artifact(str(out / "reviews.csv"), "customers")
@@ -134,7 +143,14 @@ def _not_applicable(out: Path, page: Path, why: str) -> dict:
     ):
         write_csv(empty, out / f"{name}.csv")
     write_json(summary, out / "summary.json")
-    html.write_page(page, "Customer book", "", [{"title": "Not applicable", "text": why}])
+    html.write_page(
+        page,
+        "Customer book",
+        "",
+        [{"title": "Not applicable", "text": why}],
+        t=TEXT["en"],
+        lineage=html.Lineage(bundle="-"),
+    )
     console.print(f"customer book not applicable: {why}")
     return summary
 
@@ -286,6 +302,8 @@ def _page(book: CustomerBook, path: Path, currency: str) -> None:
         f"bundle {s['bundle_version']} · amounts in {currency}",
         sections,
         nav=[{"id": i, "text": t} for i, t in nav],
+        t=TEXT["en"],  # the customer book is in English for now
+        lineage=html.Lineage(bundle=s["bundle_version"], as_of=s["as_of"]),
     )
 
 

@@ -621,7 +621,21 @@ def run_batch(params: Params, layout: Layout) -> list[Path]:
         out_dir.mkdir(parents=True, exist_ok=True)
         _index(out_dir, params.report.lang, tracking.bundle_version(layout))
         return []
-    return run(params, layout, ids, out_dir=out_dir, stamp=False)
+    written = run(params, layout, ids, out_dir=out_dir, stamp=False)
+    _log_samples(layout, out_dir, written)
+    return written
+
+
+SAMPLE_PAGES = 3
+
+
+def _log_samples(layout: Layout, out_dir: Path, written: list[Path]) -> None:
+    """The index and a few applicant pages as artifacts of the model's run, where a reviewer
+    opening MLflow finds what the auditors read."""
+    with tracking.resume_run(layout) as mlflow:
+        mlflow.log_artifact(str(out_dir / "index.html"), "applicant_pages")
+        for page in written[:SAMPLE_PAGES]:
+            mlflow.log_artifact(str(page), "applicant_pages")
 
 
 if __name__ == "__main__":

@@ -123,6 +123,9 @@ def run(params: Params, layout: Layout) -> dict:
         mlflow.log_artifact(str(layout.models / "feature_importance.csv"))
         mlflow.log_artifact(str(layout.models / "training.json"))
         mlflow.log_artifact(str(layout.models / "pd_model.txt"), "pd_model")
+        validation = layout.reports / "validation.json"  # the data the model was built on
+        if validation.exists():
+            mlflow.log_artifact(str(validation), "data")
     console.print(
         f"trained: PD model ({pd_model.best_iteration_} trees) and scorecard "
         f"({len(card.selected_)} characteristics) -> data/models/"

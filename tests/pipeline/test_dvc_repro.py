@@ -159,12 +159,16 @@ def test_mlflow_run_in_the_local_store(repo_copy: Path):
         "metrics.json",
         "explain",
         "bundle_manifest.json",
+        "applicant_pages",  # what the auditors read, next to the model
+        "data",  # the validation report of the data it was built on
     } <= artifacts
+    pages = {a.path for a in client.list_artifacts(run.info.run_id, "applicant_pages")}
+    assert "applicant_pages/index.html" in pages and len(pages) >= 2
     version = client.get_model_version_by_alias("credit-admission", "champion")
     assert version.run_id == run.info.run_id
     monitoring = client.get_experiment_by_name("credit-admission-monitoring")
     others = client.search_runs([monitoring.experiment_id])
-    assert {r.data.tags.get("stage") for r in others} == {"monitor", "reassess"}
+    assert {r.data.tags.get("stage") for r in others} == {"monitor", "reassess", "customers"}
     assert {r.data.tags["model_run_id"] for r in others} == {run.info.run_id}
     assert {r.data.tags["bundle_version"] for r in others} == {run.data.tags["bundle_version"]}
 
