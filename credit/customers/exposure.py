@@ -34,11 +34,13 @@ def open_items(
     ``unapplied`` (customer_id -> amount not matched to any open invoice). Customers are
     handled as integer codes throughout, so 10 million invoices stay within memory.
     """
-    docs = invoices.loc[invoices["issue_date"] <= as_of]
-    is_invoice = (docs["document_type"] == "invoice").to_numpy(dtype=bool, na_value=False)
-    inv = docs.loc[is_invoice].reset_index(drop=True)
-    notes = docs.loc[~is_invoice]
-    cash = payments.loc[payments["payment_date"] <= as_of]
+    issued = (invoices["issue_date"] <= as_of).to_numpy(dtype=bool, na_value=False)
+    is_invoice = (invoices["document_type"] == "invoice").to_numpy(dtype=bool, na_value=False)
+    columns = ["invoice_id", "customer_id", "issue_date", "due_date", "amount"]
+    inv = invoices.loc[issued & is_invoice, columns].reset_index(drop=True)
+    notes = invoices.loc[issued & ~is_invoice, ["customer_id", "reference_invoice_id", "amount"]]
+    received = (payments["payment_date"] <= as_of).to_numpy(dtype=bool, na_value=False)
+    cash = payments.loc[received, ["customer_id", "invoice_id", "amount"]]
     codes, customers = pd.factorize(
         pd.concat(
             [inv["customer_id"], notes["customer_id"], cash["customer_id"]], ignore_index=True
@@ -76,6 +78,7 @@ def open_items(
     cum = pd.Series(remaining).groupby(c_sorted, sort=False).cumsum().to_numpy()
     open_amount = np.round(np.minimum(remaining, np.maximum(cum - pool[c_sorted], 0.0)), 2)
     sorted_inv = inv.take(order).reset_index(drop=True)
+    del inv, refs, pos
     dpd = ((as_of - sorted_inv["due_date"]) / DAY).to_numpy(dtype="float64")
     items = pd.DataFrame(
         {
