@@ -3,6 +3,7 @@ project trained in-process (local MLflow store inside the project folder)."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -23,6 +24,7 @@ from pyarrow import ArrowException
 
 from features.errors import DataError
 from models.bundle import BundleError, find_pickles, load_bundle
+from pipeline import bundles
 from pipeline.layout import Layout
 from pipeline.params import load
 from pipeline.stages import (
@@ -925,3 +927,34 @@ def test_scorecard_controls_reach_the_documentation_and_the_bundle(params, layou
     assert [b["upper"] for b in dbt["bins"]] == [5.0, 20.0, None]
     assert len(chars["firm_industry"]["bins"]) == 3
     assert "pay_late_share_24m" not in chars
+
+
+def test_the_scorecard_can_decide_end_to_end(project, params, layout, tmp_path):
+    """``policy.decide_by: scorecard``: the export gates the scorecard's metrics, and scoring
+    grades on the scorecard's own PD with points-below-maximum reasons."""
+    copy = tmp_path / "project"
+    for item in (".keys", "data/models", "data/processed", "data/reports/metrics.json"):
+        (copy / item).parent.mkdir(parents=True, exist_ok=True)
+        copy_item = shutil.copytree if (project / item).is_dir() else shutil.copy2
+        copy_item(project / item, copy / item)
+    by_card = params.updated(policy=dataclasses.replace(params.policy, decide_by="scorecard"))
+    saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    try:
+        with contextlib.suppress(DataError):  # failed gates: the bundle is written anyway
+            export.run(by_card, Layout.at(copy))
+        out = tmp_path / "scores.parquet"
+        score.run(by_card, Layout.at(copy), output=out, all_reasons=True, allow_failed_gates=True)
+        bundle = bundles.open_bundle(by_card, Layout.at(copy), None, allow_failed_gates=True)
+    finally:
+        if saved is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = saved
+    metrics = json.loads((copy / "data/reports/metrics.json").read_text())
+    failed = export.check_gates(metrics, by_card.export.gates, "scorecard")
+    stamped = json.loads((copy / "data/models/bundle/manifest.json").read_text())["gates"]
+    assert stamped["failed"] == failed  # the scorecard's out-of-time metrics were gated
+    scores = pd.read_parquet(out)
+    spec = bundle.model.scorecard
+    assert bundle.model.policy.decide_by == "scorecard"
+    np.testing.assert_allclose(scores["pd"], spec.pd_from_score(scores["score"].to_numpy()))
+    reasons = scores["reason_1"].dropna()
+    assert len(reasons) and set(reasons) <= set(spec.names)
