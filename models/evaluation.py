@@ -152,3 +152,44 @@ def through_the_door(
             "approval_rate_at_target": approval_rate_at_bad_rate(y, risk, target_bad_rate),
         }
     return out
+
+
+def decide_by_swap_set(
+    models: TrainedModels,
+    frame: pd.DataFrame,
+    catalogue,
+    scale: MasterScale,
+    policy,
+    truth: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Champion and challenger: the policy's decisions when the PD model decides vs when the
+    scorecard decides (``policy.decide_by``), on the out-of-time applicants, as a swap set.
+
+    With the simulator's ``truth`` the population is every out-of-time applicant (the
+    company's declines too) with the outcome each had or would have had; without it, the
+    out-of-time accepts with their observed outcome."""
+    from dataclasses import replace
+
+    from models.scoring import ScoringModel
+    from models.strategy import swap_set
+
+    known = truth is not None and len(truth) > 0
+    part = frame.loc[frame["split"].isin(("oot", "rejected_oot") if known else ("oot",))]
+    part = part.reset_index(drop=True)
+    if known:
+        y = part["applicant_id"].map(truth.set_index("applicant_id")["default_12m"])
+    else:
+        y = part["default_12m"]
+    champion = ScoringModel(
+        models.pd_model, models.scorecard, catalogue, scale, replace(policy, decide_by="pd_model")
+    )
+    challenger = replace(champion, policy=replace(policy, decide_by="scorecard"))
+    old, new = champion.decide(part), challenger.decide(part)
+    table = swap_set(
+        old["pd"].to_numpy(),
+        old["decision"].to_numpy(),
+        new["pd"].to_numpy(),
+        new["decision"].to_numpy(),
+        y.to_numpy(dtype="float64", na_value=np.nan),
+    )
+    return table.assign(population="through the door" if known else "out-of-time accepts")

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 from rich.table import Table
 
-from models.evaluation import MODELS, SPLITS, Evaluation, evaluate_models
+from models.evaluation import MODELS, SPLITS, Evaluation, decide_by_swap_set, evaluate_models
 from models.strategy import StrategyReport, StrategySettings, strategy_report
 from pipeline import plots, tracking
-from pipeline.artifacts import load_models, split_frame
+from pipeline.artifacts import load_catalogue, load_models, split_frame
 from pipeline.console import console
 from pipeline.io import read_parquet, write_csv, write_json
 from pipeline.layout import Layout
@@ -51,7 +51,12 @@ def run(params: Params, layout: Layout) -> dict:
         ev.n_bins,
     )
     result.metrics["strategy"] = strategy.summary
+    swaps = decide_by_swap_set(
+        load_models(layout), everyone, load_catalogue(layout), params.grading, params.policy, truth
+    )
+    result.metrics["swap_set_pd_model_vs_scorecard"] = _swap_summary(swaps)
     _write_reports(layout, frame, result)
+    write_csv(swaps, layout.reports / "evaluation" / "swap_set_pd_model_vs_scorecard.csv")
     currency = params.report.currency if strategy.summary["exposure"] != "unit" else "unit"
     _write_strategy(layout.reports / "evaluation", strategy, params.strategy, currency)
     metrics = result.metrics
@@ -135,6 +140,19 @@ def _write_reports(layout: Layout, frame: pd.DataFrame, result: Evaluation) -> N
     plots.save(
         plots.grades(grades_oot, "Default rate by grade, out of time"), out / "grades_oot.png"
     )
+
+
+def _swap_summary(table: pd.DataFrame) -> dict:
+    """Swap-ins and swap-outs of the challenger (the scorecard deciding), with bad rates."""
+    rows = table.set_index("group")
+    out = {"population": str(table["population"].iloc[0])}
+    for group in ("swap-ins", "swap-outs"):
+        row = rows.loc[group]
+        key = group.replace("-", "_")
+        out[key] = int(row["n"])
+        rate = row.get("observed_bad_rate")
+        out[f"{key}_observed_bad_rate"] = None if rate is None or pd.isna(rate) else float(rate)
+    return out
 
 
 def _write_strategy(

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 import yaml
 from nbclient import NotebookClient
@@ -73,7 +74,12 @@ def test_evaluation_outputs_and_metrics(repo_copy: Path):
         for split in ("train", "valid", "oot"):
             assert 0.5 < metrics[model][split]["auc"] <= 1.0
     assert metrics["oot_summary"]["true_pd_auc_ceiling"] > 0.5
+    swaps = pd.read_csv(repo_copy / "data/reports/evaluation/swap_set_pd_model_vs_scorecard.csv")
     door = metrics["through_the_door"]
+    assert swaps["n"].sum() == door["n"]  # champion vs challenger on every OOT applicant
+    assert metrics["swap_set_pd_model_vs_scorecard"]["swap_ins"] == int(
+        swaps.set_index("group").loc["swap-ins", "n"]
+    )
     assert door["declined_by_company"] > 0
     assert door["declines_default_rate"] > door["accepts_default_rate"]
     for model in ("pd_model", "scorecard"):
