@@ -1,0 +1,56 @@
+"""Stage ``source``: fingerprint the input data that lives outside the project.
+
+A public data set is read from ``generate.datasets_dir`` / ``$CREDIT_DATASETS`` /
+``../shared/datasets``, a folder DVC does not track: without this stage, editing that file left
+``dvc status`` up to date. The stage runs on every ``dvc repro`` (``always_changed``; it only
+hashes files) and writes the SHA-256 of each data file, named relative to the data sets folder
+(the same bytes on every machine) to ``data/reports/source.json``, which ``generate`` depends on:
+a changed file re-runs ``generate`` and what follows; an unchanged one re-runs nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from features.errors import DataError
+from features.sources.dataset import load_config
+from pipeline.io import write_json
+from pipeline.layout import Layout, datasets_dir
+from pipeline.params import Params
+
+OUTPUT = "source.json"
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def run(params: Params, layout: Layout) -> dict:
+    source = params.generate.source
+    summary: dict = {"source": source}
+    if source == "tabular":
+        config = load_config(layout.root / params.generate.dataset)
+        base = datasets_dir(layout.root, params.generate.datasets_dir)
+        if base is None or not base.is_dir():
+            where = base or "set generate.datasets_dir or $CREDIT_DATASETS"
+            raise DataError(f"datasets folder not found ({where}) for {params.generate.dataset}")
+        files = {}
+        for rel in config.files:
+            path = base / rel
+            if not path.is_file():
+                raise DataError(f"{path}: file of dataset {config.name!r} not found")
+            files[rel] = sha256(path)
+        summary |= {"dataset": config.name, "files": files}
+    write_json(summary, layout.reports / OUTPUT)
+    return summary
+
+
+if __name__ == "__main__":
+    from pipeline.stages import main
+
+    main(run)
