@@ -144,10 +144,11 @@ def _registry_version(params: Params, layout: Layout, bundle_version: str) -> st
     try:
         from mlflow import MlflowClient
 
+        from pipeline.settings import registered_model_name
         from pipeline.tracking import tracking_uri
 
         client = MlflowClient(tracking_uri=tracking_uri(layout))
-        name = params.export.model_name
+        name = registered_model_name(params)
         for mv in client.search_model_versions(f"name='{name}'"):
             if (mv.tags or {}).get("bundle_version") == bundle_version:
                 return str(mv.version)
@@ -199,10 +200,11 @@ def _bundle_from_registry(
         import mlflow
         from mlflow import MlflowClient
 
+        from pipeline.settings import registered_model_name
         from pipeline.tracking import tracking_uri
 
         uri = tracking_uri(layout)
-        name = params.export.model_name
+        name = registered_model_name(params)
         matches = [
             mv
             for mv in MlflowClient(tracking_uri=uri).search_model_versions(f"name='{name}'")

@@ -210,3 +210,12 @@ class SigningSettings:
 
     private_key: str = ".keys/bundle-signing.pem"
     public_key: str = ".keys/bundle-signing.pub"
+
+
+def registered_model_name(params) -> str:
+    """The MLflow registered model: ``export.model_name``, suffixed with the data set for a
+    single-table source, so that data sets never take each other's ``champion`` alias."""
+    name = params.export.model_name
+    if params.generate.source == "tabular":
+        return f"{name}-{Path(params.generate.dataset).stem}"
+    return name

@@ -27,7 +27,7 @@ from pipeline.console import console
 from pipeline.io import read_json, write_json
 from pipeline.layout import Layout
 from pipeline.params import Params
-from pipeline.settings import Gates
+from pipeline.settings import Gates, registered_model_name
 
 PACKAGES = Path(__file__).resolve().parents[2]
 RUNTIME_REQUIREMENTS = (
@@ -151,7 +151,7 @@ def run(params: Params, layout: Layout) -> dict:
     schema = input_schema(catalogue, frame.loc[frame["split"] == "train"])
     info = {
         "version_prefix": params.export.version,
-        "model_name": params.export.model_name,
+        "model_name": registered_model_name(params),
         "input_data_sha256": tracking.data_hashes(
             {
                 "features": layout.processed / "features.parquet",
@@ -223,7 +223,7 @@ def _log_and_register(
     shares: dict[str, float],
     model: ScoringModel,
 ) -> dict:
-    name = params.export.model_name
+    name = registered_model_name(params)
     with tracking.resume_run(layout) as mlflow, warnings.catch_warnings():
         # The signature is explicit. MLflow checks the input example by serving it once
         # (models-from-code: nothing is pickled).

@@ -107,3 +107,14 @@ def test_scoring_a_tabular_batch(german, tmp_path):
     assert summary["scored"] == 1000 and summary["balanced"]
     assert scores["knockout_rule"].isna().all()  # no compliance features: no knock-out
     assert scores.loc[scores["decision"] == "approve", "credit_limit"].gt(0).all()
+
+
+def test_each_data_set_has_its_own_registered_model(german):
+    """The champion of one data set never replaces another's: the registered name carries it."""
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{german / 'mlflow.db'}")
+    names = {m.name for m in client.search_registered_models()}
+    assert names == {"credit-admission-german_credit"}
+    manifest = json.loads((german / "data/models/bundle/manifest.json").read_text())
+    assert manifest["model_name"] == "credit-admission-german_credit"
