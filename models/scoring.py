@@ -67,11 +67,8 @@ class ScoringModel:
         else:
             raw, contributions = self.pd_model.raw_and_contributions(X)
             pd_ = self.pd_model.calibrator_.transform(raw)
-        grade = self.scale.grade(pd_)
-        decided = self.policy.decide(frame, grade, self.revenue(X), self.scale.default_label)
-        out = pd.DataFrame({"pd": pd_, "score": points}, index=frame.index)
-        out = pd.concat([out, decided], axis=1)
-        need = decided["decision"].isin(reasons_for).to_numpy()
+        out = self._decided(frame, X, pd_, points)
+        need = out["decision"].isin(reasons_for).to_numpy()
         if by_card:
             reasons = points_reasons(breakdown.loc[need], self.scorecard.max_points(), k)
         else:
@@ -95,6 +92,12 @@ class ScoringModel:
             pd_ = self.scorecard.pd_from_score(points)
         else:
             pd_ = self.pd_model.predict_proba(X)[:, 1]
+        return self._decided(frame, X, pd_, points)
+
+    def _decided(
+        self, frame: pd.DataFrame, X: pd.DataFrame, pd_: np.ndarray, points: np.ndarray
+    ) -> pd.DataFrame:
+        """PD and points, then the grade and the policy's decision, limit and terms."""
         grade = self.scale.grade(pd_)
         decided = self.policy.decide(frame, grade, self.revenue(X), self.scale.default_label)
         out = pd.DataFrame({"pd": pd_, "score": points}, index=frame.index)

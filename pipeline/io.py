@@ -27,6 +27,11 @@ from models.safe_text import CSV_WRITE_OPTIONS, neutralise_frame
 READABLE = (".parquet", ".csv")
 
 
+def has_raw(directory: Path, table: str) -> bool:
+    """Whether ``directory`` holds an export of ``table`` (Parquet or CSV)."""
+    return any((directory / f"{table}{ext}").exists() for ext in READABLE)
+
+
 def find_raw(directory: Path, table: str) -> Path:
     """The export of ``table`` in ``directory``: ``<table>.parquet`` or ``<table>.csv``
     (both present is ambiguous and refused: which one is current is not ours to guess)."""

@@ -20,22 +20,13 @@ import pandas as pd
 from credit.crm.mapping import EXPORT_FIELDS, Export
 from features.catalogue import Catalogue
 
+# The exported fields, with the ledger's keys after the CRM's id and the name.
 STATE_COLUMNS = [
-    "crm_id",
+    *EXPORT_FIELDS[:1],
     "customer_id",
-    "company_name",
+    EXPORT_FIELDS[1],
     "application_id",
-    "grade",
-    "pd",
-    "decision",
-    "credit_limit",
-    "payment_terms_days",
-    "security",
-    "next_review",
-    "value_tier",
-    "reasons",
-    "decided_on",
-    "bundle_version",
+    *EXPORT_FIELDS[2:],
 ]
 
 

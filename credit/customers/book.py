@@ -29,12 +29,11 @@ from credit.customers.value import (
 )
 from credit.ledger.authority import AuthorityConfig
 from features.assemble import FeatureConfig
+from features.contract.tables import TRADE_TABLES
 from features.errors import DataError
 from models.monitoring import WarningPolicy
 from models.reassessment import reassess_portfolio
 from models.scoring import ScoringModel, conform
-
-TRADE = ("customers", "sales_orders", "sales_invoices", "payments")
 
 
 @dataclass
@@ -68,7 +67,7 @@ def assess_customers(
     credit_limit): the limits in force on the date when known (the decision ledger), else
     the customer master's.
     """
-    missing = [t for t in TRADE if t not in tables]
+    missing = [t for t in TRADE_TABLES if t not in tables]
     if missing:
         raise DataError(
             f"the customer book needs the trade tables; missing {', '.join(missing)} "

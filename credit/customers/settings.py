@@ -11,9 +11,9 @@ import math
 from dataclasses import field
 
 from features.config import settings
+from features.contract.tables import SECURITY_TYPES
 
 BUCKETS: tuple[str, ...] = ("current", "1-30", "31-60", "61-90", "90+")
-SECURITY_TYPES: tuple[str, ...] = ("none", "guarantee", "prepayment", "credit_insurance")
 
 
 def _share(name: str, value: float, upper: float = 1.0) -> None:

@@ -29,8 +29,9 @@ def run(params: Params, layout: Layout) -> dict:
     frame = everyone.loc[everyone["split"].isin(SPLITS)].reset_index(drop=True)
     # The simulator's truth (empty for real data) enters evaluation only, never training.
     truth = read_parquet(layout.truth)
+    models = load_models(layout)
     result = evaluate_models(
-        load_models(layout),
+        models,
         everyone,
         params.grading,
         ev.n_bins,
@@ -52,7 +53,7 @@ def run(params: Params, layout: Layout) -> dict:
     )
     result.metrics["strategy"] = strategy.summary
     swaps = decide_by_swap_set(
-        load_models(layout), everyone, load_catalogue(layout), params.grading, params.policy, truth
+        models, everyone, load_catalogue(layout), params.grading, params.policy, truth
     )
     result.metrics["swap_set_pd_model_vs_scorecard"] = _swap_summary(swaps)
     _write_reports(layout, frame, result)

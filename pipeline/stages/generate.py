@@ -23,7 +23,15 @@ from features.errors import DataError
 from features.sources.dataset import load_config, load_tabular
 from features.sources.synthetic import SyntheticGenerator, inject_defects
 from pipeline.console import console, log, progress
-from pipeline.io import READABLE, ChunkedWriter, find_raw, read_raw, write_json, write_parquet
+from pipeline.io import (
+    READABLE,
+    ChunkedWriter,
+    find_raw,
+    has_raw,
+    read_raw,
+    write_json,
+    write_parquet,
+)
 from pipeline.layout import DEFECTS_FILE, TABULAR_FILE, Layout, datasets_dir
 from pipeline.params import Params
 
@@ -110,9 +118,7 @@ def copy_files(layout: Layout) -> dict[str, int]:
     _clear(layout)
     counts = {}
     for table in TABLES:
-        if table in TRADE_TABLES and not any(
-            (source / f"{table}{ext}").exists() for ext in READABLE
-        ):
+        if table in TRADE_TABLES and not has_raw(source, table):
             continue
         path = find_raw(source, table)
         counts[table] = len(read_raw(path))

@@ -10,24 +10,13 @@ a changed file re-runs ``generate`` and what follows; an unchanged one re-runs n
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 from features.errors import DataError
 from features.sources.dataset import load_config
-from pipeline.io import write_json
+from pipeline.io import sha256, write_json
 from pipeline.layout import Layout, datasets_dir
 from pipeline.params import Params
 
 OUTPUT = "source.json"
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def run(params: Params, layout: Layout) -> dict:

@@ -10,7 +10,7 @@ from features.contract.tables import TRADE_TABLES
 from features.contract.validation import VALIDATION_ORDER, TableResult, validate_tables
 from features.errors import DataError
 from pipeline.console import console, log
-from pipeline.io import READABLE, find_raw, read_raw, write_json, write_parquet
+from pipeline.io import find_raw, has_raw, read_raw, write_json, write_parquet
 from pipeline.layout import TABULAR_FILE, Layout
 from pipeline.params import Params
 
@@ -20,7 +20,7 @@ def run(params: Params, layout: Layout) -> dict:
         return run_tabular(params, layout)
     start = time.perf_counter()
     raw, sources = {}, {}
-    present = [t for t in TRADE_TABLES if any((layout.raw / f"{t}{e}").exists() for e in READABLE)]
+    present = [t for t in TRADE_TABLES if has_raw(layout.raw, t)]
     for table in (*VALIDATION_ORDER, *present):
         path = find_raw(layout.raw, table)
         sources[table] = (
