@@ -35,13 +35,18 @@ app = typer.Typer(
 class _State:
     root: Path = Path(".")
     params_path: Path | None = None
+    _loaded: tuple[Path, Params] | None = None
 
     @property
     def layout(self) -> Layout:
         return Layout.at(self.root)
 
     def params(self) -> Params:
-        return load(self.params_path or self.layout.params)
+        """The params file, read once per command."""
+        path = self.params_path or self.layout.params
+        if self._loaded is None or self._loaded[0] != path:
+            self._loaded = (path, load(path))
+        return self._loaded[1]
 
 
 state = _State()
@@ -67,6 +72,7 @@ def root(
     setup_logging(verbose)
     state.root = project
     state.params_path = params
+    state._loaded = None  # a new command reads the file again
 
 
 @app.command()
@@ -292,11 +298,23 @@ def monitor(
     batch: Path | None = typer.Option(
         None, "--batch", help="Features file of the batch to compare (default: the scored batch)."
     ),
+    ledger: bool = typer.Option(
+        False,
+        "--ledger",
+        help="Add the decision ledger's decisions and overrides by grade (written to "
+        "data/ledger/monitoring/, outside the DVC outputs).",
+    ),
 ) -> None:
     """Drift of a batch vs development data: score PSI, CSI, missing rates, points shift."""
     from pipeline.stages import monitor as stage
 
-    stage.run(state.params(), state.layout, batch=batch)
+    params, layout = state.params(), state.layout
+    stats, out_dir = None, None
+    if ledger:
+        with ledger_cli._open() as opened:
+            stats = opened.grade_stats()
+        out_dir = layout.data / "ledger" / "monitoring"
+    stage.run(params, layout, batch=batch, ledger_stats=stats, out_dir=out_dir)
 
 
 @app.command()

@@ -111,7 +111,7 @@ def _ledger_url(params: Params, layout: Layout) -> tuple[str, bool]:
     return (url, False) if url else (sqlite_url(layout.ledger), True)
 
 
-def _open(create: bool = False) -> Ledger:
+def _open(create: bool = False, upgrade: bool = False) -> Ledger:
     """The configured ledger; only ``decide`` creates it (a query on no ledger says so)."""
     from credit.ledger import Ledger
     from credit.ledger.db import parse_url, sqlite_path
@@ -131,6 +131,7 @@ def _open(create: bool = False) -> Ledger:
     return Ledger.open(
         url,
         create=create,
+        upgrade=upgrade,
         authority=authority,
         busy_timeout=cfg.busy_timeout,
     )
@@ -545,6 +546,31 @@ def stats(
     _out().print(table)
     if out is not None:
         write_csv(frame, out)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the ledger's schema to this software's migration (after an upgrade of it)."""
+    from credit.ledger.db import current_revision, make_engine, parse_url, sqlite_path, translated
+
+    params, layout = _state()
+    url = parse_url(_ledger_url(params, layout)[0])
+    path = sqlite_path(url)
+    if path is not None and not path.is_file():
+        raise DataError(f"no decision ledger at {path} yet: nothing to migrate")
+    engine = make_engine(url, params.ledger.busy_timeout)
+    try:
+        with translated(url, params.ledger.busy_timeout, connecting=True), engine.connect() as c:
+            before = current_revision(c)
+    finally:
+        engine.dispose()
+    with _open(upgrade=True) as ledger:
+        after = ledger.revision()
+    _out().print(
+        f"ledger migrated from {before} to {after}"
+        if before != after
+        else f"ledger at migration {after}: up to date"
+    )
 
 
 # ------------------------------------------------------------------------------ actions

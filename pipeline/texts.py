@@ -165,6 +165,13 @@ TEXT = {
         characteristics_note="Mean points per characteristic in the development sample and "
         "the batch; a negative shift means the batch scores worse on that characteristic.",
         grades_title="Observed vs expected default rate by grade",
+        ledger_title="Decisions and overrides by grade (decision ledger)",
+        ledger_note="The latest recorded decision per application and what people did with "
+        "it. Override rate = overrides / decisions: a grade whose decisions are often "
+        "overridden is a model-risk signal. Approved review proposals carry out a review's "
+        "recommendation and are counted apart.",
+        ledger_none="The decision ledger holds no decision yet.",
+        override_rate_by_grade="Override rate by grade",
         no_batch_title="No batch",
         no_batch_text="The batch holds no applicant to compare with the development sample.",
         development="development",
@@ -211,6 +218,15 @@ TEXT = {
             "action": "Action",
             "warnings": "Warnings",
             "migration": "Admission \\ now",
+            "decisions": "Decisions",
+            "approve": "Approved",
+            "refer": "Referred",
+            "decline": "Declined",
+            "approved_by_people": "Approved by people",
+            "declined_by_people": "Declined by people",
+            "overridden_by_people": "Overridden",
+            "changed_by_review": "Changed by review",
+            "override_rate": "Override rate",
         },
         # early-warning page
         ew_title="Portfolio re-assessment as of {as_of}",
@@ -406,6 +422,11 @@ TEXT = {
         characteristics_title="特征分析（评分卡得分）",
         characteristics_note="开发样本与批次中各特征的平均得分；变化为负表示批次在该特征上得分更低。",
         grades_title="各评级的实际与预期违约率",
+        ledger_title="各评级的决策与人工推翻（决策台账）",
+        ledger_note="每笔申请最近一次记录的决策及其后的人工处理。推翻率 = 推翻数 / 决策数："
+        "某评级的决策经常被推翻是模型风险信号。已批准的复核建议执行的是复核结论，单独计数。",
+        ledger_none="决策台账中尚无决策。",
+        override_rate_by_grade="各评级的推翻率",
         no_batch_title="无批次",
         no_batch_text="该批次没有可与开发样本比较的申请人。",
         development="开发样本",
@@ -452,6 +473,15 @@ TEXT = {
             "action": "措施",
             "warnings": "预警数",
             "migration": "准入时 \\ 当前",
+            "decisions": "决策数",
+            "approve": "批准",
+            "refer": "转人工",
+            "decline": "拒绝",
+            "approved_by_people": "人工批准",
+            "declined_by_people": "人工拒绝",
+            "overridden_by_people": "人工推翻",
+            "changed_by_review": "复核调整",
+            "override_rate": "推翻率",
         },
         # 预警页面
         ew_title="截至 {as_of} 的存量客户重评",

@@ -9,10 +9,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine
 
@@ -151,26 +147,57 @@ def _translate(
     return LedgerError(f"{where}: {line}")
 
 
-def alembic_config(conn: Connection) -> Config:
+def alembic_config(conn: Connection):
     """Alembic configuration built in code; scripts ship inside the package."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = conn
     return cfg
 
 
+_REVISION = re.compile(r"^(down_revision|revision)\s*=\s*(None|['\"]([^'\"]+)['\"])", re.M)
+
+
+def _chain() -> dict[str, str | None]:
+    """revision -> down_revision, read from the migration scripts' text.
+
+    Opening a ledger only compares revision ids; reading them without importing Alembic keeps
+    a one-decision command (``decisions replay``) about 0.1 s faster. A test checks this equals
+    Alembic's own ``ScriptDirectory``."""
+    chain: dict[str, str | None] = {}
+    for path in sorted((MIGRATIONS / "versions").glob("*.py")):
+        found = {m[0]: m[2] or None for m in _REVISION.findall(path.read_text(encoding="utf-8"))}
+        if "revision" in found:
+            chain[found["revision"]] = found.get("down_revision")
+    return chain
+
+
 def head_revision() -> str:
-    return ScriptDirectory(str(MIGRATIONS)).get_current_head() or ""
+    chain = _chain()
+    heads = set(chain) - set(chain.values())
+    if len(heads) != 1:
+        raise LedgerError(f"ledger migrations have {len(heads)} heads: {sorted(heads)}")
+    return heads.pop()
 
 
 def known_revisions() -> set[str]:
-    return {s.revision for s in ScriptDirectory(str(MIGRATIONS)).walk_revisions()}
+    return set(_chain())
 
 
 def current_revision(conn: Connection) -> str | None:
-    return MigrationContext.configure(conn).get_current_revision()
+    """The revision recorded in the database (Alembic's ``alembic_version`` table), or None."""
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return None
+    rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
+    if len(rows) > 1:
+        raise LedgerError(f"the ledger records {len(rows)} migration heads: {sorted(rows)}")
+    return rows[0] if rows else None
 
 
 def upgrade(conn: Connection, revision: str = "head") -> None:
     """Run the migrations up to ``revision`` on ``conn`` (inside its transaction)."""
+    from alembic import command
+
     command.upgrade(alembic_config(conn), revision)

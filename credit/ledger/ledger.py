@@ -354,8 +354,8 @@ class Ledger:
                 )
             if current is not None and not upgrade:
                 raise LedgerError(
-                    f"{where} is at migration {current}, behind {head}: open it "
-                    f"with upgrade=True to migrate"
+                    f"{where} is at migration {current}, behind {head}: migrate it "
+                    f"(`creditrisk decisions migrate`, or Ledger.open(..., upgrade=True))"
                 )
             if wal:  # both persistent in the file; set before the first table, outside a
                 # transaction. 64 KiB pages: a decision row with its ~2.7 KB feature JSON fills

@@ -39,7 +39,17 @@ def _dates(frame: pd.DataFrame) -> pd.Series:
     return frame["application_date"] if "application_date" in frame else pd.Series([], "object")
 
 
-def run(params: Params, layout: Layout, batch: Path | None = None) -> dict:
+def run(
+    params: Params,
+    layout: Layout,
+    batch: Path | None = None,
+    ledger_stats: pd.DataFrame | None = None,
+    out_dir: Path | None = None,
+) -> dict:
+    """Drift page and JSON in ``out_dir`` (default ``data/reports/monitoring``).
+
+    ``ledger_stats`` (``Ledger.grade_stats()``, from ``creditrisk monitor --ledger``) adds the
+    decisions and overrides by grade; that page lives outside the DVC outputs."""
     cfg = params.monitor.drift
     lang = params.report.lang
     bundle = layout.models / "bundle"
@@ -56,7 +66,7 @@ def run(params: Params, layout: Layout, batch: Path | None = None) -> dict:
         actual = read_parquet(batch)
         source = batch_file = str(batch)
     actual = conform(actual.reset_index(drop=True), schema)
-    out = layout.reports / "monitoring"
+    out = out_dir or layout.reports / "monitoring"
     batch_window = html.window_of("batch", _dates(actual))
     lineage = html.Lineage(
         bundle=manifest["version"],
@@ -89,9 +99,16 @@ def run(params: Params, layout: Layout, batch: Path | None = None) -> dict:
         batch=source,
         drift_scenario=params.generate.synthetic.drift.name,
     )
+    if ledger_stats is not None:
+        report["ledger_by_grade"] = [
+            {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
+            for row in ledger_stats.to_dict("records")
+        ]
     write_json(report, out / "drift.json")
     write_csv(pd.DataFrame(report["features"]), out / "csi.csv")
     page = _page(report, pd_e, pd_a, score_e, score_a, cfg, model.catalogue, lang)
+    if ledger_stats is not None:
+        page["sections"].append(_ledger_section(ledger_stats, lang))
     html.write_page(out / "drift.html", **page, lineage=lineage)
     with tracking.monitoring_run(
         layout,
@@ -158,6 +175,36 @@ def _no_batch(
     )
     console.print(f"drift: no batch to compare ({source})")
     return report
+
+
+def _ledger_section(stats: pd.DataFrame, lang: str) -> dict:
+    """Decisions and overrides by grade from the ledger, with the override rate plotted."""
+    t = TEXT[lang]
+    if stats.empty:
+        return {"title": t["ledger_title"], "text": t["ledger_none"]}
+
+    def shown(column: str, value: object) -> str:
+        if column == "override_rate":
+            return f"{value:.1%}" if np.isfinite(value) else "-"
+        return f"{value:,}" if isinstance(value, (int, np.integer)) else html.cell(value)
+
+    with plots.language(lang) as fits:
+        p = t if fits else TEXT["en"]
+        rate = stats["override_rate"].fillna(0.0)
+        image = plots.data_uri(
+            plots.hbars(
+                [str(g) for g in stats["grade"]],
+                rate.tolist(),
+                p["override_rate_by_grade"],
+                p["columns"]["override_rate"],
+            )
+        )
+    return {
+        "title": t["ledger_title"],
+        "text": t["ledger_note"],
+        "table": html.table(stats, None, t["columns"], shown),
+        "images": [image],
+    }
 
 
 def _alert(alert: dict, lang: str, catalogue) -> str:

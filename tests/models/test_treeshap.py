@@ -32,6 +32,7 @@ def assert_matches(booster: lgb.Booster, X, num_iteration: int | None = None, **
     built = []
     for engine in ENGINES:
         tables = TreeShapTables.from_booster(booster, num_iteration, engine=engine, **build)
+        tables.min_kernel_rows = 0  # the compiled kernel even on a few rows
         raw, contrib = tables.predict_with_contributions(X)
         assert contrib.shape == expected.shape and contrib.dtype == np.float64
         np.testing.assert_allclose(contrib, expected, rtol=0, atol=TOL, err_msg=engine)
@@ -166,7 +167,19 @@ def test_engines_agree_and_output_is_deterministic(default_model):
     np.testing.assert_array_equal(first, again)
     if numba_available():
         compiled = TreeShapTables.from_booster(model.booster_, engine="numba").contributions(X)
-        np.testing.assert_allclose(compiled, first, rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(compiled, first)
+
+
+def test_small_batches_skip_the_kernel_with_the_same_bytes(default_model):
+    """A replayed row (numpy path) gets the bytes its batch got from the compiled kernel."""
+    model, X = default_model
+    tables = TreeShapTables.from_booster(model.booster_, engine="numba")
+    assert len(X) >= tables.min_kernel_rows > 1
+    batch_raw, batch = tables.predict_with_contributions(X)
+    for i in range(0, len(X), 97):
+        raw, contrib = tables.predict_with_contributions(X.iloc[i : i + 1])
+        np.testing.assert_array_equal(contrib[0], batch[i])
+        np.testing.assert_array_equal(raw[0], batch_raw[i])
 
 
 def test_input_errors(default_model):

@@ -103,8 +103,8 @@ def test_approve_a_referral_within_authority(project: Path, capsys):
 
 def test_override_beyond_authority_is_refused(project: Path, capsys):
     app_id = pick(project, "approve", 0)
-    with ledger_of(project) as ledger:
-        before = ledger.counts()["actions"]
+    with ledger_of(project) as ledger:  # this application's: other tests act on theirs
+        before = len(ledger.show(app_id)["actions"])
     code = run(
         project, "decisions", "override", app_id, "--by", "bob", "--role", "analyst",
         "--limit", "600000", "--reason", "big customer",
@@ -115,7 +115,7 @@ def test_override_beyond_authority_is_refused(project: Path, capsys):
     assert "600,000 needs committee" in err
     assert len(err.strip().splitlines()) == 1
     with ledger_of(project) as ledger:
-        assert ledger.counts()["actions"] == before
+        assert len(ledger.show(app_id)["actions"]) == before
 
 
 def test_replay_is_identical(project: Path, capsys):
@@ -238,6 +238,51 @@ def test_queries_without_a_ledger_say_so(tmp_path: Path, capsys):
     assert main(["--project", str(tmp_path), "decisions", "list"]) == 1
     assert "record a batch with `creditrisk decide`" in capsys.readouterr().err
     assert not (tmp_path / "data/ledger").exists()
+
+
+def test_monitoring_page_counts_decisions_and_overrides_by_grade(project: Path, capsys):
+    app_id = pick(project, "approve", 6)
+    code = run(
+        project, "decisions", "override", app_id, "--by", "Kim", "--role", "credit_manager",
+        "--limit", "30000", "--reason", "trade references",
+    )  # fmt: skip
+    assert code == 0, capsys.readouterr()
+    batch = project / "data/processed/features.parquet"
+    assert run(project, "monitor", "--batch", str(batch), "--ledger") == 0
+    out = project / "data/ledger/monitoring"
+    report = json.loads((out / "drift.json").read_text())
+    with ledger_of(project) as ledger:
+        latest = ledger.list_decisions(latest_only=True)
+        stats = ledger.grade_stats()
+    rows = report["ledger_by_grade"]
+    assert sum(r["decisions"] for r in rows) == len(latest) > 0
+    assert [r["overridden_by_people"] for r in rows] == stats["overridden_by_people"].tolist()
+    assert sum(r["overridden_by_people"] for r in rows) >= 1
+    page = (out / "drift.html").read_text()
+    assert "Decisions and overrides by grade" in page and "Override rate" in page
+    assert not (project / "data/reports/monitoring/drift.html").exists()
+
+
+def test_an_old_ledger_is_refused_with_the_command_that_migrates_it(tmp_path: Path, capsys):
+    from credit.ledger import db
+
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_params()))
+    path = tmp_path / "data/ledger/ledger.db"
+    assert main(["--project", str(tmp_path), "decisions", "migrate"]) == 1
+    assert "nothing to migrate" in capsys.readouterr().err and not path.exists()
+    path.parent.mkdir(parents=True)
+    engine = db.make_engine(db.parse_url(sqlite_url(path)))
+    with engine.begin() as conn:
+        db.upgrade(conn, "0001")
+    engine.dispose()
+    assert main(["--project", str(tmp_path), "decisions", "list"]) == 1
+    err = capsys.readouterr().err
+    assert "at migration 0001, behind 0002" in err and "creditrisk decisions migrate" in err
+    assert main(["--project", str(tmp_path), "decisions", "migrate"]) == 0
+    assert "migrated from 0001 to 0002" in capsys.readouterr().out
+    assert main(["--project", str(tmp_path), "decisions", "migrate"]) == 0
+    assert "up to date" in capsys.readouterr().out
+    assert main(["--project", str(tmp_path), "decisions", "list"]) == 0
 
 
 def test_bad_authority_in_params_is_one_line(tmp_path: Path, capsys):

@@ -94,3 +94,18 @@ def test_migration_scripts_ship_inside_the_package():
     assert (MIGRATIONS / "versions" / "0001_initial.py").is_file()
     assert (MIGRATIONS / "versions" / "0002_proposals.py").is_file()
     assert "credit" in MIGRATIONS.parts
+
+
+def test_revision_chain_read_from_the_scripts_equals_alembics(db_path: Path):
+    from alembic.script import ScriptDirectory
+
+    from credit.ledger.db import current_revision, known_revisions
+
+    scripts = ScriptDirectory(str(MIGRATIONS))
+    assert head_revision() == scripts.get_current_head()
+    assert known_revisions() == {s.revision for s in scripts.walk_revisions()}
+    with Ledger.open(sqlite_url(db_path)) as ledger, ledger.engine.connect() as conn:
+        assert current_revision(conn) == MigrationContext.configure(conn).get_current_revision()
+        conn.exec_driver_sql("DELETE FROM alembic_version")
+        assert current_revision(conn) is None
+        conn.rollback()
