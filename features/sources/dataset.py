@@ -72,7 +72,9 @@ class TabularDatasetConfig:
     target: str
     format: str = ""
     columns: tuple[str, ...] | None = None
+    header: bool | None = None
     id_column: str | None = None
+    id_position: int | None = None
     bad_values: tuple[Any, ...] = (1,)
     date_column: str | None = None
     categorical: tuple[str, ...] = ()
@@ -101,6 +103,18 @@ class TabularDatasetConfig:
             raise ValueError("bad_values must list at least one target value")
         if self.skip_rows < 0:
             raise ValueError(f"skip_rows must be >= 0; got {self.skip_rows}")
+        if self.columns and self.header:
+            raise ValueError(
+                "'columns' names the columns of a file without a header row; "
+                "'header: true' contradicts it"
+            )
+        if self.id_position is not None:
+            if self.id_position < 1:
+                raise ValueError(
+                    f"id_position must be >= 1 (1 = the first column); got {self.id_position}"
+                )
+            if self.id_column:
+                raise ValueError("give either id_column (a name) or id_position, not both")
         roles = [self.target, self.id_column, self.date_column]
         clash = sorted(
             {c for c in self.drop if c in roles} | {c for c in self.categorical if c in roles}
@@ -166,9 +180,13 @@ def _config_from_mapping(data: object, where: str) -> TabularDatasetConfig:
             }
         elif key == "features":
             kwargs[key] = _feature_specs(value, where)
-        elif key == "skip_rows":
+        elif key in ("skip_rows", "id_position"):
             if not isinstance(value, int) or isinstance(value, bool):
-                raise DataError(f"{where}: key 'skip_rows' must be an integer; got {value!r}")
+                raise DataError(f"{where}: key {key!r} must be an integer; got {value!r}")
+            kwargs[key] = value
+        elif key == "header":
+            if not isinstance(value, bool):
+                raise DataError(f"{where}: key 'header' must be true or false; got {value!r}")
             kwargs[key] = value
         else:
             if isinstance(value, list | dict):
@@ -222,11 +240,15 @@ def load_config(path: Path | str) -> TabularDatasetConfig:
 
 
 # ------------------------------------------------------------------------------- reading
+def _has_header(config: TabularDatasetConfig) -> bool:
+    return not config.columns and config.header is not False
+
+
 def _read_text_table(path: Path, config: TabularDatasetConfig, sep: str) -> pd.DataFrame:
     return pd.read_csv(
         path,
         sep=sep,
-        header=None if config.columns else 0,
+        header=0 if _has_header(config) else None,
         skiprows=config.skip_rows,
         na_values=list(config.na_values) or None,
         encoding=config.encoding,
@@ -252,7 +274,7 @@ def _read_excel(path: Path, config: TabularDatasetConfig) -> pd.DataFrame:
     try:
         return pd.read_excel(
             path,
-            header=None if config.columns else 0,
+            header=0 if _has_header(config) else None,
             skiprows=config.skip_rows,
             na_values=list(config.na_values) or None,
         )
@@ -288,10 +310,54 @@ def _read(path: Path, config: TabularDatasetConfig) -> pd.DataFrame:
                 f"{path}: {frame.shape[1]} fields per row but 'columns' names {len(config.columns)}"
             )
         frame.columns = list(config.columns)
+    elif not _has_header(config):
+        frame.columns = [f"column_{i}" for i in range(1, frame.shape[1] + 1)]
     frame.columns = [str(c).strip() for c in frame.columns]
     if frame.empty:
         raise DataError(f"{path}: no data rows")
+    if config.format != "arff" and config.header is None and not config.columns:
+        _check_header(frame, path)
     return frame
+
+
+_MANGLED = re.compile(r"\.\d+$")  # pandas' suffix for a repeated header name: "4", "4.1"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_header(frame: pd.DataFrame, path: Path) -> None:
+    """A first row that looks like data (numbers above numeric columns, or values that occur
+    in the rows below) was not a header: one line naming the file and the fix."""
+    like_data = []
+    for column in frame.columns:
+        name = str(column)
+        if not name or name.startswith("Unnamed: "):
+            continue
+        values = frame[column].dropna()
+        if pd.api.types.is_numeric_dtype(values.dtype):
+            numeric = True
+        else:
+            numeric = (
+                bool(len(values)) and pd.to_numeric(values, errors="coerce").notna().mean() > 0.9
+            )
+        seen = set(values.head(10_000).astype(str).str.strip())
+        if (numeric and _is_number(name)) or {name, _MANGLED.sub("", name)} & seen:
+            like_data.append(name)
+    if frame.shape[1] >= 2 and len(like_data) * 2 >= frame.shape[1]:
+        shown = ", ".join(list(map(str, frame.columns))[:6])
+        raise DataError(
+            f"{path}: the first row looks like data, not a header ({shown}, ...: "
+            f"{len(like_data)} of {frame.shape[1]} fields are values like those below); "
+            "name the columns with 'columns: [...]' in the dataset config, or set "
+            "'header: false' (columns column_1, column_2, ...), or 'header: true' if it is "
+            "the header"
+        )
 
 
 def load_tabular(config: TabularDatasetConfig, base_dir: Path | str) -> pd.DataFrame:

@@ -420,3 +420,61 @@ def test_quick_protocol_is_smaller():
     y = np.tile([0, 0, 0, 1], 50)
     assert len(german.splits(y, quick=False)) == 25 and len(german.splits(y, quick=True)) == 5
     assert len(polish_cv.splits(y, quick=True)) == 1
+
+
+# ------------------------------------------------------------- header detection (issue 19)
+def _headerless(folder: Path) -> None:
+    rng = np.random.default_rng(8)
+    rows = [
+        f"{rng.integers(18, 70)},{rng.choice(['A', 'B'])},{rng.integers(0, 2)}" for _ in range(40)
+    ]
+    (folder / "h.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+def test_a_headerless_file_without_columns_is_one_clear_line(tmp_path):
+    _headerless(tmp_path)
+    config = config_from_mapping({"name": "h", "files": ["h.csv"], "target": "bad"})
+    with pytest.raises(DataError) as info:
+        load_tabular(config, tmp_path)
+    message = str(info.value)
+    assert "\n" not in message and str(tmp_path / "h.csv") in message
+    assert "first row looks like data" in message and "'columns: [...]'" in message
+    assert "'header: false'" in message
+
+
+def test_header_false_names_the_columns_by_position_and_header_true_overrides(tmp_path):
+    _headerless(tmp_path)
+    config = config_from_mapping(
+        {"name": "h", "files": ["h.csv"], "target": "column_3", "header": False}
+    )
+    raw = load_tabular(config, tmp_path)
+    assert list(raw.columns) == ["column_1", "column_2", "column_3"] and len(raw) == 40
+    frame, catalogue = tabular_feature_table(raw, config)
+    assert catalogue.names == ["column_1", "column_2"]
+    first = (tmp_path / "h.csv").read_text().splitlines()[0].split(",")
+    forced = config_from_mapping(
+        {"name": "h", "files": ["h.csv"], "target": first[2], "header": True}
+    )
+    assert list(load_tabular(forced, tmp_path).columns) == first  # taken as the header, as told
+    with pytest.raises(DataError, match="contradicts"):
+        config_from_mapping(
+            {
+                "name": "h",
+                "files": ["h.csv"],
+                "target": "c",
+                "columns": ["a", "b", "c"],
+                "header": True,
+            }
+        )
+    with pytest.raises(DataError, match="'header' must be true or false"):
+        config_from_mapping({"name": "h", "files": ["h.csv"], "target": "c", "header": "no"})
+
+
+def test_german_data_without_columns_is_caught(shared_dir):
+    config = config_from_mapping(
+        {"name": "g", "files": ["german_credit/german.data"], "target": "class"}
+    )
+    with pytest.raises(
+        DataError, match=r"german\.data: the first row looks like data, not a header \(A11, 6"
+    ):
+        load_tabular(config, shared_dir)
