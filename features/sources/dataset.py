@@ -11,7 +11,7 @@ files it is given; nothing here knows about DVC or MLflow.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +63,9 @@ class TabularDatasetConfig:
     """One dataset: its files, target, categorical columns, special codes and feature notes.
 
     Column names (``target``, ``categorical``, keys of ``special_codes`` and ``features``...)
-    are the names in the file (or in ``columns`` for header-less files); features get
-    :func:`safe_name` names in the feature table.
+    are the names in the file (or in ``columns`` for header-less files) or their
+    :func:`safe_name` feature names (:func:`resolve_columns`); features get :func:`safe_name`
+    names in the feature table. ``id_position`` gives the id column by position instead.
     """
 
     name: str
@@ -379,27 +380,76 @@ def load_tabular(config: TabularDatasetConfig, base_dir: Path | str) -> pd.DataF
 
 def check_columns(raw: pd.DataFrame, config: TabularDatasetConfig) -> None:
     """Every column the config names must exist (one error naming the first missing one)."""
-    named = {
-        "target": [config.target],
-        "id_column": [config.id_column],
-        "date_column": [config.date_column],
-        "categorical": config.categorical,
-        "drop": config.drop,
-        "special_codes": [c for c in config.special_codes if c != ALL_COLUMNS],
-        "features": list(config.features),
-    }
-    present = set(raw.columns)
-    safe_present = {safe_name(c) for c in raw.columns}
-    for key, cols in named.items():
-        for col in cols:
-            if col is None or col in present or (key == "features" and col in safe_present):
-                continue
-            shown = ", ".join(map(str, list(raw.columns)[:12]))
-            more = " ..." if raw.shape[1] > 12 else ""
+    resolve_columns(raw, config)
+
+
+def resolve_columns(raw: pd.DataFrame, config: TabularDatasetConfig) -> TabularDatasetConfig:
+    """The config with every column it names as spelt in the file.
+
+    A column may be named as in the file or by its feature name (:func:`safe_name`, e.g.
+    ``late_payments`` for ``late payments``); a name that could mean two columns, a column
+    named twice under one key, or a name matching none is one error line. ``id_position``
+    becomes the ``id_column`` at that position (e.g. a first column with an empty header,
+    which pandas calls ``Unnamed: 0``)."""
+    columns = [str(c) for c in raw.columns]
+    id_column = config.id_column
+    if config.id_position is not None:
+        if config.id_position > len(columns):
             raise DataError(
-                f"dataset {config.name!r}: column {col!r} named in '{key}' is not "
-                f"in {config.source} (columns: {shown}{more})"
+                f"dataset {config.name!r}: id_position {config.id_position} but "
+                f"{config.source} has {len(columns)} columns"
             )
+        id_column = columns[config.id_position - 1]
+
+    def find(name: str, key: str) -> str:
+        exact = name in columns
+        others = [c for c in columns if c != name and safe_name(c) == name]
+        if exact and not others:
+            return name
+        if len(others) == 1 and not exact:
+            return others[0]
+        if exact or others:
+            candidates = " and ".join(repr(c) for c in ([name] if exact else []) + others)
+            raise DataError(
+                f"dataset {config.name!r}: {name!r} in '{key}' could be column {candidates} "
+                f"of {config.source} (same feature name); write the name as in the file"
+            )
+        shown = ", ".join(columns[:12])
+        more = " ..." if len(columns) > 12 else ""
+        raise DataError(
+            f"dataset {config.name!r}: column {name!r} named in '{key}' is not "
+            f"in {config.source} (columns: {shown}{more})"
+        )
+
+    def mapping(values: dict, key: str) -> dict:
+        out: dict = {}
+        for name, value in values.items():
+            column = name if name == ALL_COLUMNS else find(name, key)
+            if column in out:
+                raise DataError(
+                    f"dataset {config.name!r}: column {column!r} is named twice in '{key}' "
+                    "(as in the file and as its feature name); keep one"
+                )
+            out[column] = value
+        return out
+
+    def one(name: str | None, key: str) -> str | None:
+        return None if name is None else find(name, key)
+
+    resolved = {
+        "target": find(config.target, "target"),
+        "id_column": one(id_column, "id_position" if config.id_position else "id_column"),
+        "id_position": None,
+        "date_column": one(config.date_column, "date_column"),
+        "categorical": tuple(find(c, "categorical") for c in config.categorical),
+        "drop": tuple(find(c, "drop") for c in config.drop),
+        "special_codes": mapping(config.special_codes, "special_codes"),
+        "features": mapping(config.features, "features"),
+    }
+    try:
+        return replace(config, **resolved)
+    except ValueError as exc:
+        raise DataError(f"dataset {config.name!r}: {exc}") from None
 
 
 # ------------------------------------------------------------------------- feature table
