@@ -9,6 +9,7 @@ risk direction left to the data from the training split only.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import replace
 from typing import Any
@@ -19,7 +20,14 @@ import pandas as pd
 from features.catalogue import Catalogue, Feature
 from features.contract.tables import META_COLUMNS, TABLES
 from features.errors import DataError
-from features.sources.dataset import ALL_COLUMNS, TabularDatasetConfig, check_columns, safe_name
+from features.sources.dataset import (
+    ALL_COLUMNS,
+    TabularDatasetConfig,
+    resolve_columns,
+    safe_name,
+)
+
+log = logging.getLogger(__name__)
 
 
 def _bad_flag(target: pd.Series, config: TabularDatasetConfig) -> pd.array:
@@ -40,6 +48,13 @@ def _bad_flag(target: pd.Series, config: TabularDatasetConfig) -> pd.array:
     out = pd.array(bad.astype("int8"), dtype="Int8")
     out[~labelled] = pd.NA
     return out
+
+
+def _looks_like_row_number(values: np.ndarray, min_rows: int = 10) -> bool:
+    """Consecutive integers (each row one more than the last), no gap, no missing value."""
+    if len(values) < min_rows or np.isnan(values).any() or not float(values[0]).is_integer():
+        return False
+    return bool((np.diff(values) == 1).all())
 
 
 def _codes_mask(values: pd.Series, codes: tuple[Any, ...]) -> np.ndarray:
@@ -150,7 +165,7 @@ def tabular_feature_table(
     columns), numeric ones float64; special codes and infinities become missing. Directions
     set to ``auto`` are ``none`` here: :func:`infer_directions` fills them in on training rows.
     """
-    check_columns(raw, config)
+    config = resolve_columns(raw, config)  # column keys as spelt in the file
     raw = raw.reset_index(drop=True)
     meta_roles = {config.target, config.id_column, config.date_column, *config.drop}
     columns = [c for c in raw.columns if c not in meta_roles]
@@ -212,6 +227,16 @@ def tabular_feature_table(
         else:
             out[name] = _numeric(values, column, config)
             catalogue.append(_feature(name, column, "numeric", config, codes))
+            if _looks_like_row_number(out[name]):
+                log.warning(
+                    "dataset %r: column %r holds consecutive integers (%d..%d), like a row "
+                    "number, and becomes a feature; name it with 'id_column' ('id_position: "
+                    "1' for an empty first header field) or list it under 'drop'",
+                    config.name,
+                    column,
+                    out[name][0],
+                    out[name][-1],
+                )
     frame = pd.DataFrame(out)
     frame["applicant_id"] = frame["applicant_id"].astype("str")
     # Further columns of the features-file layout (the application's request: company name,

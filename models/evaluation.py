@@ -20,13 +20,16 @@ from models.grading import MasterScale
 from models.metrics import (
     approval_rate_at_bad_rate,
     auc,
+    auc_standard_error,
     bootstrap_auc_ci,
     bootstrap_auc_difference,
     calibration_table,
     classification_metrics,
     csi,
+    ece_p_value,
     grade_table,
     psi,
+    psi_p_value,
 )
 
 SPLITS = ("train", "valid", "oot")
@@ -77,9 +80,14 @@ def evaluate_models(
     oot, train = split == "oot", split == "train"
     y_oot = y[oot]
     for m in MODELS:
+        out = metrics[m]["oot"]
         lo, hi = bootstrap_auc_ci(y_oot, risk[m][oot], n_bootstrap, seed)
-        metrics[m]["oot"]["auc_ci_low"], metrics[m]["oot"]["auc_ci_high"] = lo, hi
+        out["auc_ci_low"], out["auc_ci_high"] = lo, hi
+        # The evidence the export gates weigh a miss against (sample size): see check_gates.
+        out["auc_se"] = auc_standard_error(out["auc"], out["defaults"], out["n"] - out["defaults"])
+        out["ece_p_value"] = ece_p_value(y_oot, risk[m][oot], n_bins, n_bootstrap, seed)
         metrics[m]["score_psi_train_oot"] = psi(risk[m][train], risk[m][oot], n_bins)
+        metrics[m]["score_psi_p_value"] = psi_p_value(risk[m][train], risk[m][oot], n_bins)
     known = truth is not None and len(truth) > 0
     true_pd = (
         frame["applicant_id"].map(truth.set_index("applicant_id")["true_pd"]).to_numpy("float64")

@@ -103,6 +103,70 @@ def hosmer_lemeshow(y: np.ndarray, pd_: np.ndarray, n_bins: int = 10) -> tuple[f
     return stat, float(chi2.sf(stat, dof))
 
 
+def ece_p_value(
+    y: np.ndarray, pd_: np.ndarray, n_bins: int = 10, n_sim: int = 500, seed: int = 0
+) -> float:
+    """Chance that a perfectly calibrated model shows at least this ECE on these rows.
+
+    Consistency resampling (Broecker and Smith 2007): outcomes are drawn from the PDs
+    themselves (``n_sim`` times, seeded) and the ECE of each draw is computed over the same PD
+    deciles. On a few hundred rows noise alone gives an ECE of several points; a small p-value
+    says the observed ECE is more than noise. Returns ``(1 + draws >= observed) / (1 + n_sim)``.
+    """
+    y = np.asarray(y, dtype="float64")
+    pd_ = np.clip(np.asarray(pd_, dtype="float64"), EPS, 1 - EPS)
+    if not len(y):
+        return float("nan")
+    ranks = pd.Series(pd_).rank(method="first").to_numpy()
+    groups = np.ceil(ranks / len(pd_) * n_bins).astype(int) - 1
+    n_groups = int(groups.max()) + 1
+    predicted = np.bincount(groups, weights=pd_, minlength=n_groups)
+
+    def ece(defaults: np.ndarray) -> np.ndarray:  # (draws, groups) -> ECE per draw
+        return np.abs(defaults - predicted).sum(axis=-1) / len(y)
+
+    observed = ece(np.bincount(groups, weights=y, minlength=n_groups))
+    rng = np.random.default_rng(seed)
+    chunk = max(1, min(n_sim, 2_000_000 // len(y)))  # bounded memory on large samples
+    above, done = 0, 0
+    while done < n_sim:
+        k = min(chunk, n_sim - done)
+        draws = rng.random((k, len(y))) < pd_
+        cells = (groups + n_groups * np.arange(k)[:, None])[draws]  # (draw, group) of defaults
+        defaults = np.bincount(cells, minlength=k * n_groups).reshape(k, n_groups)
+        above += int(np.sum(ece(defaults) >= observed - 1e-12))
+        done += k
+    return float((1 + above) / (1 + n_sim))
+
+
+def auc_standard_error(auc_: float, n_defaults: int, n_goods: int) -> float:
+    """Standard error of an AUC from its value and the class counts (Hanley and McNeil 1982);
+    closed form, so a gate on it needs no resampling."""
+    if n_defaults < 1 or n_goods < 1 or not np.isfinite(auc_):
+        return float("nan")
+    q1, q2 = auc_ / (2 - auc_), 2 * auc_**2 / (1 + auc_)
+    var = (
+        auc_ * (1 - auc_) + (n_defaults - 1) * (q1 - auc_**2) + (n_goods - 1) * (q2 - auc_**2)
+    ) / (n_defaults * n_goods)
+    return float(np.sqrt(max(var, 0.0)))
+
+
+def psi_p_value(expected: np.ndarray, actual: np.ndarray, n_bins: int = 10) -> float:
+    """Chance of at least this PSI between two samples of one population (no shift).
+
+    Under no shift ``PSI / (1/n_expected + 1/n_actual)`` is about chi-square with bins - 1
+    degrees of freedom (Yurdakul 2018): on small samples a PSI of 0.1-0.2 can be noise alone.
+    """
+    from scipy.stats import chi2
+
+    n_e, n_a = len(expected), len(actual)
+    if not n_e or not n_a:
+        return float("nan")
+    table = psi_table(expected, actual, n_bins)
+    dof = max(len(table) - 1, 1)
+    return float(chi2.sf(float(table["psi"].sum()) / (1 / n_e + 1 / n_a), dof))
+
+
 def classification_metrics(y: np.ndarray, pd_: np.ndarray, n_bins: int = 10) -> dict[str, float]:
     """AUC, Gini, KS, Brier, log loss, ECE, Hosmer-Lemeshow, mean PD vs default rate."""
     from sklearn.metrics import brier_score_loss

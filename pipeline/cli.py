@@ -11,7 +11,7 @@ import click
 import typer
 
 from features.errors import DataError
-from pipeline import __version__, crm_cli, ledger_cli
+from pipeline import __version__, crm_cli, datasets_cli, ledger_cli
 from pipeline.console import console, print_error, setup_logging
 from pipeline.io import exit_cleanly_on_sigterm
 from pipeline.layout import Layout
@@ -431,6 +431,7 @@ def reviews(
 app.command("decide")(ledger_cli.decide)
 app.add_typer(ledger_cli.app, name="decisions")
 app.add_typer(crm_cli.app, name="crm")
+app.add_typer(datasets_cli.app, name="datasets")
 
 
 @app.command()

@@ -11,6 +11,8 @@ TABULAR_FILE = "tabular.parquet"  # data/raw and data/interim: a single-table da
 # User-defined scorecard bins (params train.scorecard.bins_file) live here: the train stage
 # depends on this folder in dvc.yaml, so a bins file anywhere else would not be tracked.
 SCORECARD_BINS_DIR = PurePosixPath("datasets/bins")
+# The shared copy of the public data sets on the development machines (besides ../shared).
+SHARED_DATASETS = Path("/work/shared/datasets")
 
 
 @dataclass(frozen=True)
@@ -68,9 +70,19 @@ class Layout:
         return self.root / "params.yaml"
 
 
-def datasets_dir(root: Path, configured: str = "") -> Path | None:
-    """Folder of the public data sets: the configured one, ``$CREDIT_DATASETS``,
-    ``<project>/../shared/datasets`` or ``/work/shared/datasets`` (first set / existing).
+def user_datasets_cache() -> Path:
+    """Where ``creditrisk datasets fetch`` caches the public data sets when
+    ``$CREDIT_DATASETS`` is not set: ``$XDG_CACHE_HOME/creditrisk/datasets``, by default
+    ``~/.cache/creditrisk/datasets``."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "creditrisk" / "datasets"
+
+
+def datasets_dir(root: Path, configured: str = "", files: tuple[str, ...] = ()) -> Path | None:
+    """Folder of the public data sets: the configured one, ``$CREDIT_DATASETS``, else the
+    first of ``<project>/../shared/datasets``, ``/work/shared/datasets`` and the fetch cache
+    (:func:`user_datasets_cache`) that holds all of ``files`` (paths relative to it), else
+    the first of them that exists.
 
     A folder that is configured or set in the environment is returned even when it does not
     exist, so that a typo fails loudly instead of silently falling back.
@@ -81,7 +93,13 @@ def datasets_dir(root: Path, configured: str = "") -> Path | None:
     env = os.environ.get("CREDIT_DATASETS")
     if env:
         return Path(env)
-    for candidate in (root.parent / "shared" / "datasets", Path("/work/shared/datasets")):
-        if candidate.is_dir():
+    candidates = (
+        root.parent / "shared" / "datasets",
+        SHARED_DATASETS,
+        user_datasets_cache(),
+    )
+    existing = [c for c in candidates if c.is_dir()]
+    for candidate in existing:
+        if all((candidate / f).is_file() for f in files):
             return candidate
-    return None
+    return existing[0] if existing else None

@@ -138,13 +138,24 @@ class EvaluateSettings:
 
 @settings
 class Gates:
-    """OOT thresholds a model must meet to become the registered ``champion``."""
+    """OOT thresholds a model must meet to become the registered ``champion``.
+
+    A gate fails only when the miss is more than the sample's noise: the figure is beyond its
+    threshold *and* a one-sided test at level ``alpha`` says so (AUC: Hanley-McNeil standard
+    error; ECE: consistency resampling; PSI: chi-square). Too few OOT defaults to judge at all
+    (``min_oot_defaults``) fails too. See ``pipeline.stages.export.check_gates``."""
 
     min_auc: float = 0.70
     max_ece: float = 0.03
     max_score_psi: float = 0.25
+    alpha: float = 0.05
+    min_oot_defaults: int = 20
 
     def __post_init__(self) -> None:
+        if not 0 < self.alpha < 0.5:
+            raise ValueError(f"alpha must be in (0, 0.5); got {self.alpha}")
+        if self.min_oot_defaults < 1:
+            raise ValueError(f"min_oot_defaults must be >= 1; got {self.min_oot_defaults}")
         if not 0.5 <= self.min_auc <= 1:
             raise ValueError(f"min_auc must be in [0.5, 1]; got {self.min_auc}")
         if not 0 < self.max_ece <= 1:

@@ -383,6 +383,13 @@ def model_card(
         f"{'' if score_psi is None else f'{score_psi:.3f}'} | | <= {gates['max_score_psi']} |",
         "",
     ]
+    if "alpha" in gates:
+        lines += [
+            f"A gate fails only when the miss is significant at {gates['alpha']} (one-sided: "
+            "the sample's noise does not fail a sound model) and with at least "
+            f"{gates['min_oot_defaults']} out-of-time defaults.",
+            "",
+        ]
     if decisions:
         lines += [
             "**Policy on the out-of-time applications**: "

@@ -11,7 +11,7 @@ files it is given; nothing here knows about DVC or MLflow.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +63,9 @@ class TabularDatasetConfig:
     """One dataset: its files, target, categorical columns, special codes and feature notes.
 
     Column names (``target``, ``categorical``, keys of ``special_codes`` and ``features``...)
-    are the names in the file (or in ``columns`` for header-less files); features get
-    :func:`safe_name` names in the feature table.
+    are the names in the file (or in ``columns`` for header-less files) or their
+    :func:`safe_name` feature names (:func:`resolve_columns`); features get :func:`safe_name`
+    names in the feature table. ``id_position`` gives the id column by position instead.
     """
 
     name: str
@@ -72,7 +73,9 @@ class TabularDatasetConfig:
     target: str
     format: str = ""
     columns: tuple[str, ...] | None = None
+    header: bool | None = None
     id_column: str | None = None
+    id_position: int | None = None
     bad_values: tuple[Any, ...] = (1,)
     date_column: str | None = None
     categorical: tuple[str, ...] = ()
@@ -101,6 +104,18 @@ class TabularDatasetConfig:
             raise ValueError("bad_values must list at least one target value")
         if self.skip_rows < 0:
             raise ValueError(f"skip_rows must be >= 0; got {self.skip_rows}")
+        if self.columns and self.header:
+            raise ValueError(
+                "'columns' names the columns of a file without a header row; "
+                "'header: true' contradicts it"
+            )
+        if self.id_position is not None:
+            if self.id_position < 1:
+                raise ValueError(
+                    f"id_position must be >= 1 (1 = the first column); got {self.id_position}"
+                )
+            if self.id_column:
+                raise ValueError("give either id_column (a name) or id_position, not both")
         roles = [self.target, self.id_column, self.date_column]
         clash = sorted(
             {c for c in self.drop if c in roles} | {c for c in self.categorical if c in roles}
@@ -166,9 +181,13 @@ def _config_from_mapping(data: object, where: str) -> TabularDatasetConfig:
             }
         elif key == "features":
             kwargs[key] = _feature_specs(value, where)
-        elif key == "skip_rows":
+        elif key in ("skip_rows", "id_position"):
             if not isinstance(value, int) or isinstance(value, bool):
-                raise DataError(f"{where}: key 'skip_rows' must be an integer; got {value!r}")
+                raise DataError(f"{where}: key {key!r} must be an integer; got {value!r}")
+            kwargs[key] = value
+        elif key == "header":
+            if not isinstance(value, bool):
+                raise DataError(f"{where}: key 'header' must be true or false; got {value!r}")
             kwargs[key] = value
         else:
             if isinstance(value, list | dict):
@@ -222,11 +241,15 @@ def load_config(path: Path | str) -> TabularDatasetConfig:
 
 
 # ------------------------------------------------------------------------------- reading
+def _has_header(config: TabularDatasetConfig) -> bool:
+    return not config.columns and config.header is not False
+
+
 def _read_text_table(path: Path, config: TabularDatasetConfig, sep: str) -> pd.DataFrame:
     return pd.read_csv(
         path,
         sep=sep,
-        header=None if config.columns else 0,
+        header=0 if _has_header(config) else None,
         skiprows=config.skip_rows,
         na_values=list(config.na_values) or None,
         encoding=config.encoding,
@@ -252,7 +275,7 @@ def _read_excel(path: Path, config: TabularDatasetConfig) -> pd.DataFrame:
     try:
         return pd.read_excel(
             path,
-            header=None if config.columns else 0,
+            header=0 if _has_header(config) else None,
             skiprows=config.skip_rows,
             na_values=list(config.na_values) or None,
         )
@@ -288,10 +311,54 @@ def _read(path: Path, config: TabularDatasetConfig) -> pd.DataFrame:
                 f"{path}: {frame.shape[1]} fields per row but 'columns' names {len(config.columns)}"
             )
         frame.columns = list(config.columns)
+    elif not _has_header(config):
+        frame.columns = [f"column_{i}" for i in range(1, frame.shape[1] + 1)]
     frame.columns = [str(c).strip() for c in frame.columns]
     if frame.empty:
         raise DataError(f"{path}: no data rows")
+    if config.format != "arff" and config.header is None and not config.columns:
+        _check_header(frame, path)
     return frame
+
+
+_MANGLED = re.compile(r"\.\d+$")  # pandas' suffix for a repeated header name: "4", "4.1"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_header(frame: pd.DataFrame, path: Path) -> None:
+    """A first row that looks like data (numbers above numeric columns, or values that occur
+    in the rows below) was not a header: one line naming the file and the fix."""
+    like_data = []
+    for column in frame.columns:
+        name = str(column)
+        if not name or name.startswith("Unnamed: "):
+            continue
+        values = frame[column].dropna()
+        if pd.api.types.is_numeric_dtype(values.dtype):
+            numeric = True
+        else:
+            numeric = (
+                bool(len(values)) and pd.to_numeric(values, errors="coerce").notna().mean() > 0.9
+            )
+        seen = set(values.head(10_000).astype(str).str.strip())
+        if (numeric and _is_number(name)) or {name, _MANGLED.sub("", name)} & seen:
+            like_data.append(name)
+    if frame.shape[1] >= 2 and len(like_data) * 2 >= frame.shape[1]:
+        shown = ", ".join(list(map(str, frame.columns))[:6])
+        raise DataError(
+            f"{path}: the first row looks like data, not a header ({shown}, ...: "
+            f"{len(like_data)} of {frame.shape[1]} fields are values like those below); "
+            "name the columns with 'columns: [...]' in the dataset config, or set "
+            "'header: false' (columns column_1, column_2, ...), or 'header: true' if it is "
+            "the header"
+        )
 
 
 def load_tabular(config: TabularDatasetConfig, base_dir: Path | str) -> pd.DataFrame:
@@ -313,27 +380,76 @@ def load_tabular(config: TabularDatasetConfig, base_dir: Path | str) -> pd.DataF
 
 def check_columns(raw: pd.DataFrame, config: TabularDatasetConfig) -> None:
     """Every column the config names must exist (one error naming the first missing one)."""
-    named = {
-        "target": [config.target],
-        "id_column": [config.id_column],
-        "date_column": [config.date_column],
-        "categorical": config.categorical,
-        "drop": config.drop,
-        "special_codes": [c for c in config.special_codes if c != ALL_COLUMNS],
-        "features": list(config.features),
-    }
-    present = set(raw.columns)
-    safe_present = {safe_name(c) for c in raw.columns}
-    for key, cols in named.items():
-        for col in cols:
-            if col is None or col in present or (key == "features" and col in safe_present):
-                continue
-            shown = ", ".join(map(str, list(raw.columns)[:12]))
-            more = " ..." if raw.shape[1] > 12 else ""
+    resolve_columns(raw, config)
+
+
+def resolve_columns(raw: pd.DataFrame, config: TabularDatasetConfig) -> TabularDatasetConfig:
+    """The config with every column it names as spelt in the file.
+
+    A column may be named as in the file or by its feature name (:func:`safe_name`, e.g.
+    ``late_payments`` for ``late payments``); a name that could mean two columns, a column
+    named twice under one key, or a name matching none is one error line. ``id_position``
+    becomes the ``id_column`` at that position (e.g. a first column with an empty header,
+    which pandas calls ``Unnamed: 0``)."""
+    columns = [str(c) for c in raw.columns]
+    id_column = config.id_column
+    if config.id_position is not None:
+        if config.id_position > len(columns):
             raise DataError(
-                f"dataset {config.name!r}: column {col!r} named in '{key}' is not "
-                f"in {config.source} (columns: {shown}{more})"
+                f"dataset {config.name!r}: id_position {config.id_position} but "
+                f"{config.source} has {len(columns)} columns"
             )
+        id_column = columns[config.id_position - 1]
+
+    def find(name: str, key: str) -> str:
+        exact = name in columns
+        others = [c for c in columns if c != name and safe_name(c) == name]
+        if exact and not others:
+            return name
+        if len(others) == 1 and not exact:
+            return others[0]
+        if exact or others:
+            candidates = " and ".join(repr(c) for c in ([name] if exact else []) + others)
+            raise DataError(
+                f"dataset {config.name!r}: {name!r} in '{key}' could be column {candidates} "
+                f"of {config.source} (same feature name); write the name as in the file"
+            )
+        shown = ", ".join(columns[:12])
+        more = " ..." if len(columns) > 12 else ""
+        raise DataError(
+            f"dataset {config.name!r}: column {name!r} named in '{key}' is not "
+            f"in {config.source} (columns: {shown}{more})"
+        )
+
+    def mapping(values: dict, key: str) -> dict:
+        out: dict = {}
+        for name, value in values.items():
+            column = name if name == ALL_COLUMNS else find(name, key)
+            if column in out:
+                raise DataError(
+                    f"dataset {config.name!r}: column {column!r} is named twice in '{key}' "
+                    "(as in the file and as its feature name); keep one"
+                )
+            out[column] = value
+        return out
+
+    def one(name: str | None, key: str) -> str | None:
+        return None if name is None else find(name, key)
+
+    resolved = {
+        "target": find(config.target, "target"),
+        "id_column": one(id_column, "id_position" if config.id_position else "id_column"),
+        "id_position": None,
+        "date_column": one(config.date_column, "date_column"),
+        "categorical": tuple(find(c, "categorical") for c in config.categorical),
+        "drop": tuple(find(c, "drop") for c in config.drop),
+        "special_codes": mapping(config.special_codes, "special_codes"),
+        "features": mapping(config.features, "features"),
+    }
+    try:
+        return replace(config, **resolved)
+    except ValueError as exc:
+        raise DataError(f"dataset {config.name!r}: {exc}") from None
 
 
 # ------------------------------------------------------------------------- feature table

@@ -50,18 +50,53 @@ RUNTIME_REQUIREMENTS = (
 
 def check_gates(metrics: dict, gates: Gates, model: str = "pd_model") -> list[str]:
     """The failed gates of the deciding ``model`` (``policy.decide_by``), as sentences (empty
-    list: all passed)."""
+    list: all passed).
+
+    A gate fails when its out-of-time figure misses the threshold *and* the miss is significant
+    at ``gates.alpha`` (one-sided), so that a small sample's noise does not fail a sound model
+    while a clear miss fails even on a few hundred rows:
+
+    - AUC below ``min_auc`` with P(AUC >= min_auc) < alpha (normal, Hanley-McNeil error);
+    - ECE above ``max_ece`` with ``ece_p_value`` < alpha (the chance that a perfectly calibrated
+      model shows at least this ECE on these rows, by consistency resampling);
+    - score PSI above ``max_score_psi`` with ``score_psi_p_value`` < alpha (chance of at least
+      this PSI without a shift).
+
+    Fewer than ``min_oot_defaults`` out-of-time defaults fails: no gate can judge so few.
+    Metrics without the evidence figures (older reports) are judged on the figure alone.
+    """
+    from scipy.stats import norm
+
     oot = metrics[model]["oot"]
     psi = metrics[model]["score_psi_train_oot"]
     name = "" if model == "pd_model" else f"{model} "
+    alpha = gates.alpha
     failed = []
-    if not oot["auc"] >= gates.min_auc:
-        failed.append(f"{name}OOT AUC {oot['auc']:.3f} < min_auc {gates.min_auc}")
-    if not oot["ece"] <= gates.max_ece:
-        failed.append(f"{name}OOT ECE {oot['ece']:.4f} > max_ece {gates.max_ece}")
-    if not psi <= gates.max_score_psi:
+    if oot["defaults"] < gates.min_oot_defaults:
         failed.append(
-            f"{name}score PSI train vs OOT {psi:.3f} > max_score_psi {gates.max_score_psi}"
+            f"{name}OOT has {oot['defaults']} defaults < min_oot_defaults "
+            f"{gates.min_oot_defaults} (too few to judge the model)"
+        )
+    se = oot.get("auc_se")
+    auc_p = 0.0
+    if se is not None and se > 0:
+        auc_p = float(norm.cdf((oot["auc"] - gates.min_auc) / se))
+    if not oot["auc"] >= gates.min_auc and not auc_p >= alpha:
+        failed.append(
+            f"{name}OOT AUC {oot['auc']:.3f} < min_auc {gates.min_auc} "
+            f"(p = {auc_p:.3g} < alpha {alpha})"
+        )
+    ece_p = oot.get("ece_p_value", 0.0)
+    if not oot["ece"] <= gates.max_ece and not ece_p >= alpha:
+        failed.append(
+            f"{name}OOT ECE {oot['ece']:.4f} > max_ece {gates.max_ece} "
+            f"(p = {ece_p:.3g} < alpha {alpha})"
+        )
+    psi_p = metrics[model].get("score_psi_p_value", 0.0)
+    if not psi <= gates.max_score_psi and not psi_p >= alpha:
+        failed.append(
+            f"{name}score PSI train vs OOT {psi:.3f} > max_score_psi {gates.max_score_psi} "
+            f"(p = {psi_p:.3g} < alpha {alpha})"
         )
     return failed
 
@@ -161,7 +196,8 @@ def run(params: Params, layout: Layout) -> dict:
         "oot_metrics": {
             m: {
                 k: metrics[m]["oot"][k]
-                for k in ("auc", "gini", "ks", "brier", "ece", "n", "defaults")
+                for k in ("auc", "gini", "ks", "brier", "ece", "n", "defaults", "ece_p_value")
+                if k in metrics[m]["oot"]
             }
             for m in ("pd_model", "scorecard")
         },
@@ -170,6 +206,8 @@ def run(params: Params, layout: Layout) -> dict:
                 "min_auc": params.export.gates.min_auc,
                 "max_ece": params.export.gates.max_ece,
                 "max_score_psi": params.export.gates.max_score_psi,
+                "alpha": params.export.gates.alpha,
+                "min_oot_defaults": params.export.gates.min_oot_defaults,
             },
             "passed": not failed,
             "failed": failed,

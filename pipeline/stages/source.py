@@ -24,15 +24,21 @@ def run(params: Params, layout: Layout) -> dict:
     summary: dict = {"source": source}
     if source == "tabular":
         config = load_config(layout.root / params.generate.dataset)
-        base = datasets_dir(layout.root, params.generate.datasets_dir)
+        base = datasets_dir(layout.root, params.generate.datasets_dir, config.files)
         if base is None or not base.is_dir():
             where = base or "set generate.datasets_dir or $CREDIT_DATASETS"
-            raise DataError(f"datasets folder not found ({where}) for {params.generate.dataset}")
+            raise DataError(
+                f"datasets folder not found ({where}) for {params.generate.dataset}; a public "
+                f"data set can be fetched: creditrisk datasets fetch {config.name}"
+            )
         files = {}
         for rel in config.files:
             path = base / rel
             if not path.is_file():
-                raise DataError(f"{path}: file of dataset {config.name!r} not found")
+                raise DataError(
+                    f"{path}: file of dataset {config.name!r} not found (a public data set "
+                    f"can be fetched: creditrisk datasets fetch {config.name})"
+                )
             files[rel] = sha256(path)
         summary |= {"dataset": config.name, "files": files}
     write_json(summary, layout.reports / OUTPUT)

@@ -420,3 +420,164 @@ def test_quick_protocol_is_smaller():
     y = np.tile([0, 0, 0, 1], 50)
     assert len(german.splits(y, quick=False)) == 25 and len(german.splits(y, quick=True)) == 5
     assert len(polish_cv.splits(y, quick=True)) == 1
+
+
+# ------------------------------------------------------------- header detection (issue 19)
+def _headerless(folder: Path) -> None:
+    rng = np.random.default_rng(8)
+    rows = [
+        f"{rng.integers(18, 70)},{rng.choice(['A', 'B'])},{rng.integers(0, 2)}" for _ in range(40)
+    ]
+    (folder / "h.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+def test_a_headerless_file_without_columns_is_one_clear_line(tmp_path):
+    _headerless(tmp_path)
+    config = config_from_mapping({"name": "h", "files": ["h.csv"], "target": "bad"})
+    with pytest.raises(DataError) as info:
+        load_tabular(config, tmp_path)
+    message = str(info.value)
+    assert "\n" not in message and str(tmp_path / "h.csv") in message
+    assert "first row looks like data" in message and "'columns: [...]'" in message
+    assert "'header: false'" in message
+
+
+def test_header_false_names_the_columns_by_position_and_header_true_overrides(tmp_path):
+    _headerless(tmp_path)
+    config = config_from_mapping(
+        {"name": "h", "files": ["h.csv"], "target": "column_3", "header": False}
+    )
+    raw = load_tabular(config, tmp_path)
+    assert list(raw.columns) == ["column_1", "column_2", "column_3"] and len(raw) == 40
+    frame, catalogue = tabular_feature_table(raw, config)
+    assert catalogue.names == ["column_1", "column_2"]
+    first = (tmp_path / "h.csv").read_text().splitlines()[0].split(",")
+    forced = config_from_mapping(
+        {"name": "h", "files": ["h.csv"], "target": first[2], "header": True}
+    )
+    assert list(load_tabular(forced, tmp_path).columns) == first  # taken as the header, as told
+    with pytest.raises(DataError, match="contradicts"):
+        config_from_mapping(
+            {
+                "name": "h",
+                "files": ["h.csv"],
+                "target": "c",
+                "columns": ["a", "b", "c"],
+                "header": True,
+            }
+        )
+    with pytest.raises(DataError, match="'header' must be true or false"):
+        config_from_mapping({"name": "h", "files": ["h.csv"], "target": "c", "header": "no"})
+
+
+def test_german_data_without_columns_is_caught(shared_dir):
+    config = config_from_mapping(
+        {"name": "g", "files": ["german_credit/german.data"], "target": "class"}
+    )
+    with pytest.raises(
+        DataError, match=r"german\.data: the first row looks like data, not a header \(A11, 6"
+    ):
+        load_tabular(config, shared_dir)
+
+
+# ------------------------------------------------- id column and row numbers (issue 19)
+def _indexed_csv(folder: Path, n: int = 30) -> None:
+    """What ``DataFrame.to_csv()`` writes by default: the row index under an empty header."""
+    rng = np.random.default_rng(9)
+    frame = pd.DataFrame(
+        {"age": rng.integers(18, 70, n), "late payments": rng.integers(0, 5, n)},
+        index=pd.RangeIndex(100, 100 + n),
+    )
+    frame["bad"] = (rng.random(n) < 0.3).astype(int)
+    frame.to_csv(folder / "i.csv")
+
+
+def test_id_position_names_an_empty_first_header_field(tmp_path, caplog):
+    _indexed_csv(tmp_path)
+    config = config_from_mapping(
+        {"name": "i", "files": ["i.csv"], "target": "bad", "id_position": 1}
+    )
+    with caplog.at_level("WARNING"):
+        frame, catalogue = tabular_feature_table(load_tabular(config, tmp_path), config)
+    assert frame["applicant_id"].tolist() == [str(i) for i in range(100, 130)]
+    assert catalogue.names == ["age", "late_payments"]
+    assert not caplog.records  # no row-number feature left
+    with pytest.raises(DataError, match="either id_column .* or id_position"):
+        config_from_mapping(
+            {"name": "i", "files": ["i.csv"], "target": "bad", "id_position": 1, "id_column": "x"}
+        )
+    with pytest.raises(DataError, match="id_position 9 but i.csv has 4 columns"):
+        bad = config_from_mapping(
+            {"name": "i", "files": ["i.csv"], "target": "b", "id_position": 9}
+        )
+        tabular_feature_table(load_tabular(bad, tmp_path), bad)
+
+
+def test_a_row_number_becoming_a_feature_is_one_warning_line(tmp_path, caplog):
+    _indexed_csv(tmp_path)
+    config = config_from_mapping({"name": "i", "files": ["i.csv"], "target": "bad"})
+    with caplog.at_level("WARNING"):
+        _, catalogue = tabular_feature_table(load_tabular(config, tmp_path), config)
+    assert "Unnamed__0" in catalogue.names  # still a feature: a warning, not an error
+    lines = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(lines) == 1 and "\n" not in lines[0]
+    assert "column 'Unnamed: 0' holds consecutive integers (100..129)" in lines[0]
+    assert "id_position: 1" in lines[0]
+
+
+def test_the_row_number_rule():
+    from features.dataset_features import _looks_like_row_number
+
+    assert _looks_like_row_number(np.arange(1, 21, dtype=float))
+    assert not _looks_like_row_number(np.arange(1, 6, dtype=float))  # too few rows to say
+    assert not _looks_like_row_number(np.r_[np.arange(1, 20), 22.0])  # a gap
+    assert not _looks_like_row_number(np.arange(20, 0, -1, dtype=float))
+    assert not _looks_like_row_number(np.r_[np.arange(1, 20), np.nan])
+
+
+# ----------------------------------------------- either spelling of a column (issue 19)
+def test_column_keys_accept_the_file_or_the_feature_spelling(tmp_path):
+    source = _write_csv(tmp_path, n=200)
+    raw_names = {
+        "name": "p",
+        "files": ["my_portfolio/applications.csv"],
+        "target": "defaulted",
+        "bad_values": ["yes"],
+        "id_column": "customer_id",
+        "categorical": ["region"],
+        "drop": ["income (k€)"],
+        "special_codes": {"late payments": [-99]},
+    }
+    feature_names = raw_names | {
+        "drop": ["income__k__"],
+        "special_codes": {"late_payments": [-99]},
+    }
+    raw = load_tabular(config_from_mapping(raw_names), tmp_path)
+    a, cat_a = tabular_feature_table(raw, config_from_mapping(raw_names))
+    b, cat_b = tabular_feature_table(raw, config_from_mapping(feature_names))
+    pd.testing.assert_frame_equal(a, b)
+    assert list(cat_a) == list(cat_b) and "income__k__" not in cat_b
+    assert b["late_payments"].isna().sum() == (source["late payments"] == -99).sum()
+
+
+def test_an_ambiguous_or_repeated_column_key_is_refused(tmp_path):
+    (tmp_path / "a.csv").write_text("late payments,late-payments,bad\n1,2,0\n3,4,1\n")
+    config = config_from_mapping(
+        {"name": "a", "files": ["a.csv"], "target": "bad", "drop": ["late_payments"]}
+    )
+    with pytest.raises(DataError) as info:
+        tabular_feature_table(load_tabular(config, tmp_path), config)
+    assert "'late_payments' in 'drop' could be column 'late payments' and 'late-payments'" in str(
+        info.value
+    )
+    (tmp_path / "b.csv").write_text("late payments,x,bad\n1,2,0\n3,4,1\n")
+    twice = config_from_mapping(
+        {
+            "name": "b",
+            "files": ["b.csv"],
+            "target": "bad",
+            "special_codes": {"late payments": [1], "late_payments": [3]},
+        }
+    )
+    with pytest.raises(DataError, match="'late payments' is named twice in 'special_codes'"):
+        tabular_feature_table(load_tabular(twice, tmp_path), twice)

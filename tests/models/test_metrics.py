@@ -7,15 +7,18 @@ from sklearn.metrics import roc_auc_score
 
 from models.metrics import (
     auc,
+    auc_standard_error,
     bootstrap_auc_ci,
     bootstrap_auc_difference,
     bootstrap_ci,
     calibration_table,
     classification_metrics,
     csi,
+    ece_p_value,
     expected_calibration_error,
     ks_statistic,
     psi,
+    psi_p_value,
     psi_table,
 )
 
@@ -102,3 +105,55 @@ def test_bootstrap_auc_ci_equals_the_generic_bootstrap_on_the_same_draws():
     slow = bootstrap_ci(y, s, roc_auc_score, n_boot=60, seed=7)
     assert fast == pytest.approx(slow, abs=1e-12)
     assert fast[0] < auc(y, s) < fast[1]
+
+
+def _calibrated(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Outcomes drawn from the PDs themselves: a perfectly calibrated model."""
+    rng = np.random.default_rng(seed)
+    pd_ = 1 / (1 + np.exp(-rng.normal(-1.2, 1.0, n)))
+    return (rng.random(n) < pd_).astype(int), pd_
+
+
+def test_ece_p_value_has_the_size_of_a_test():
+    """On calibrated samples p < 0.05 about 5% of the time, although their ECE is noisy."""
+    samples = [_calibrated(200, s) for s in range(200)]
+    p = np.array([ece_p_value(y, q, 10, 200, s) for s, (y, q) in enumerate(samples)])
+    ece = np.array([expected_calibration_error(y, q) for y, q in samples])
+    assert np.median(ece) > 0.03  # the old absolute gate fails most of these
+    assert 0.01 <= np.mean(p < 0.05) <= 0.10
+
+
+def test_ece_p_value_finds_a_miscalibration_on_few_rows_and_is_seeded():
+    y, pd_ = _calibrated(180, 1)
+    halved = pd_ / 2
+    assert ece_p_value(y, halved, 10, 500, 0) < 0.01
+    assert ece_p_value(y, pd_, 10, 500, 3) == ece_p_value(y, pd_, 10, 500, 3)
+    assert ece_p_value(y, pd_, 10, 500, 0) > 0.05
+
+
+@given(st.integers(1, 400), st.integers(0, 10**6))
+def test_ece_p_value_is_a_resampling_p_value(n, seed):
+    y, pd_ = _calibrated(n, seed)
+    p = ece_p_value(y, pd_, 10, 50, seed)
+    assert 1 / 51 <= p <= 1
+
+
+def test_auc_standard_error_is_close_to_the_bootstrap():
+    y, pd_ = _calibrated(600, 5)
+    lo, hi = bootstrap_auc_ci(y, pd_, n_boot=400, seed=1)
+    se = auc_standard_error(auc(y, pd_), int(y.sum()), int(len(y) - y.sum()))
+    assert se == pytest.approx((hi - lo) / (2 * 1.96), rel=0.25)
+    # a quarter of the rows: about twice the error
+    assert auc_standard_error(0.75, 50, 100) == pytest.approx(
+        2 * auc_standard_error(0.75, 200, 400), rel=0.1
+    )
+
+
+def test_psi_p_value_has_the_size_of_a_test_and_sees_a_shift():
+    p = [
+        psi_p_value(np.random.default_rng(s).random(700), np.random.default_rng(s + 1).random(150))
+        for s in range(0, 600, 2)
+    ]
+    assert 0.01 <= np.mean(np.array(p) < 0.05) <= 0.10
+    rng = np.random.default_rng(4)
+    assert psi_p_value(rng.normal(0, 1, 5000), rng.normal(0.5, 1, 5000)) < 1e-6

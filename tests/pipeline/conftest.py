@@ -16,9 +16,15 @@ def tiny_params(**generate) -> dict:
     params["evaluate"]["n_bootstrap"] = 50
     # Fewer declines than the default policy: a few hundred labels cannot spare them.
     params["generate"]["incumbent"] = {"max_pd": 0.4, "noise": 0.7, "override_rate": 0.02}
-    # A few thousand synthetic applicants give noisy OOT metrics: gates are loosened so the
-    # tiny projects register a champion (the default gates are tested in test_serving).
-    params["export"]["gates"] = {"min_auc": 0.6, "max_ece": 0.1, "max_score_psi": 0.5}
+    # A few thousand synthetic applicants give noisy OOT metrics and few defaults: gates are
+    # loosened so the tiny projects register a champion (the default gates are tested in
+    # test_serving and test_export_gates).
+    params["export"]["gates"] = {
+        "min_auc": 0.6,
+        "max_ece": 0.1,
+        "max_score_psi": 0.5,
+        "min_oot_defaults": 5,
+    }
     return params
 
 

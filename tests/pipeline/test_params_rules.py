@@ -144,7 +144,15 @@ def test_min_auc_above_one() -> None:
 
 
 @pytest.mark.parametrize(
-    ("key", "value"), [("max_ece", 0.0), ("max_score_psi", -1.0), ("max_score_psi", float("inf"))]
+    ("key", "value"),
+    [
+        ("max_ece", 0.0),
+        ("max_score_psi", -1.0),
+        ("max_score_psi", float("inf")),
+        ("alpha", 0.0),
+        ("alpha", 0.5),
+        ("min_oot_defaults", 0),
+    ],
 )
 def test_other_gates(key: str, value: float) -> None:
     _refused(("export", "gates", key), value, key, str(value))

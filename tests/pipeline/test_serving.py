@@ -211,6 +211,9 @@ def test_model_run_is_a_reviewers_entry_point(project, layout):
     assert {
         "pd_model.oot.hosmer_lemeshow",
         "oot_summary.auc_difference_pd_minus_scorecard.n_boot",
+        "pd_model.oot.auc_se",  # the evidence the export gates weigh a miss against
+        "scorecard.oot.ece_p_value",
+        "pd_model.score_psi_p_value",
     } <= set(rows.index)
 
 
