@@ -12,14 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from models.ebm import EBMModel, EBMTables, TablesError, _text_as_category
-
-TEST_EBM = {"interactions": 6, "outer_bags": 2, "n_jobs": 1, "random_state": 5}
-
-
-@pytest.fixture(scope="module")
-def ebm(parts, catalogue) -> EBMModel:
-    X, y = parts["train"]
-    return EBMModel(monotone={f.name: f.sign for f in catalogue}, **TEST_EBM).fit(X, y)
+from tests.models.conftest import TEST_EBM
 
 
 def _reference(model: EBMModel, X: pd.DataFrame):
@@ -176,3 +169,25 @@ def test_toy_model_learns_the_free_interaction(toy_model):
     pairs = [f for f in toy_model.tables_.term_features().values() if len(f) == 2]
     assert ("free_a", "free_b") in pairs
     assert all("up" not in p and "down" not in p for p in pairs)
+
+
+def test_the_facade_fits_the_ebm_unless_switched_off(parts, catalogue):
+    from models.development import TrainedModels, fit_models, predict
+    from models.grading import MasterScale
+    from tests.models.conftest import TEST_PD
+
+    (X, y), (Xv, yv) = parts["train"], parts["valid"]
+    card = {"max_features": 4}
+    both = fit_models(X, y, Xv, yv, catalogue, TEST_PD, card, 5, ebm_settings=None)
+    assert both.ebm is None and "ebm" not in both.seconds
+    three = fit_models(X, y, Xv, yv, catalogue, TEST_PD, card, 5, ebm_settings=TEST_EBM)
+    assert three.seconds["ebm"] > 0
+    alone = EBMModel(monotone={f.name: f.sign for f in catalogue}, random_state=5, **TEST_EBM)
+    alone.fit(X, y)
+    assert three.ebm.to_dict() == alone.to_dict()  # the catalogue's directions, the seed's fit
+    trained = TrainedModels(three.pd_model, three.scorecard.spec_, {"features": catalogue.names})
+    assert trained.names == ("pd_model", "scorecard")
+    trained.ebm = three.ebm
+    assert trained.names == ("pd_model", "scorecard", "ebm")
+    out = predict(trained, parts["oot"][0], MasterScale())
+    np.testing.assert_array_equal(out["ebm_pd"], three.ebm.predict_proba(parts["oot"][0])[:, 1])
