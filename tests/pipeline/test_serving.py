@@ -197,8 +197,9 @@ def test_model_run_is_a_reviewers_entry_point(project, layout):
     assert "company_name" not in example.columns and "default_12m" not in example.columns
     assert list(model.predict(example).columns) == outputs
     run = client.get_run(version.run_id)
-    headline = {f"{m}.oot.{k}" for m in ("pd_model", "scorecard") for k in tracking.HEADLINE}
-    headline |= {"pd_model.oot.score_psi", "scorecard.oot.score_psi", "policy.oot.approval_rate"}
+    models = ("pd_model", "scorecard", "ebm")
+    headline = {f"{m}.oot.{k}" for m in models for k in (*tracking.HEADLINE, "score_psi")}
+    headline |= {"policy.oot.approval_rate"}
     assert set(run.data.metrics) == headline
     for value in run.data.metrics.values():
         assert value == float(f"{value:.4g}")
