@@ -1,6 +1,7 @@
 """The exported model bundle: a directory of text/JSON files plus a manifest of their hashes.
 
-No pickle anywhere: the PD model is LightGBM's text format, everything else is JSON. Loading
+No pickle anywhere: the PD model is LightGBM's text format, the EBM (when trained) its tables
+as JSON, everything else is JSON. Loading
 verifies every file against ``manifest.json`` and refuses a bundle with a missing, extra or
 modified file.
 """
@@ -20,6 +21,7 @@ import pandas as pd
 from features.catalogue import Catalogue
 from features.config import build
 from features.errors import DataError
+from models.ebm import EBMModel
 from models.grading import MasterScale
 from models.pd_model import PDModel
 from models.policy import CreditPolicy
@@ -28,6 +30,7 @@ from models.scoring import REQUEST_COLUMNS, ScoringModel
 from models.signing import (
     CONTENT_FILES,
     MANIFEST_FILE,
+    OPTIONAL_CONTENT_FILES,
     SIGNATURE_FILE,
     content_hash,
     verify_bundle_signature,
@@ -95,11 +98,17 @@ def write_bundle(directory: Path, model: ScoringModel, schema: dict, info: dict)
             "policy.json": asdict(model.policy),
             "input_schema.json": schema,
         }
+        if model.ebm is not None:
+            contents["ebm.json"] = model.ebm.to_dict()
         for name, data in contents.items():
             (tmp / name).write_text(
                 json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
             )
-        hashes = {name: sha256(tmp / name) for name in FILES}
+        hashes = {
+            name: sha256(tmp / name)
+            for name in (*FILES, *OPTIONAL_CONTENT_FILES)
+            if (tmp / name).is_file()
+        }
         digest = content_hash(hashes)
         manifest = {
             "format": BUNDLE_FORMAT,
@@ -194,6 +203,12 @@ def load_bundle(
     pd_model = PDModel.from_parts(
         (directory / "pd_model.txt").read_text(encoding="utf-8"), read("calibrator.json")
     )
+    ebm = None
+    if "ebm.json" in manifest["files"]:
+        try:
+            ebm = EBMModel.from_tables(read("ebm.json"))
+        except ValueError as exc:
+            raise BundleError(f"{directory / 'ebm.json'}: {exc}") from None
     model = ScoringModel(
         pd_model=pd_model,
         scorecard=ScorecardSpec(read("scorecard.json")),
@@ -201,6 +216,7 @@ def load_bundle(
         scale=build(MasterScale, read("grading.json"), "grading"),
         policy=build(CreditPolicy, read("policy.json"), "policy"),
         version=manifest["version"],
+        ebm=ebm,
     )
     return Bundle(model, read("input_schema.json"), manifest, directory)
 

@@ -1,4 +1,4 @@
-"""The evaluation report: both models on train, validation and out-of-time, with the ceiling.
+"""The evaluation report: the models on train, validation and out-of-time, with the ceiling.
 
 One call gives every number the evaluate stage writes and gates on: discrimination and
 calibration per model and split, bootstrap CIs on the OOT AUC, score PSI train vs OOT, the
@@ -33,7 +33,8 @@ from models.metrics import (
 )
 
 SPLITS = ("train", "valid", "oot")
-MODELS = ("pd_model", "scorecard")
+MODELS = ("pd_model", "scorecard", "ebm")  # the EBM when it was trained
+PD_COLUMN = {"pd_model": "pd", "scorecard": "scorecard_pd", "ebm": "ebm_pd"}
 
 
 @dataclass
@@ -70,16 +71,17 @@ def evaluate_models(
     frame = frame.loc[frame["split"].isin(SPLITS)].reset_index(drop=True)
     preds = predict(models, frame, scale)
     y = frame["default_12m"].astype(int).to_numpy()
-    risk = {"pd_model": preds["pd"].to_numpy(), "scorecard": preds["scorecard_pd"].to_numpy()}
+    names = models.names
+    risk = {m: preds[PD_COLUMN[m]].to_numpy() for m in names}
     split = frame["split"].to_numpy()
-    metrics: dict = {m: {} for m in MODELS}
-    for m in MODELS:
+    metrics: dict = {m: {} for m in names}
+    for m in names:
         for s in SPLITS:
             mask = split == s
             metrics[m][s] = classification_metrics(y[mask], risk[m][mask], n_bins)
     oot, train = split == "oot", split == "train"
     y_oot = y[oot]
-    for m in MODELS:
+    for m in names:
         out = metrics[m]["oot"]
         lo, hi = bootstrap_auc_ci(y_oot, risk[m][oot], n_bootstrap, seed)
         out["auc_ci_low"], out["auc_ci_high"] = lo, hi
@@ -112,12 +114,20 @@ def evaluate_models(
         "auc_difference_pd_minus_scorecard": comparison,
         "grades_monotonic": bool(np.all(np.diff(dr) > 0)),
     }
+    if "ebm" in names:
+        metrics["oot_summary"]["ebm_auc"] = metrics["ebm"]["oot"]["auc"]
+        metrics["oot_summary"]["auc_difference_ebm_minus_pd"] = bootstrap_auc_difference(
+            y_oot, risk["ebm"][oot], risk["pd_model"][oot], n_bootstrap, seed
+        )
+        metrics["oot_summary"]["auc_difference_ebm_minus_scorecard"] = bootstrap_auc_difference(
+            y_oot, risk["ebm"][oot], risk["scorecard"][oot], n_bootstrap, seed
+        )
     metrics["csi_top"] = {k: float(v) for k, v in stability.head(top_csi).items()}
     if known:
         metrics["through_the_door"] = through_the_door(
             models, everyone, truth, scale, n_bins, target_bad_rate
         )
-    calibration = {m: calibration_table(y_oot, risk[m][oot], n_bins=n_bins) for m in MODELS}
+    calibration = {m: calibration_table(y_oot, risk[m][oot], n_bins=n_bins) for m in names}
     return Evaluation(
         metrics, preds, y, risk, oot, grades_oot, calibration, stability, true_pd, ceiling
     )
@@ -131,7 +141,7 @@ def through_the_door(
     n_bins: int,
     target_bad_rate: float,
 ) -> dict:
-    """Both models on every out-of-time applicant (accepted or declined by the company at the
+    """The models on every out-of-time applicant (accepted or declined by the company at the
     time) against the outcomes they had or would have had, next to what a lender can measure
     (the accepts). Approval rate at ``target_bad_rate``: the share a PD cut-off could approve
     while the true bad rate of the approved stays at the target."""
@@ -150,8 +160,8 @@ def through_the_door(
         "declines_default_rate": float(y[~accepted].mean()) if (~accepted).any() else None,
         "target_bad_rate": target_bad_rate,
     }
-    for m, column in (("pd_model", "pd"), ("scorecard", "scorecard_pd")):
-        risk = preds[column].to_numpy()
+    for m in models.names:
+        risk = preds[PD_COLUMN[m]].to_numpy()
         out[m] = {
             "auc": auc(y, risk),
             "auc_accepts": auc(y[accepted], risk[accepted]),

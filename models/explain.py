@@ -2,8 +2,9 @@
 
 PD model: exact TreeSHAP contributions on the log-odds scale (LightGBM ``pred_contrib``); a factor
 qualifies only with a positive contribution (it raised the PD). Scorecard: points below the
-characteristic's maximum; a factor qualifies only when it cost points. At most ``k`` per
-applicant (adverse-action practice: four specific reasons).
+characteristic's maximum; a factor qualifies only when it cost points. EBM: its terms' looked-up
+scores, exact by construction (a pair term is one reason naming both features, ``a & b``). At
+most ``k`` per applicant (adverse-action practice: four specific reasons).
 """
 
 from __future__ import annotations
@@ -59,6 +60,15 @@ def shap_reasons(contributions: pd.DataFrame, k: int = 4) -> pd.DataFrame:
     return top_reasons(contributions.drop(columns=["bias"], errors="ignore"), k)
 
 
+def term_reasons(contributions: pd.DataFrame, k: int = 4) -> pd.DataFrame:
+    """Reasons from EBM term contributions (columns: terms and ``intercept``)."""
+    return top_reasons(contributions.drop(columns=["intercept"], errors="ignore"), k)
+
+
+PAIR = " & "  # an EBM pair term: "a & b"
+PAIR_TEXT = {"en": "{0}, together with: {1}", "zh": "{0}，并且{1}"}
+
+
 def reason_texts(
     reasons: pd.DataFrame, catalogue: Catalogue, lang: str = "en", k: int = 4
 ) -> pd.DataFrame:
@@ -66,6 +76,11 @@ def reason_texts(
     if lang not in ("en", "zh"):
         raise ValueError(f"lang must be 'en' or 'zh'; got {lang!r}")
     lookup = {f.name: f.reason(lang) for f in catalogue}
+    names = pd.unique(reasons[[f"reason_{i}" for i in range(1, k + 1)]].to_numpy().ravel())
+    for name in names:  # a pair: both features' texts
+        parts = name.split(PAIR) if isinstance(name, str) and PAIR in name else ()
+        if len(parts) == 2 and all(p in lookup for p in parts):
+            lookup[name] = PAIR_TEXT[lang].format(*(lookup[p] for p in parts))
     out = {}
     for i in range(1, k + 1):
         col = reasons[f"reason_{i}"]

@@ -104,9 +104,10 @@ class CreditPolicy:
 
     knockouts: tuple[KnockOut, ...] = ()
     grades: dict[str, GradeTerms] = field(default_factory=dict)
-    # Which model's PD sets the grade and the reasons: the calibrated LightGBM model, or the
-    # transparent scorecard (its points' own PD; reasons = points below each maximum).
-    decide_by: Literal["pd_model", "scorecard"] = "pd_model"
+    # Which model's PD sets the grade and the reasons: the calibrated LightGBM model, the
+    # transparent scorecard (its points' own PD; reasons = points below each maximum), or the
+    # glass-box EBM (its tables' PD; reasons = its largest risk-raising terms).
+    decide_by: Literal["pd_model", "scorecard", "ebm"] = "pd_model"
 
     def __post_init__(self) -> None:
         names = [k.name for k in self.knockouts]

@@ -14,7 +14,8 @@ import pandas as pd
 from features import detmath
 from features.catalogue import Catalogue
 from features.errors import DataError
-from models.explain import points_reasons, reason_texts, shap_reasons
+from models.ebm import EBMModel
+from models.explain import points_reasons, reason_texts, shap_reasons, term_reasons
 from models.grading import MasterScale
 from models.pd_model import PDModel
 from models.policy import DECISIONS, CreditPolicy
@@ -33,6 +34,14 @@ class ScoringModel:
     scale: MasterScale
     policy: CreditPolicy
     version: str = "unversioned"
+    ebm: EBMModel | None = None  # the glass-box model's tables, when the bundle has them
+
+    def __post_init__(self) -> None:
+        if self.policy.decide_by == "ebm" and self.ebm is None:
+            raise DataError(
+                "policy.decide_by: ebm, but there is no EBM (train.ebm.enabled: false, or a "
+                "bundle exported without one)"
+            )
 
     @property
     def features(self) -> list[str]:
@@ -55,22 +64,28 @@ class ScoringModel:
         The deciding model (``policy.decide_by``) gives the PD, hence the grade, and the reason
         codes for the decisions in ``reasons_for`` (default: every applicant): the PD model's
         largest positive exact TreeSHAP contributions (one pass over the trees gives PD and
-        contributions), or the scorecard's characteristics furthest below their maximum
-        points; ties broken by feature order.
+        contributions), the scorecard's characteristics furthest below their maximum points,
+        or the EBM's largest positive term scores (one pass over its tables gives both); ties
+        broken by feature (term) order.
         """
         X = frame[self.features]
         breakdown = self.scorecard.points_breakdown(frame[self.scorecard.names])
         points = breakdown.sum(axis=1).to_numpy(dtype="int64")
-        by_card = self.policy.decide_by == "scorecard"
-        if by_card:
+        by = self.policy.decide_by
+        if by == "scorecard":
             pd_ = self.scorecard.pd_from_score(points)
+        elif by == "ebm":
+            raw, contributions = self.ebm.raw_and_contributions(X)
+            pd_ = detmath.expit(raw)
         else:
             raw, contributions = self.pd_model.raw_and_contributions(X)
             pd_ = self.pd_model.calibrator_.transform(raw)
         out = self._decided(frame, X, pd_, points)
         need = out["decision"].isin(reasons_for).to_numpy()
-        if by_card:
+        if by == "scorecard":
             reasons = points_reasons(breakdown.loc[need], self.scorecard.max_points(), k)
+        elif by == "ebm":
+            reasons = term_reasons(contributions.loc[need], k)
         else:
             reasons = shap_reasons(contributions.loc[need], k)
         reasons = reasons.reindex(frame.index)
@@ -90,6 +105,8 @@ class ScoringModel:
         points = self.scorecard.predict_points(frame[self.scorecard.names])
         if self.policy.decide_by == "scorecard":
             pd_ = self.scorecard.pd_from_score(points)
+        elif self.policy.decide_by == "ebm":
+            pd_ = self.ebm.predict_proba(X)[:, 1]
         else:
             pd_ = self.pd_model.predict_proba(X)[:, 1]
         return self._decided(frame, X, pd_, points)

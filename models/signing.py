@@ -61,6 +61,9 @@ CONTENT_FILES = (
     "policy.json",
     "input_schema.json",
 )
+# Content files a bundle may have (the glass-box model's tables, when it was trained): hashed
+# after the required ones, in this order, when present.
+OPTIONAL_CONTENT_FILES = ("ebm.json",)
 CONTENT_HASH_LENGTH = 12
 
 
@@ -103,12 +106,14 @@ def bundle_file_hashes(directory: Path) -> dict[str, str]:
 
 def content_hash(files: dict[str, str]) -> str:
     """The version suffix ``write_bundle`` derives: the first 12 hex of the sha256 of the
-    concatenated hex sha256 of the content files, in ``CONTENT_FILES`` order. Pure function of
-    ``files`` (name -> sha256 hex); the manifest and signature are not part of it."""
+    concatenated hex sha256 of the content files, in ``CONTENT_FILES`` order, then the
+    ``OPTIONAL_CONTENT_FILES`` present. Pure function of ``files`` (name -> sha256 hex); the
+    manifest and signature are not part of it."""
     missing = [name for name in CONTENT_FILES if name not in files]
     if missing:
         raise SignatureError(f"cannot derive the content hash: no sha256 for {', '.join(missing)}")
-    joined = "".join(files[name] for name in CONTENT_FILES)
+    names = [*CONTENT_FILES, *(n for n in OPTIONAL_CONTENT_FILES if n in files)]
+    joined = "".join(files[name] for name in names)
     return hashlib.sha256(joined.encode()).hexdigest()[:CONTENT_HASH_LENGTH]
 
 

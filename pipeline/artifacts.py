@@ -6,6 +6,7 @@ import pandas as pd
 
 from features.catalogue import Catalogue
 from models.development import TrainedModels
+from models.ebm import EBMModel
 from models.pd_model import PDModel
 from models.scorecard import ScorecardSpec
 from models.scorecard_controls import ENTERS
@@ -148,12 +149,39 @@ def save_models(
     write_json(meta, models / "training.json")
 
 
+EBM_DISABLED = "The glass-box model (EBM) is switched off: `train.ebm.enabled: false`.\n"
+
+
+def save_ebm(
+    layout: Layout,
+    ebm: EBMModel | None,
+    descriptions: dict[str, str],
+    importance: pd.DataFrame | None = None,
+) -> None:
+    """``ebm/``: the tables (``ebm.json``, what scores), every cell as CSV and the Markdown
+    an auditor reads; switched off, only a note (the folder is a DVC output either way)."""
+    folder = layout.models / "ebm"
+    for old in ("ebm.json", "ebm.csv", "ebm.md", "README.md"):
+        (folder / old).unlink(missing_ok=True)
+    if ebm is None:
+        folder.mkdir(parents=True, exist_ok=True)
+        with atomic_path(folder / "README.md") as tmp:
+            tmp.write_text(EBM_DISABLED, encoding="utf-8")
+        return
+    write_json(ebm.to_dict(), folder / "ebm.json")
+    write_csv(ebm.tables_.table(), folder / "ebm.csv")
+    with atomic_path(folder / "ebm.md") as tmp:
+        tmp.write_text(ebm.tables_.markdown(descriptions, importance), encoding="utf-8")
+
+
 def load_models(layout: Layout) -> TrainedModels:
     models = layout.models
     model_str = (models / "pd_model.txt").read_text(encoding="utf-8")
     pd_model = PDModel.from_parts(model_str, read_json(models / "calibrator.json"))
     spec = ScorecardSpec(read_json(models / "scorecard" / "scorecard.json"))
-    return TrainedModels(pd_model, spec, read_json(models / "training.json"))
+    tables = models / "ebm" / "ebm.json"
+    ebm = EBMModel.from_tables(read_json(tables)) if tables.is_file() else None
+    return TrainedModels(pd_model, spec, read_json(models / "training.json"), ebm)
 
 
 def load_catalogue(layout: Layout) -> Catalogue:

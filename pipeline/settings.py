@@ -28,8 +28,10 @@ class TrainSettings:
     pd_model: dict[str, Any] = field(default_factory=dict)
     scorecard: dict[str, Any] = field(default_factory=dict)
     reject_inference: dict[str, Any] = field(default_factory=lambda: {"method": "none"})
+    ebm: dict[str, Any] = field(default_factory=dict)  # the glass-box model; enabled: false = off
 
     def __post_init__(self) -> None:
+        from models.ebm import EBMModel
         from models.pd_model import PDModel
         from models.scorecard import WoEScorecard
         from models.scorecard_controls import ControlError, check_controls
@@ -40,6 +42,11 @@ class TrainSettings:
         fixed = {"monotone", "random_state", "directions", "categorical"}
         _check_estimator(PDModel, self.pd_model, "train.pd_model", fixed)
         _check_estimator(WoEScorecard, self.scorecard, "train.scorecard", fixed)
+        enabled = self.ebm.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise DataError(f"train.ebm.enabled: must be true or false; got {enabled!r}")
+        ebm = {k: v for k, v in self.ebm.items() if k != "enabled"}
+        _check_estimator(EBMModel, ebm, "train.ebm", fixed)
         card = self.scorecard
         try:
             check_controls(
@@ -56,6 +63,12 @@ class TrainSettings:
         return build(
             RejectInference, {"method": "none", **self.reject_inference}, "train.reject_inference"
         )
+
+    def ebm_settings(self) -> dict[str, Any] | None:
+        """The EBM's keyword arguments, or None when ``train.ebm.enabled`` is false."""
+        if not self.ebm.get("enabled", True):
+            return None
+        return {k: v for k, v in self.ebm.items() if k != "enabled"}
 
     def scorecard_at(self, root: Path) -> dict[str, Any]:
         """``scorecard`` with ``bins_file`` made relative to the working directory (params name

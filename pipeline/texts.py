@@ -85,6 +85,14 @@ TEXT = {
         below_max="Below max",
         total="Total",
         waterfall="PD model: contribution of each factor",
+        # policy.decide_by: ebm (the glass-box model decides): its terms, exact by construction
+        ebm_model_reasons="Factors that raised the PD (glass-box model)",
+        ebm_waterfall="Glass-box model (EBM): score of each term",
+        ebm_waterfall_note="The EBM's own table scores on the log-odds scale: starting from the "
+        "intercept {base} (PD {base_pd}), each feature's bin and each pair's cell adds its score; "
+        "the total {final} is the log-odds of the PD of {pd}. 'PD points' is how much the PD "
+        "would fall (or rise) without that term. Red raises risk, green lowers it. The {top} "
+        "largest terms are shown; the rest are summed.",
         waterfall_note="Exact TreeSHAP on the log-odds scale: starting from the base value "
         "{base} (PD {base_pd}), each factor moves the log-odds; the raw total {final} is "
         "calibrated to the PD of {pd}. 'PD points' is how much the PD would fall (or rise) "
@@ -345,6 +353,14 @@ TEXT = {
         below_max="低于最高分",
         total="合计",
         waterfall="违约概率模型：各因素的贡献",
+        ebm_model_reasons="提高违约概率的因素（透明模型）",
+        ebm_waterfall="透明模型（EBM）：各项的分值",
+        ebm_waterfall_note="EBM 自身分值表（对数几率尺度）："
+        "从截距 {base}（违约概率 {base_pd}）开始，"
+        "每个特征所在分箱及每个特征对所在单元格加上其分值；"
+        "合计 {final} 即违约概率 {pd} 的对数几率。"
+        "“违约概率（百分点）”为去掉该项后违约概率的降低（或升高）幅度。"
+        "红色提高风险，绿色降低风险。显示分值最大的 {top} 项，其余合并。",
         waterfall_note="对数几率尺度上的精确TreeSHAP：从基准值 {base}（违约概率 {base_pd}）开始，"
         "每个因素改变对数几率；原始合计 {final} 经校准后为违约概率 {pd}。"
         "“违约概率（百分点）”为去掉该因素后违约概率的降低（或升高）幅度。"

@@ -275,10 +275,12 @@ def log_metrics(mlflow: Any, metrics: dict, prefix: str = "") -> None:
 
 def headline_metrics(metrics: dict) -> dict[str, float]:
     """The model run's few metrics, 4 significant digits: the out-of-time AUC, Gini, KS, ECE
-    and Brier of the PD model and the scorecard, and each one's score PSI train vs OOT (the
-    full set is the evaluation's ``metrics_table.csv``)."""
+    and Brier of the PD model, the scorecard and the EBM (when trained), and each one's score
+    PSI train vs OOT (the full set is the evaluation's ``metrics_table.csv``)."""
     out = {}
-    for model in ("pd_model", "scorecard"):
+    for model in ("pd_model", "scorecard", "ebm"):
+        if model not in metrics:
+            continue
         oot = metrics[model]["oot"]
         for name in HEADLINE:
             if oot.get(name) is not None:

@@ -1,4 +1,5 @@
-"""Stage ``evaluate``: both models on train, validation and out-of-time; plots; MLflow.
+"""Stage ``evaluate``: the models (PD model, scorecard, EBM when trained) on train, validation
+and out-of-time; plots; MLflow.
 
 The model run gets the headline out-of-time metrics (4 significant digits); every metric is in
 ``metrics.json`` and, as a table, ``evaluation/metrics_table.csv``.
@@ -112,17 +113,24 @@ def _write_reports(layout: Layout, frame: pd.DataFrame, result: Evaluation) -> N
         pd.concat([t.assign(model=m) for m, t in tables.items()]), out / "calibration_oot.csv"
     )
     scores = {"PD model": risk["pd_model"][oot], "scorecard": risk["scorecard"][oot]}
+    if "ebm" in risk:
+        scores["EBM"] = risk["ebm"][oot]
     if ceiling:
         scores["true PD (ceiling)"] = true_pd[oot]
     plots.save(plots.roc(y_oot, scores, "ROC, out of time"), out / "roc_oot.png")
     risk_scores = {
         "PD model": risk["pd_model"][oot],
         "scorecard": -preds["score"].to_numpy()[oot].astype(float),
+        **({"EBM": risk["ebm"][oot]} if "ebm" in risk else {}),
     }
     plots.save(plots.ks(y_oot, risk_scores, "KS, out of time"), out / "ks_oot.png")
     plots.save(
         plots.calibration(
-            {"PD model": tables["pd_model"], "scorecard": tables["scorecard"]},
+            {
+                "PD model": tables["pd_model"],
+                "scorecard": tables["scorecard"],
+                **({"EBM": tables["ebm"]} if "ebm" in tables else {}),
+            },
             "Calibration, out of time",
         ),
         out / "calibration_oot.png",
@@ -133,6 +141,11 @@ def _write_reports(layout: Layout, frame: pd.DataFrame, result: Evaluation) -> N
             {
                 "PD model log-odds": np.log(risk["pd_model"][oot] / (1 - risk["pd_model"][oot])),
                 "scorecard points": preds["score"].to_numpy()[oot].astype(float),
+                **(
+                    {"EBM log-odds": np.log(risk["ebm"][oot] / (1 - risk["ebm"][oot]))}
+                    if "ebm" in risk
+                    else {}
+                ),
             },
             "by outcome, out of time",
         ),
@@ -229,7 +242,7 @@ def _print(metrics: dict) -> None:
     table.add_column("model")
     for s in SPLITS:
         table.add_column(s, justify="right")
-    for m in MODELS:
+    for m in (m for m in MODELS if m in metrics):
         table.add_row(
             m,
             *(
@@ -252,7 +265,9 @@ def _print(metrics: dict) -> None:
             f"by the company; true default rate {t['true_default_rate']:.2%} vs accepts "
             f"{t['accepts_default_rate']:.2%}): AUC PD model {t['pd_model']['auc']:.3f} "
             f"(accepts {t['pd_model']['auc_accepts']:.3f}), scorecard "
-            f"{t['scorecard']['auc']:.3f}; mean PD {t['pd_model']['mean_pd']:.2%}; approval "
+            f"{t['scorecard']['auc']:.3f}"
+            + (f", EBM {t['ebm']['auc']:.3f}" if "ebm" in t else "")
+            + f"; mean PD {t['pd_model']['mean_pd']:.2%}; approval "
             f"rate at a {t['target_bad_rate']:.0%} bad rate "
             f"{t['pd_model']['approval_rate_at_target']:.1%}"
         )
@@ -262,6 +277,13 @@ def _print(metrics: dict) -> None:
         f"[95% CI {c['ci_low']:+.3f}, {c['ci_high']:+.3f}]; grades monotonic: "
         f"{o['grades_monotonic']}"
     )
+    if "auc_difference_ebm_minus_pd" in o:
+        for other, key in (("PD model", "pd"), ("scorecard", "scorecard")):
+            d = o[f"auc_difference_ebm_minus_{key}"]
+            console.print(
+                f"AUC(EBM) - AUC({other}) on OOT: {d['auc_diff']:+.3f} "
+                f"[95% CI {d['ci_low']:+.3f}, {d['ci_high']:+.3f}]"
+            )
 
 
 if __name__ == "__main__":

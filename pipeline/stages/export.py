@@ -178,9 +178,19 @@ def run(params: Params, layout: Layout) -> dict:
     trained = load_models(layout)
     catalogue = load_catalogue(layout)
     metrics = read_json(layout.reports / "metrics.json")
+    if params.policy.decide_by not in metrics:
+        raise DataError(
+            f"policy.decide_by: {params.policy.decide_by}, but it was not trained and evaluated "
+            "(train.ebm.enabled: false?)"
+        )
     failed = check_gates(metrics, params.export.gates, params.policy.decide_by)
     model = ScoringModel(
-        trained.pd_model, trained.scorecard, catalogue, params.grading, params.policy
+        trained.pd_model,
+        trained.scorecard,
+        catalogue,
+        params.grading,
+        params.policy,
+        ebm=trained.ebm,
     )
     frame = split_frame(layout)
     schema = input_schema(catalogue, frame.loc[frame["split"] == "train"])
@@ -199,7 +209,8 @@ def run(params: Params, layout: Layout) -> dict:
                 for k in ("auc", "gini", "ks", "brier", "ece", "n", "defaults", "ece_p_value")
                 if k in metrics[m]["oot"]
             }
-            for m in ("pd_model", "scorecard")
+            for m in ("pd_model", "scorecard", "ebm")
+            if m in metrics
         },
         "gates": {
             "thresholds": {

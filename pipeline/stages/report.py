@@ -18,7 +18,9 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from features import detmath
 from features.errors import DataError
+from models.explain import PAIR
 from models.scoring import ScoringModel, conform
 from pipeline import bundles, html, tracking
 from pipeline.console import console
@@ -129,7 +131,11 @@ def render_reports(
         "git_commit": git_commit,
     }
     scores = model.score(frame, reasons_for=("approve", "refer", "decline"), lang=lang)
-    contrib = model.pd_model.contributions(frame[model.features])
+    if model.policy.decide_by == "ebm":  # the waterfall of the model that decides
+        contrib = model.ebm.contributions(frame[model.features])
+        contrib = contrib.rename(columns={"intercept": "bias"})
+    else:
+        contrib = model.pd_model.contributions(frame[model.features])
     spec = model.scorecard
     # Per-row lookups computed once for the whole frame (vectorised), then read per page.
     bins = spec.bin_labels(frame[spec.names]).to_dict("records")
@@ -180,7 +186,10 @@ def _proposed_terms(model: ScoringModel, frame: pd.DataFrame, scores: pd.DataFra
 
 
 def _pd_of(model: ScoringModel, raw: np.ndarray) -> np.ndarray:
-    """Calibrated PD of raw log-odds (the PD model's own calibrator)."""
+    """Calibrated PD of raw log-odds (the PD model's own calibrator; the EBM's log-odds are
+    its PD's own)."""
+    if model.policy.decide_by == "ebm":
+        return detmath.expit(np.asarray(raw, dtype="float64"))
     return model.pd_model.calibrator_.transform(np.asarray(raw, dtype="float64"))
 
 
@@ -197,14 +206,20 @@ def _render(
     currency: str,
 ) -> str:
     t = TEXT[lang]
+    if model.policy.decide_by == "ebm":
+        t = {**t, **{k: t[f"ebm_{k}"] for k in ("model_reasons", "waterfall", "waterfall_note")}}
     cat = model.catalogue
     policy = model.policy
 
     def value_of(name: str) -> str:
+        if name not in cat and PAIR in name:  # an EBM pair term: both values
+            return " / ".join(value_of(part) for part in name.split(PAIR))
         unit = cat[name].unit if name in cat else ""
         return format_value(a.get(name), unit, t, currency)
 
     def description(name: str) -> str:
+        if name not in cat and PAIR in name:
+            return " × ".join(description(part) for part in name.split(PAIR))
         return cat[name].description(lang) if name in cat else name
 
     decision = str(s["decision"])

@@ -1,4 +1,5 @@
-"""Stage ``train``: the calibrated LightGBM PD model and the WoE scorecard, tracked in MLflow."""
+"""Stage ``train``: the calibrated LightGBM PD model, the WoE scorecard and the glass-box EBM
+(unless ``train.ebm.enabled: false``), tracked in MLflow."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from features.dataset_features import infer_directions
 from models.development import fit_with_rejects
 from models.split import split_summary
 from pipeline import tracking
-from pipeline.artifacts import load_catalogue, save_models, split_frame
+from pipeline.artifacts import load_catalogue, save_ebm, save_models, split_frame
 from pipeline.console import console, log
 from pipeline.io import read_json, write_csv
 from pipeline.layout import Layout
@@ -41,11 +42,14 @@ def run(params: Params, layout: Layout) -> dict:
         params.train.scorecard_at(layout.root),
         params.seed,
         monotone={f.name: f.sign for f in catalogue},
+        ebm_settings=params.train.ebm_settings(),
     )
-    pd_model, card = fitted.pd_model, fitted.scorecard
+    pd_model, card, ebm = fitted.pd_model, fitted.scorecard, fitted.ebm
     pd_seconds, card_seconds = fitted.seconds["pd_model"], fitted.seconds["scorecard"]
     log.info("PD model: %d trees (early stopping) in %.1f s", pd_model.best_iteration_, pd_seconds)
     log.info("scorecard: %d characteristics in %.1f s", len(card.selected_), card_seconds)
+    if ebm is not None:
+        log.info("EBM: %d terms in %.1f s", len(ebm.tables_.terms), fitted.seconds["ebm"])
 
     importance = pd_model.feature_importance()
     # The scorecard's parameters as params.yaml states them (bins_file relative to the project).
@@ -73,8 +77,17 @@ def run(params: Params, layout: Layout) -> dict:
         "seed": params.seed,
         "reject_inference": inference,
     }
+    ebm_importance = None
+    if ebm is not None:
+        ebm_importance = ebm.tables_.importance(train[names])
+        meta["ebm"] = {
+            "terms": ebm.tables_.term_names,
+            "pairs": [t for t, f in ebm.tables_.term_features().items() if len(f) == 2],
+            "params": _plain(ebm.get_params(), "monotone"),
+        }
     descriptions = {f.name: f.en for f in catalogue}
     save_models(layout, pd_model, card.spec_, meta, descriptions, card.selection_, rules)
+    save_ebm(layout, ebm, descriptions, ebm_importance)
     write_csv(importance, layout.models / "feature_importance.csv")
 
     hashes = tracking.data_hashes(
@@ -87,7 +100,11 @@ def run(params: Params, layout: Layout) -> dict:
     sizes = split_summary(frame)
     with tracking.training_run(
         layout,
-        {"dataset": params.generate.source, "model_type": "lightgbm+scorecard", "stage": "train"},
+        {
+            "dataset": params.generate.source,
+            "model_type": "lightgbm+scorecard" + ("+ebm" if ebm is not None else ""),
+            "stage": "train",
+        },
     ) as mlflow:
         tracking.log_params(
             mlflow,
@@ -107,28 +124,26 @@ def run(params: Params, layout: Layout) -> dict:
             {
                 "pd_model.best_iteration": pd_model.best_iteration_,
                 "scorecard.n_characteristics": len(card.selected_),
+                **({"ebm.n_terms": len(ebm.tables_.terms)} if ebm is not None else {}),
                 "data": {
                     k: {c: v[c] for c in ("rows", "defaults", "from", "to")}
                     for k, v in sizes.items()
                 },
             },
         )
-        mlflow.set_tags(
-            {
-                "train_seconds.pd_model": f"{pd_seconds:.1f}",
-                "train_seconds.scorecard": f"{card_seconds:.1f}",
-            }
-        )
+        mlflow.set_tags({f"train_seconds.{m}": f"{s:.1f}" for m, s in fitted.seconds.items()})
         mlflow.log_artifacts(str(layout.models / "scorecard"), "scorecard")
+        mlflow.log_artifacts(str(layout.models / "ebm"), "ebm")
         mlflow.log_artifact(str(layout.models / "feature_importance.csv"))
         mlflow.log_artifact(str(layout.models / "training.json"))
         mlflow.log_artifact(str(layout.models / "pd_model.txt"), "pd_model")
         validation = layout.reports / "validation.json"  # the data the model was built on
         if validation.exists():
             mlflow.log_artifact(str(validation), "data")
+    glass = f", EBM ({len(ebm.tables_.terms)} terms)" if ebm is not None else ""
     console.print(
-        f"trained: PD model ({pd_model.best_iteration_} trees) and scorecard "
-        f"({len(card.selected_)} characteristics) -> data/models/"
+        f"trained: PD model ({pd_model.best_iteration_} trees), scorecard "
+        f"({len(card.selected_)} characteristics){glass} -> data/models/"
     )
     return meta
 

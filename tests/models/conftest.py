@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from features.assemble import FeatureConfig, feature_table
+from models.ebm import EBMModel
 from models.pd_model import PDModel
 from models.scorecard import WoEScorecard
 from models.split import SplitConfig, assign_split
@@ -19,6 +20,8 @@ TEST_PD = {
     "early_stopping_rounds": 50,
     "n_jobs": 1,
 }
+# A quick glass-box model (the project's defaults bag 4 fits on 2 threads).
+TEST_EBM = {"interactions": 6, "outer_bags": 2, "n_jobs": 1}
 
 
 @pytest.fixture(scope="session")
@@ -59,3 +62,11 @@ def scorecard(parts, catalogue):
         max_features=10,
     )
     return card.fit(X, y)
+
+
+@pytest.fixture(scope="session")
+def ebm(parts, catalogue) -> EBMModel:
+    X, y = parts["train"]
+    return EBMModel(monotone={f.name: f.sign for f in catalogue}, random_state=5, **TEST_EBM).fit(
+        X, y
+    )

@@ -1,4 +1,4 @@
-"""Which model decides: the PD model (default) or the transparent scorecard."""
+"""Which model decides: the PD model (default), the transparent scorecard or the glass-box EBM."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from models.explain import reason_texts
 from models.scoring import ScoringModel
 from pipeline.params import load
 
@@ -63,3 +64,29 @@ def test_decide_by_is_validated():
 
     with pytest.raises(DataError, match="policy.decide_by"):
         build(CreditPolicy, {"decide_by": "coin"}, "policy")
+
+
+def test_the_ebm_decides_with_its_tables_and_term_reasons(models, ebm, catalogue):
+    from features.errors import DataError
+    from models.explain import PAIR_TEXT
+
+    by_pd, _, rows = models
+    with pytest.raises(DataError, match="decide_by: ebm, but there is no EBM"):
+        replace(by_pd, policy=replace(by_pd.policy, decide_by="ebm"))
+    by_ebm = replace(by_pd, policy=replace(by_pd.policy, decide_by="ebm"), ebm=ebm)
+    scored = by_ebm.score(rows)
+    raw, contrib = ebm.raw_and_contributions(rows[by_ebm.features])
+    np.testing.assert_allclose(scored["pd"].to_numpy(), 1 / (1 + np.exp(-raw)), rtol=1e-12)
+    np.testing.assert_array_equal(scored["pd"].to_numpy(), by_ebm.decide(rows)["pd"].to_numpy())
+    terms = contrib.drop(columns="intercept")
+    for i in range(len(rows))[:60]:
+        given = [r for r in scored.iloc[i][["reason_1", "reason_2", "reason_3", "reason_4"]] if r]
+        positive = terms.iloc[i][terms.iloc[i] > 1e-9].sort_values(ascending=False, kind="stable")
+        assert given == list(positive.index[:4])
+    pairs = [t for t, f in ebm.tables_.term_features().items() if len(f) == 2]
+    a, b = ebm.tables_.term_features()[pairs[0]]
+    frame = scored[["reason_1", "reason_2", "reason_3", "reason_4"]].head(1).copy()
+    frame.iloc[0] = [pairs[0], None, None, None]
+    for lang in ("en", "zh"):
+        text = reason_texts(frame, catalogue, lang)["reason_1_text"].iloc[0]
+        assert text == PAIR_TEXT[lang].format(catalogue[a].reason(lang), catalogue[b].reason(lang))

@@ -7,6 +7,9 @@ semi-supervised convention), so the one check that uses -1 as a class label sees
 class; every other check passes (they give it no rejects: its reject paths are tested in
 test_reject_inference.py).
 
+The glass-box model (EBM) passes every check but weight equivalence: it draws validation rows
+at random (reason below).
+
 The calibrator maps *one* raw score per row to a PD and learns from 0/1 default flags: the
 checks below feed it several features, or a continuous or multi-class target, which it refuses
 by design (it is tested on its own terms in test_calibration.py).
@@ -20,6 +23,7 @@ from __future__ import annotations
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from models.calibration import Calibrator
+from models.ebm import EBMModel
 from models.pd_model import PDModel
 from models.reject_inference import RejectInferenceClassifier
 from models.scorecard import WoEScorecard
@@ -67,6 +71,14 @@ SCORECARD_ONE_CLASS = {
 }
 
 
+EBM_SAMPLES_ITS_OWN_VALIDATION = {
+    "check_sample_weight_equivalence_on_dense_data": (
+        "the EBM holds out a random share of the rows for early stopping in each outer bag, so "
+        "a row of weight 2 and two copies of that row land in different bags"
+    )
+}
+
+
 MINUS_ONE_IS_A_REJECT = {
     "check_classifiers_classes": "-1 in y marks a rejected applicant, so it cannot be a class"
 }
@@ -77,6 +89,8 @@ def expected_failures(estimator) -> dict[str, str]:
         return CALIBRATOR_CANNOT
     if isinstance(estimator, RejectInferenceClassifier):
         return MINUS_ONE_IS_A_REJECT
+    if isinstance(estimator, EBMModel):
+        return EBM_SAMPLES_ITS_OWN_VALIDATION
     if isinstance(estimator, WoEScorecard):
         return SCORECARD_ONE_CLASS
     return {}
@@ -85,6 +99,7 @@ def expected_failures(estimator) -> dict[str, str]:
 @parametrize_with_checks(
     [
         PDModel(n_estimators=20, n_jobs=1),
+        EBMModel(interactions=2, outer_bags=1, max_rounds=100, n_jobs=1),
         WoEScorecard(),
         # The reviewer's controls that apply whatever the columns are called.
         WoEScorecard(special_codes=[-9.0, 98.0], max_missing_rate=0.9),

@@ -9,7 +9,7 @@ import pytest
 from models.development import fit_models, fit_with_rejects
 from models.metrics import approval_rate_at_bad_rate
 from models.reject_inference import RejectInference
-from tests.models.conftest import TEST_PD
+from tests.models.conftest import TEST_EBM, TEST_PD
 
 
 def test_approval_rate_at_bad_rate_by_hand():
@@ -49,9 +49,10 @@ def test_fit_with_rejects(dev_frame, catalogue):
         valid["default_12m"].astype(int).to_numpy(),
     )
     card = {"max_features": 6}
-    base = fit_models(*args, catalogue, TEST_PD, card, 5)
+    glass = {"ebm_settings": TEST_EBM}
+    base = fit_models(*args, catalogue, TEST_PD, card, 5, **glass)
     none, summary = fit_with_rejects(
-        *args, rejects, RejectInference(method="none"), catalogue, TEST_PD, card, 5
+        *args, rejects, RejectInference(method="none"), catalogue, TEST_PD, card, 5, **glass
     )
     assert summary == {"method": "none", "rejects": len(rejects)}
     X = valid[catalogue.names]
@@ -59,7 +60,14 @@ def test_fit_with_rejects(dev_frame, catalogue):
         none.pd_model.predict_proba(X)[:, 1], base.pd_model.predict_proba(X)[:, 1]
     )
     fuzzy, summary = fit_with_rejects(
-        *args, rejects, RejectInference(method="fuzzy", factor=2.0), catalogue, TEST_PD, card, 5
+        *args,
+        rejects,
+        RejectInference(method="fuzzy", factor=2.0),
+        catalogue,
+        TEST_PD,
+        card,
+        5,
+        **glass,
     )
     # Rejects inferred riskier (factor 2) pull the PD of the rejected population up.
     R = rejects[catalogue.names]
@@ -68,3 +76,6 @@ def test_fit_with_rejects(dev_frame, catalogue):
     )
     assert 0 < summary["pd_model_inferred_bad_share"] < 1
     assert 0 < summary["scorecard_inferred_bad_share"] < 1
+    # The EBM too: refitted on its own inferred rejects.
+    assert 0 < summary["ebm_inferred_bad_share"] < 1
+    assert fuzzy.ebm.predict_proba(R)[:, 1].mean() > base.ebm.predict_proba(R)[:, 1].mean()

@@ -247,12 +247,28 @@ def test_content_hash_matches_write_bundle(tmp_path):
         catalogue=SimpleNamespace(to_records=lambda: [{"name": "x"}]),
         scale=Part(),
         policy=Part(0.08),
+        ebm=None,
     )
     manifest = pb.write_bundle(tmp_path / "b", model, {"features": []}, {"version_prefix": "2.3"})
     files = signing.bundle_file_hashes(tmp_path / "b")
     assert manifest["version"] == f"2.3+{content_hash(files)}"
     verify_content_version(manifest, files)
     assert pb.verify_bundle(tmp_path / "b") == manifest
+    assert "ebm.json" not in manifest["files"]
+
+    # With the glass-box model's tables: hashed into the version too, so that dropping them
+    # (file and manifest entry) leaves a stale version.
+    model.ebm = SimpleNamespace(to_dict=lambda: {"terms": []})
+    with_ebm = pb.write_bundle(tmp_path / "e", model, {"features": []}, {"version_prefix": "2.3"})
+    files = signing.bundle_file_hashes(tmp_path / "e")
+    assert "ebm.json" in with_ebm["files"] and with_ebm["version"] != manifest["version"]
+    assert with_ebm["version"] == f"2.3+{content_hash(files)}"
+    assert pb.verify_bundle(tmp_path / "e") == with_ebm
+    (tmp_path / "e" / "ebm.json").unlink()
+    del with_ebm["files"]["ebm.json"]
+    (tmp_path / "e" / "manifest.json").write_text(json.dumps(with_ebm))
+    with pytest.raises(SignatureError, match="is stale"):
+        pb.verify_bundle(tmp_path / "e")
 
 
 def test_content_hash_needs_every_content_file():

@@ -52,9 +52,14 @@ def repo_copy(tmp_path_factory) -> Path:
             shutil.copytree(src, target, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(src, target)
-    (dst / "params.yaml").write_text(
-        yaml.safe_dump(tiny_params(n_applicants=1500), sort_keys=False)
-    )
+    params = tiny_params(n_applicants=1500)
+    # The glass-box model decides here (the PD model decides in test_serving and the tabular
+    # run): its tables are gated, bundled, scored, paged, monitored and re-assessed.
+    params["policy"]["decide_by"] = "ebm"
+    # About 20 out-of-time defaults: any model's AUC is noise here (CI about +-0.13), and the
+    # gate must not stop the plumbing this test is about.
+    params["export"]["gates"]["min_auc"] = 0.5
+    (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     assert _sh(["git", "init", "-q"], dst).returncode == 0
     first = _sh(["dvc", "repro"], dst)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
@@ -71,9 +76,10 @@ def test_validation_accounts_for_every_row(repo_copy: Path):
 
 def test_evaluation_outputs_and_metrics(repo_copy: Path):
     metrics = json.loads((repo_copy / "data/reports/metrics.json").read_text())
-    for model in ("pd_model", "scorecard"):
+    for model in ("pd_model", "scorecard", "ebm"):
         for split in ("train", "valid", "oot"):
             assert 0.5 < metrics[model][split]["auc"] <= 1.0
+    assert metrics["oot_summary"]["ebm_auc"] == metrics["ebm"]["oot"]["auc"]
     assert metrics["oot_summary"]["true_pd_auc_ceiling"] > 0.5
     swaps = pd.read_csv(repo_copy / "data/reports/evaluation/swap_set_pd_model_vs_scorecard.csv")
     door = metrics["through_the_door"]
@@ -83,7 +89,7 @@ def test_evaluation_outputs_and_metrics(repo_copy: Path):
     )
     assert door["declined_by_company"] > 0
     assert door["declines_default_rate"] > door["accepts_default_rate"]
-    for model in ("pd_model", "scorecard"):
+    for model in ("pd_model", "scorecard", "ebm"):
         assert 0.5 < door[model]["auc"] <= 1.0
         assert 0.0 < door[model]["approval_rate_at_target"] <= 1.0
 
@@ -130,9 +136,16 @@ def test_strategy_curves_are_written_and_declared_as_plots(repo_copy: Path):
 
 
 def test_serving_and_monitoring_outputs(repo_copy: Path):
-    assert (repo_copy / "data/models/bundle/manifest.json").exists()
+    manifest = json.loads((repo_copy / "data/models/bundle/manifest.json").read_text())
+    assert manifest["gates"]["passed"] and "ebm.json" in manifest["files"]
+    for name in ("ebm.json", "ebm.csv", "ebm.md"):
+        assert (repo_copy / "data/models/ebm" / name).stat().st_size > 1000
     summary = json.loads((repo_copy / "data/scores/scores_summary.json").read_text())
     assert summary["balanced"] and summary["scored"] > 0
+    scores = pd.read_parquet(repo_copy / "data/scores/scores.parquet")
+    terms = json.loads((repo_copy / "data/models/ebm/ebm.json").read_text())["terms"]
+    reasons = scores["reason_1"].dropna()
+    assert len(reasons) and set(reasons) <= {t["name"] for t in terms}  # the EBM's terms
     assert (repo_copy / "data/reports/applicants/index.html").exists()
     drift = json.loads((repo_copy / "data/reports/monitoring/drift.json").read_text())
     assert drift["status"] in ("stable", "watch", "act")
@@ -154,7 +167,8 @@ def test_mlflow_run_in_the_local_store(repo_copy: Path):
     for key in ("pd_model.oot.auc", "scorecard.oot.ece", "policy.oot.approval_rate"):
         assert key in run.data.metrics, key
     # the headline only: per-split numbers and counts are in evaluation/metrics_table.csv
-    assert "pd_model.train.brier" not in run.data.metrics and len(run.data.metrics) <= 15
+    assert "ebm.oot.auc" in run.data.metrics
+    assert "pd_model.train.brier" not in run.data.metrics and len(run.data.metrics) <= 21
     assert {"train.pd_model.learning_rate", "data.oot.rows"} <= set(run.data.params)
     assert run.data.params["strategy.margin"] == "0.1"  # logged by evaluate
     assert any(k.startswith("data_sha256.") for k in run.data.params)
@@ -162,6 +176,7 @@ def test_mlflow_run_in_the_local_store(repo_copy: Path):
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {
         "scorecard",
+        "ebm",
         "evaluation",
         "metrics.json",
         "explain",

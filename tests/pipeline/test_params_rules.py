@@ -172,6 +172,9 @@ def test_negative_n_estimators() -> None:
         ("scorecard", "max_n_bins", 1),
         ("scorecard", "pdo", -20),
         ("scorecard", "max_correlation", 1.5),
+        ("ebm", "outer_bags", 0),
+        ("ebm", "interactions", -1),
+        ("ebm", "validation_size", 1.0),
     ],
 )
 def test_estimator_ranges(model: str, key: str, value: Any) -> None:
@@ -194,6 +197,15 @@ def test_estimator_unknown_key_with_hint() -> None:
 
 def test_estimator_keys_set_by_the_stage_are_not_params() -> None:
     _refused(("train", "pd_model", "random_state"), 1, "train.pd_model.random_state", "unknown")
+
+
+def test_ebm_switch_and_keys() -> None:
+    _refused(("train", "ebm", "enabled"), "yes", "train.ebm.enabled", "true or false")
+    _refused(("train", "ebm", "interaction"), 3, "train.ebm.interaction", "unknown")
+    _refused(("train", "ebm", "monotone"), {}, "train.ebm.monotone", "unknown")
+    assert _with(("train", "ebm", "enabled"), False).train.ebm_settings() is None
+    on = _with(("train", "ebm", "outer_bags"), 2).train.ebm_settings()
+    assert on["outer_bags"] == 2 and "enabled" not in on
 
 
 # --- the scorecard's reviewer controls ------------------------------------------------------

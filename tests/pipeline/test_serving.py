@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from pyarrow import ArrowException
 
 from features.errors import DataError
+from models import scoring
 from models.bundle import BundleError, find_pickles, load_bundle
 from pipeline import bundles
 from pipeline.layout import Layout
@@ -196,8 +197,9 @@ def test_model_run_is_a_reviewers_entry_point(project, layout):
     assert "company_name" not in example.columns and "default_12m" not in example.columns
     assert list(model.predict(example).columns) == outputs
     run = client.get_run(version.run_id)
-    headline = {f"{m}.oot.{k}" for m in ("pd_model", "scorecard") for k in tracking.HEADLINE}
-    headline |= {"pd_model.oot.score_psi", "scorecard.oot.score_psi", "policy.oot.approval_rate"}
+    models = ("pd_model", "scorecard", "ebm")
+    headline = {f"{m}.oot.{k}" for m in models for k in (*tracking.HEADLINE, "score_psi")}
+    headline |= {"policy.oot.approval_rate"}
     assert set(run.data.metrics) == headline
     for value in run.data.metrics.values():
         assert value == float(f"{value:.4g}")
@@ -961,3 +963,55 @@ def test_the_scorecard_can_decide_end_to_end(project, params, layout, tmp_path):
     np.testing.assert_allclose(scores["pd"], spec.pd_from_score(scores["score"].to_numpy()))
     reasons = scores["reason_1"].dropna()
     assert len(reasons) and set(reasons) <= set(spec.names)
+
+
+def test_the_ebm_can_decide_end_to_end(project, params, layout, tmp_path):
+    """``policy.decide_by: ebm``: the export gates the EBM's metrics and bundles its tables
+    (no pickle); scoring grades on the tables' PD with the largest risk-raising terms as
+    reasons, a pair named by both features; the auditor page shows the EBM's terms."""
+    from models.ebm import EBMModel
+    from pipeline.stages import report
+
+    copy = tmp_path / "project"
+    for item in (".keys", "data/models", "data/processed", "data/reports/metrics.json"):
+        (copy / item).parent.mkdir(parents=True, exist_ok=True)
+        copy_item = shutil.copytree if (project / item).is_dir() else shutil.copy2
+        copy_item(project / item, copy / item)
+    by_ebm = params.updated(policy=dataclasses.replace(params.policy, decide_by="ebm"))
+    saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    try:
+        with contextlib.suppress(DataError):  # failed gates: the bundle is written anyway
+            export.run(by_ebm, Layout.at(copy))
+        out = tmp_path / "scores.parquet"
+        score.run(by_ebm, Layout.at(copy), output=out, all_reasons=True, allow_failed_gates=True)
+        bundle = bundles.open_bundle(by_ebm, Layout.at(copy), None, allow_failed_gates=True)
+    finally:
+        if saved is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = saved
+    metrics = json.loads((copy / "data/reports/metrics.json").read_text())
+    manifest = json.loads((copy / "data/models/bundle/manifest.json").read_text())
+    assert manifest["gates"]["failed"] == export.check_gates(metrics, by_ebm.export.gates, "ebm")
+    assert "ebm.json" in manifest["files"] and "ebm" in manifest["oot_metrics"]
+    assert not find_pickles(copy / "data/models/bundle")
+    trained = EBMModel.from_tables(
+        json.loads((copy / "data/models/ebm/ebm.json").read_text(encoding="utf-8"))
+    )
+    ebm = bundle.model.ebm
+    assert ebm.tables_.spec == trained.tables_.spec  # the bundle holds the trained tables
+    scores = pd.read_parquet(out).set_index("applicant_id")
+    features = pd.read_parquet(copy / "data/processed/features.parquet")
+    rows = scoring.conform(features.set_index("applicant_id").loc[scores.index].reset_index(),
+                   bundle.schema)  # fmt: skip
+    raw, contrib = ebm.raw_and_contributions(rows[ebm.feature_names_in_])
+    np.testing.assert_allclose(scores["pd"].to_numpy(), 1 / (1 + np.exp(-raw)), rtol=1e-12)
+    reasons = scores["reason_1"].dropna()
+    assert len(reasons) and set(reasons) <= set(ebm.tables_.term_names)
+    first = contrib.drop(columns="intercept").to_numpy().argmax(axis=1)
+    top = np.asarray(ebm.tables_.term_names, dtype=object)[first]
+    has = scores["reason_1"].notna().to_numpy()
+    assert (scores["reason_1"].to_numpy()[has] == top[has]).all()
+    pairs = scores.loc[scores["reason_1"].str.contains(" & ", na=False)]
+    if len(pairs):  # a pair's text is both features' texts
+        assert pairs["reason_1_text"].str.contains(", together with: ").all()
+    page = report.render_reports(bundle.model, bundle.manifest, rows.head(1), "test", lang="en")[0]
+    assert "Glass-box model (EBM)" in page and "TreeSHAP" not in page
