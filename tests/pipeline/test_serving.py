@@ -934,25 +934,32 @@ def test_scorecard_controls_reach_the_documentation_and_the_bundle(params, layou
     assert "pay_late_share_24m" not in chars
 
 
-def test_the_scorecard_can_decide_end_to_end(project, params, layout, tmp_path):
-    """``policy.decide_by: scorecard``: the export gates the scorecard's metrics, and scoring
-    grades on the scorecard's own PD with points-below-maximum reasons."""
+def _deciding(project, params, tmp_path, model: str):
+    """Export and score a copy of the project with ``policy.decide_by: model``:
+    (copy, its params, scores file, bundle)."""
     copy = tmp_path / "project"
     for item in (".keys", "data/models", "data/processed", "data/reports/metrics.json"):
         (copy / item).parent.mkdir(parents=True, exist_ok=True)
         copy_item = shutil.copytree if (project / item).is_dir() else shutil.copy2
         copy_item(project / item, copy / item)
-    by_card = params.updated(policy=dataclasses.replace(params.policy, decide_by="scorecard"))
+    by = params.updated(policy=dataclasses.replace(params.policy, decide_by=model))
     saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
     try:
         with contextlib.suppress(DataError):  # failed gates: the bundle is written anyway
-            export.run(by_card, Layout.at(copy))
+            export.run(by, Layout.at(copy))
         out = tmp_path / "scores.parquet"
-        score.run(by_card, Layout.at(copy), output=out, all_reasons=True, allow_failed_gates=True)
-        bundle = bundles.open_bundle(by_card, Layout.at(copy), None, allow_failed_gates=True)
+        score.run(by, Layout.at(copy), output=out, all_reasons=True, allow_failed_gates=True)
+        bundle = bundles.open_bundle(by, Layout.at(copy), None, allow_failed_gates=True)
     finally:
         if saved is not None:
             os.environ["MLFLOW_TRACKING_URI"] = saved
+    return copy, by, out, bundle
+
+
+def test_the_scorecard_can_decide_end_to_end(project, params, layout, tmp_path):
+    """``policy.decide_by: scorecard``: the export gates the scorecard's metrics, and scoring
+    grades on the scorecard's own PD with points-below-maximum reasons."""
+    copy, by_card, out, bundle = _deciding(project, params, tmp_path, "scorecard")
     metrics = json.loads((copy / "data/reports/metrics.json").read_text())
     failed = export.check_gates(metrics, by_card.export.gates, "scorecard")
     stamped = json.loads((copy / "data/models/bundle/manifest.json").read_text())["gates"]
@@ -972,22 +979,7 @@ def test_the_ebm_can_decide_end_to_end(project, params, layout, tmp_path):
     from models.ebm import EBMModel
     from pipeline.stages import report
 
-    copy = tmp_path / "project"
-    for item in (".keys", "data/models", "data/processed", "data/reports/metrics.json"):
-        (copy / item).parent.mkdir(parents=True, exist_ok=True)
-        copy_item = shutil.copytree if (project / item).is_dir() else shutil.copy2
-        copy_item(project / item, copy / item)
-    by_ebm = params.updated(policy=dataclasses.replace(params.policy, decide_by="ebm"))
-    saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
-    try:
-        with contextlib.suppress(DataError):  # failed gates: the bundle is written anyway
-            export.run(by_ebm, Layout.at(copy))
-        out = tmp_path / "scores.parquet"
-        score.run(by_ebm, Layout.at(copy), output=out, all_reasons=True, allow_failed_gates=True)
-        bundle = bundles.open_bundle(by_ebm, Layout.at(copy), None, allow_failed_gates=True)
-    finally:
-        if saved is not None:
-            os.environ["MLFLOW_TRACKING_URI"] = saved
+    copy, by_ebm, out, bundle = _deciding(project, params, tmp_path, "ebm")
     metrics = json.loads((copy / "data/reports/metrics.json").read_text())
     manifest = json.loads((copy / "data/models/bundle/manifest.json").read_text())
     assert manifest["gates"]["failed"] == export.check_gates(metrics, by_ebm.export.gates, "ebm")
