@@ -1,7 +1,7 @@
 """Benchmark: partitioned data at scale, out of core: generate, validate, features, score.
 
     python -m benchmarks.dask_scale [--sizes 100000 1000000 5000000] [--engine dask]
-                                    [--per-bucket 40000] [--keep DIR]
+                                    [--per-bucket 40000] [--keep DIR] [--steps ...]
 
 For each size: the synthetic generator writes the applicant tables as Parquet hash buckets of
 applicant_id (``compute.partitions`` = size / ``--per-bucket``, trade tables off), bucket by
@@ -42,6 +42,7 @@ def _params(n: int, buckets: int, engine: str):
 
 
 def _step(step: str, n: int, buckets: int, engine: str, out: str) -> dict:
+    from pipeline.io import read_json
     from pipeline.layout import Layout
 
     params, layout = _params(n, buckets, engine), Layout.at(out)
@@ -57,7 +58,7 @@ def _step(step: str, n: int, buckets: int, engine: str, out: str) -> dict:
         from pipeline.stages import features
 
         features.run(params, layout)
-        return {}
+        return {"input_rows": read_json(layout.reports / "features.json")["rows"]}
     from pipeline.stages import score
 
     return score.run(
@@ -78,6 +79,13 @@ def main() -> None:
     parser.add_argument("--engine", choices=["local", "dask"], default="dask")
     parser.add_argument("--per-bucket", type=int, default=40_000, help="applicants per bucket")
     parser.add_argument("--keep", type=Path, help="write the data here and keep it")
+    parser.add_argument(
+        "--steps",
+        nargs="+",
+        choices=STEPS,
+        default=list(STEPS),
+        help="e.g. features score on data kept by an earlier run (--keep)",
+    )
     args = parser.parse_args()
     if not (ROOT / "data/models/bundle").is_dir():
         raise SystemExit("needs a trained project: run `dvc repro` first")
@@ -92,7 +100,7 @@ def main() -> None:
         out = args.keep / str(n) if args.keep else Path(tempfile.mkdtemp(prefix="dask_scale_"))
         try:
             total, peak_all = 0.0, 0.0
-            for step in STEPS:
+            for step in args.steps:
                 seconds, peak, result = measure_tree(_step, step, n, buckets, args.engine, str(out))
                 rows = (
                     sum(result.values())

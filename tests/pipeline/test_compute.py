@@ -231,3 +231,38 @@ def test_tables_partitioned_differently_are_refused(single: Path, parted: Path, 
         score.run(
             load(single / "params.yaml"), Layout.at(single), raw=raw, output=tmp_path / "s.parquet"
         )
+
+
+def test_your_own_single_files_are_split_into_buckets_on_import(single: Path, tmp_path: Path):
+    root = _project(tmp_path / "own", 3)
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["generate"]["source"] = "files"
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    external = root / "data/external"
+    external.mkdir(parents=True)
+    for path in (single / "data/raw").glob("*.parquet"):
+        if not path.name.startswith("_"):
+            shutil.copy(path, external / path.name)
+    _run(root, generate, validate_stage)
+    assert len(table_parts(root / "data/raw", "invoices")) == 3
+    one = json.loads((single / "data/reports/validation.json").read_text())
+    many = json.loads((root / "data/reports/validation.json").read_text())
+    assert many["totals"] == one["totals"] and many["balanced"]
+
+
+@pytest.mark.parametrize(
+    ("compute", "message"),
+    [
+        ({"engine": "spark"}, "compute.engine: input should be 'local' or 'dask'"),
+        ({"partitions": 0}, "compute.partitions: must be between 1 and 4096; got 0"),
+        ({"scheduler": "host:8786"}, "compute.scheduler: must be empty"),
+        ({"workers": -1}, "compute.workers: must be >= 0"),
+        ({"nodes": 3}, "compute.nodes: unknown key"),
+    ],
+)
+def test_compute_settings_are_checked(tmp_path: Path, compute: dict, message: str):
+    params = tiny_params()
+    params["compute"] = compute
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    with pytest.raises(DataError, match=re.escape(message)):
+        load(tmp_path / "params.yaml").compute  # noqa: B018 - validated on access
