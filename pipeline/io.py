@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -25,11 +26,66 @@ from features.errors import DataError
 from models.safe_text import CSV_WRITE_OPTIONS, neutralise_frame
 
 READABLE = (".parquet", ".csv")
+PART_PREFIX = "part-"  # a partitioned table: <table>/part-00000.parquet, part-00001 ...
+
+
+def part_name(bucket: int, ext: str = ".parquet") -> str:
+    """File name of one hash bucket of a partitioned table."""
+    return f"{PART_PREFIX}{bucket:05d}{ext}"
 
 
 def has_raw(directory: Path, table: str) -> bool:
-    """Whether ``directory`` holds an export of ``table`` (Parquet or CSV)."""
-    return any((directory / f"{table}{ext}").exists() for ext in READABLE)
+    """Whether ``directory`` holds an export of ``table`` (Parquet or CSV, one file or a
+    partitioned folder)."""
+    return (directory / table).is_dir() or any(
+        (directory / f"{table}{ext}").exists() for ext in READABLE
+    )
+
+
+def table_parts(directory: Path, table: str) -> list[Path]:
+    """The files of ``table`` in ``directory``: ``[<table>.parquet]`` (or ``.csv``), or the
+    ``part-NNNNN`` files of a ``<table>/`` folder written by hash bucket, in bucket order."""
+    folder = directory / table
+    if not folder.is_dir():
+        return [find_raw(directory, table)]
+    single = [directory / f"{table}{ext}" for ext in READABLE]
+    for path in single:
+        if path.exists():
+            raise DataError(f"{path}: both {path.name} and the folder {table}/ exist; keep one")
+    parts = sorted(p for p in folder.iterdir() if p.name.startswith(PART_PREFIX))
+    if not parts:
+        raise DataError(f"{folder}: partitioned table without part-NNNNN files")
+    kinds = {p.suffix.lower() for p in parts}
+    if len(kinds) > 1 or not kinds <= set(READABLE):
+        raise DataError(f"{folder}: parts must all be .parquet or all .csv; got {sorted(kinds)}")
+    return parts
+
+
+def aligned_parts(directory: Path, tables: tuple[str, ...]) -> list[dict[str, Path]]:
+    """Per bucket, the file of each table: every table one file, or every table a folder
+    with the same part names (a mixture cannot be aligned by applicant and is refused)."""
+    parts = {t: table_parts(directory, t) for t in tables}
+    first = tables[0]
+    partitioned = (directory / first).is_dir()
+    names = [p.stem for p in parts[first]]
+    for table, paths in parts.items():
+        if (directory / table).is_dir() != partitioned or (
+            partitioned and [p.stem for p in paths] != names
+        ):
+            shown = paths[0].parent if (directory / table).is_dir() else paths[0]
+            raise DataError(
+                f"{shown}: {table} is not partitioned like {first} ({len(paths)} vs "
+                f"{len(names)} part(s)); bring every applicant table as one file or as "
+                "folders of the same part-NNNNN files"
+            )
+    return [{t: parts[t][b] for t in tables} for b in range(len(names))]
+
+
+def read_table(directory: Path, table: str) -> pd.DataFrame:
+    """A typed table written by a stage (one file or all its parts, in bucket order)."""
+    parts = table_parts(directory, table)
+    frames = [read_parquet(p) for p in parts]
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
 def find_raw(directory: Path, table: str) -> Path:
@@ -266,9 +322,47 @@ class ChunkedWriter:
         self.rows += len(frame)
 
     def __exit__(self, *exc: object) -> None:
+        if self._writer is None and self.rows == 0 and exc[0] is None and self.schema is not None:
+            self._write(self.schema.empty_table().to_pandas())  # a typed file without rows
         if self._writer is not None:
             self._writer.close()
         self._ctx.__exit__(*exc)
+
+
+class PartitionedWriter:
+    """Append DataFrame chunks to a table partitioned by hash bucket:
+    ``<folder>/part-00000.parquet`` ... one file per bucket (written even when empty), each
+    atomically, so that a table of any size is written with bounded memory."""
+
+    def __init__(self, folder: Path, n_buckets: int, ext: str, schema: pa.Schema | None = None):
+        self.folder, self.n_buckets = folder, n_buckets
+        self.parts = [ChunkedWriter(folder / part_name(b, ext), schema) for b in range(n_buckets)]
+
+    @property
+    def rows(self) -> int:
+        return sum(w.rows for w in self.parts)
+
+    def __enter__(self) -> PartitionedWriter:
+        for part in self.parts:
+            part.__enter__()
+        return self
+
+    def write(self, frame: pd.DataFrame, buckets: np.ndarray) -> np.ndarray:
+        """Write each row to its bucket's file (``buckets``: from
+        :func:`features.partitions.bucket_of`); returns each row's 0-based position there."""
+        order = np.argsort(buckets, kind="stable")
+        bounds = np.searchsorted(buckets[order], np.arange(self.n_buckets + 1))
+        position = np.empty(len(frame), dtype=np.int64)
+        for b in range(self.n_buckets):
+            rows = order[bounds[b] : bounds[b + 1]]
+            if len(rows):
+                position[rows] = self.parts[b].rows + np.arange(len(rows))
+                self.parts[b].write(frame.iloc[rows])
+        return position
+
+    def __exit__(self, *exc: object) -> None:
+        for part in self.parts:
+            part.__exit__(*exc)
 
 
 def exit_cleanly_on_sigterm() -> None:

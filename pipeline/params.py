@@ -37,6 +37,7 @@ SECTIONS: dict[str, str] = {
     "signing": "pipeline.settings:SigningSettings",
     "ledger": "credit.settings:LedgerSettings",
     "customers": "credit.customers.settings:CustomerSettings",
+    "compute": "pipeline.compute:ComputeSettings",
 }
 TOP_LEVEL = ("seed", *SECTIONS)
 # Sections validated against another one (the policy needs terms for exactly the master scale's

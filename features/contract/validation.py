@@ -302,20 +302,24 @@ def _assemble(
 
 
 def validate_tables(
-    raw: dict[str, pd.DataFrame], cfg: ValidationConfig, sources: dict[str, str] | None = None
+    raw: dict[str, pd.DataFrame],
+    cfg: ValidationConfig,
+    sources: dict[str, str] | None = None,
+    applicant_ids: tuple[pd.Index, pd.Index] | None = None,
 ) -> dict[str, TableResult]:
     """Validate all tables, parents first so children can be checked against them.
 
     The applicant tables need ``applicants``; the trade tables (``TRADE_TABLES``) are optional
-    and checked against their parents (customers -> orders -> invoices -> payments)."""
+    and checked against their parents (customers -> orders -> invoices -> payments). Trade
+    tables validated on their own (the applicant tables done partition by partition) take
+    the applicants' ``(valid, rejected)`` ids from :func:`applicant_id_sets` instead."""
     sources = sources or {}
     results: dict[str, TableResult] = {}
-    valid_ids = rejected_ids = None
+    valid_ids, rejected_ids = applicant_ids or (None, None)
     if "applicants" in raw:
         apps = validate_table(raw["applicants"], "applicants", cfg, sources.get("applicants", ""))
         results["applicants"] = apps
-        valid_ids = pd.Index(apps.valid["applicant_id"].unique())
-        rejected_ids = pd.Index(_raw_ids(raw["applicants"], "applicant_id")).difference(valid_ids)
+        valid_ids, rejected_ids = applicant_id_sets(raw["applicants"], apps)
         for table in VALIDATION_ORDER[1:]:
             if table not in raw:
                 continue
@@ -334,6 +338,45 @@ def validate_tables(
         valid = pd.Index(result.valid[key].unique())
         refs[key] = (valid, pd.Index(_raw_ids(raw[table], key)).difference(valid))
     return results
+
+
+def applicant_id_sets(raw: pd.DataFrame, result: TableResult) -> tuple[pd.Index, pd.Index]:
+    """The valid applicant ids and the ids present in the raw table but rejected."""
+    valid = pd.Index(result.valid["applicant_id"].unique())
+    return valid, pd.Index(_raw_ids(raw, "applicant_id")).difference(valid)
+
+
+@dataclass
+class TableTotals:
+    """One table's counts summed over its partitions (what the report shows)."""
+
+    table: str
+    n_input: int = 0
+    n_valid: int = 0
+    n_rejected: int = 0
+    rule_counts: Counter = field(default_factory=Counter)
+    dropped_columns: list[str] = field(default_factory=list)
+
+    @property
+    def balanced(self) -> bool:
+        return self.n_input == self.n_valid + self.n_rejected
+
+    def add(self, result: TableResult) -> None:
+        self.n_input += result.n_input
+        self.n_valid += result.n_valid
+        self.n_rejected += result.n_rejected
+        self.rule_counts.update(result.rule_counts)
+        self.dropped_columns += [c for c in result.dropped_columns if c not in self.dropped_columns]
+
+    def summary(self) -> dict:
+        return {
+            "input_rows": self.n_input,
+            "valid_rows": self.n_valid,
+            "rejected_rows": self.n_rejected,
+            "balanced": self.balanced,
+            "rules": dict(sorted(self.rule_counts.items())),
+            "dropped_columns": self.dropped_columns,
+        }
 
 
 def _raw_ids(frame: pd.DataFrame, key: str) -> pd.Series:

@@ -18,7 +18,7 @@ from features.contract.validation import VALIDATION_ORDER
 from features.errors import DataError
 from pipeline import bundles, html, plots, tracking
 from pipeline.console import console
-from pipeline.io import read_parquet, write_csv, write_json, write_parquet
+from pipeline.io import read_parquet, read_table, write_csv, write_json, write_parquet
 from pipeline.layout import Layout
 from pipeline.params import Params
 from pipeline.texts import TEXT
@@ -49,7 +49,7 @@ def run(
     when = review_date(as_of or cfg.as_of, params.validate.latest_date)
     loaded = bundles.open_bundle(params, layout, layout.models / "bundle")
     tables = {
-        t: read_parquet(layout.interim / f"{t}.parquet")
+        t: read_table(layout.interim, t)
         for t in (*VALIDATION_ORDER, *TRADE_TABLES)
         if t != "outcomes"
     }

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,15 +21,18 @@ from rich.table import Table
 
 from features.contract.tables import TABLES, TRADE_TABLES, TableSpec
 from features.errors import DataError
+from features.partitions import bucket_of
 from features.sources.dataset import load_config, load_tabular
 from features.sources.synthetic import SyntheticGenerator, inject_defects
 from pipeline.console import console, log, progress
 from pipeline.io import (
     READABLE,
     ChunkedWriter,
-    find_raw,
+    PartitionedWriter,
     has_raw,
+    part_name,
     read_raw,
+    table_parts,
     write_json,
     write_parquet,
 )
@@ -41,19 +45,31 @@ def _clear(layout: Layout) -> None:
     for table in TABLES:
         for ext in READABLE:
             (layout.raw / f"{table}{ext}").unlink(missing_ok=True)
+        shutil.rmtree(layout.raw / table, ignore_errors=True)
     (layout.raw / DEFECTS_FILE).unlink(missing_ok=True)
     (layout.raw / TABULAR_FILE).unlink(missing_ok=True)
 
 
+def _writer(layout: Layout, table: str, ext: str, n_buckets: int) -> Any:
+    """The applicant tables by hash bucket of applicant_id when ``n_buckets`` > 1; the
+    trade tables (the customers stage reads them whole) always as one file."""
+    schema = arrow_schema(TABLES[table])
+    if n_buckets > 1 and table not in TRADE_TABLES:
+        return PartitionedWriter(layout.raw / table, n_buckets, ext, schema)
+    return ChunkedWriter(layout.raw / f"{table}{ext}", schema)
+
+
 def generate_synthetic(params: Params, layout: Layout) -> dict[str, int]:
-    """Generate chunk by chunk, inject defects per chunk, stream each table to disk."""
+    """Generate chunk by chunk, inject defects per chunk, stream each table to disk (to its
+    hash buckets' files when ``compute.partitions`` > 1: out of core at any size)."""
     cfg = params.generate.synthetic
+    n_buckets = params.compute.partitions
     ext = ".csv" if params.generate.format == "csv" else ".parquet"
     _clear(layout)
     generator = SyntheticGenerator(cfg)
     n_chunks = -(-cfg.n_applicants // cfg.chunk_size)
     names = [t for t in TABLES if cfg.trade.enabled or t not in TRADE_TABLES]
-    writers = {t: ChunkedWriter(layout.raw / f"{t}{ext}", arrow_schema(TABLES[t])) for t in names}
+    writers = {t: _writer(layout, t, ext, n_buckets) for t in names}
     truth = ChunkedWriter(layout.truth, TRUTH_SCHEMA)
     writers_all = [*writers.values(), truth]
     defect_logs = []
@@ -66,10 +82,13 @@ def generate_synthetic(params: Params, layout: Layout) -> dict[str, int]:
                 truth.write(tables.pop("truth"))
                 rng = np.random.default_rng([cfg.seed, c, 99])
                 defects = inject_defects(tables, cfg.bad_row_fraction, rng)
-                defects["row"] += defects["table"].map({t: writers[t].rows for t in names})
+                if n_buckets == 1:
+                    defects["row"] += defects["table"].map({t: writers[t].rows for t in names})
+                    for name, frame in tables.items():
+                        writers[name].write(frame)
+                else:
+                    defects = _write_buckets(writers, tables, defects, n_buckets, ext)
                 defect_logs.append(defects)
-                for name, frame in tables.items():
-                    writers[name].write(frame)
                 bar.advance(task)
     except BaseException as exc:
         for w in writers_all:
@@ -79,6 +98,33 @@ def generate_synthetic(params: Params, layout: Layout) -> dict[str, int]:
         w.__exit__(None, None, None)
     write_parquet(pd.concat(defect_logs, ignore_index=True), layout.raw / DEFECTS_FILE)
     return {t: w.rows for t, w in writers.items()}
+
+
+def _write_buckets(
+    writers: dict[str, Any],
+    tables: dict[str, pd.DataFrame],
+    defects: pd.DataFrame,
+    n_buckets: int,
+    ext: str,
+) -> pd.DataFrame:
+    """Write one chunk to the bucket files; the defect log then names each injected row by
+    its part file and 1-based row there (``part`` is empty for a single-file table)."""
+    part = pd.Series("", index=defects.index, dtype="str")
+    row = defects["row"].to_numpy().copy()
+    for name, frame in tables.items():
+        writer = writers[name]
+        if not isinstance(writer, PartitionedWriter):
+            hit = (defects["table"] == name).to_numpy()
+            row[hit] += writer.rows
+            writer.write(frame)
+            continue
+        buckets = bucket_of(frame["applicant_id"], n_buckets)
+        position = writer.write(frame, buckets)
+        hit = (defects["table"] == name).to_numpy()
+        at = row[hit] - 1
+        row[hit] = position[at] + 1
+        part[hit] = [f"{name}/{part_name(int(b), ext)}" for b in buckets[at]]
+    return defects.assign(row=row, part=part)
 
 
 TRUTH_SCHEMA = pa.schema(
@@ -110,19 +156,36 @@ def arrow_schema(spec: TableSpec) -> pa.Schema:
     return pa.schema([(c.name, types[c.kind]) for c in spec.columns])
 
 
-def copy_files(layout: Layout) -> dict[str, int]:
-    """Bring-your-own data: copy ``data/external/<table>.{parquet,csv}`` into ``data/raw``.
+def copy_files(params: Params, layout: Layout) -> dict[str, int]:
+    """Bring-your-own data: copy ``data/external/<table>.{parquet,csv}`` (or a partitioned
+    ``<table>/`` folder of ``part-NNNNN`` files) into ``data/raw``.
 
+    With ``compute.partitions`` > 1 a single file of an applicant table is split into that
+    many hash buckets of applicant_id on the way (same format); a folder is copied as it is.
     The trade tables (customers, orders, invoices, payments) are optional."""
     source = layout.data / "external"
+    n_buckets = params.compute.partitions
     _clear(layout)
     counts = {}
     for table in TABLES:
         if table in TRADE_TABLES and not has_raw(source, table):
             continue
-        path = find_raw(source, table)
-        counts[table] = len(read_raw(path))
-        shutil.copyfile(path, layout.raw / path.name)
+        parts = table_parts(source, table)
+        if (source / table).is_dir():
+            shutil.copytree(source / table, layout.raw / table)
+            counts[table] = sum(len(read_raw(p)) for p in parts)
+            continue
+        path = parts[0]
+        frame = read_raw(path)
+        counts[table] = len(frame)
+        if n_buckets == 1 or table in TRADE_TABLES:
+            shutil.copyfile(path, layout.raw / path.name)
+            continue
+        if "applicant_id" not in frame.columns:
+            raise DataError(f"{path}: missing required column(s) applicant_id")
+        schema = pa.Schema.from_pandas(frame.iloc[:0], preserve_index=False)
+        with PartitionedWriter(layout.raw / table, n_buckets, path.suffix, schema) as out:
+            out.write(frame, bucket_of(frame["applicant_id"], n_buckets))
     return counts
 
 
@@ -151,7 +214,7 @@ def run(params: Params, layout: Layout) -> dict[str, int]:
     if source == "synthetic":
         counts = generate_synthetic(params, layout)
     elif source == "files":
-        counts = copy_files(layout)
+        counts = copy_files(params, layout)
         no_truth(layout)
     else:  # "tabular" (the settings allow no other value)
         counts = ingest_tabular(params, layout)

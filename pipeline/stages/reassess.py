@@ -19,7 +19,7 @@ from models.policy import LIMIT_STEP
 from models.reassessment import reassess_portfolio
 from pipeline import bundles, html, tracking
 from pipeline.console import console
-from pipeline.io import read_parquet, write_csv, write_json, write_parquet
+from pipeline.io import read_parquet, read_table, write_csv, write_json, write_parquet
 from pipeline.layout import Layout
 from pipeline.params import Params
 from pipeline.texts import TEXT
@@ -51,11 +51,7 @@ def run(
         )
     bundle = layout.models / "bundle"
     loaded = bundles.open_bundle(params, layout, bundle)
-    tables = {
-        t: read_parquet(layout.interim / f"{t}.parquet")
-        for t in VALIDATION_ORDER
-        if t != "outcomes"
-    }
+    tables = {t: read_table(layout.interim, t) for t in VALIDATION_ORDER if t != "outcomes"}
     result = reassess_portfolio(
         loaded.model,
         loaded.schema,

@@ -21,15 +21,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from rich.table import Table
 
-from features.assemble import feature_table
-from features.contract.validation import VALIDATION_ORDER, validate_tables
+from features.assemble import FeatureConfig, feature_table
+from features.contract.rules import ValidationConfig
+from features.contract.validation import VALIDATION_ORDER, TableTotals, validate_tables
 from features.errors import DataError
-from models.scoring import check_columns, conform, input_problems
+from models.scoring import ScoringModel, check_columns, conform, input_problems
 from pipeline import bundles
-from pipeline.console import console, progress
+from pipeline.compute import Engine, engine
+from pipeline.console import console
 from pipeline.io import (
     ChunkedWriter,
-    find_raw,
+    aligned_parts,
     open_parquet,
     read_raw,
     write_json,
@@ -123,23 +125,29 @@ def _gathered(file: pq.ParquetFile, batch_size: int) -> Iterator[pa.Table]:
         yield pa.Table.from_batches(pending)
 
 
-def _raw_frame(raw_dir: Path, params: Params, out_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Validate and featurise raw tables; return features and applicant-level rejects."""
-    raw, sources = {}, {}
-    for table in VALIDATION_ORDER:
-        if table == "outcomes":
-            continue  # new applicants have no outcome yet
-        path = find_raw(raw_dir, table)
-        raw[table], sources[table] = read_raw(path), str(path)
-    results = validate_tables(raw, params.validate, sources)
+RAW_TABLES = tuple(t for t in VALIDATION_ORDER if t != "outcomes")  # new applicants: no outcome
+
+
+def raw_bucket(
+    item: tuple[dict[str, Path], dict[str, Path]],
+    validate_cfg: ValidationConfig,
+    features_cfg: FeatureConfig,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, TableTotals]]:
+    """One bucket of raw tables validated (rejects written to their paths) and featurised;
+    returns the features, the rejected applicants and the counts (on the compute engine)."""
+    paths, reject_paths = item
+    raw = {t: read_raw(p) for t, p in paths.items()}
+    results = validate_tables(raw, validate_cfg, {t: str(p) for t, p in paths.items()})
+    totals = {}
     for name, result in results.items():
-        write_parquet(result.rejects, out_dir / "rejects" / f"{name}.parquet")
-    write_json({n: r.summary() for n, r in results.items()}, out_dir / "validation.json")
+        write_parquet(result.rejects, reject_paths[name])
+        totals[name] = TableTotals(name)
+        totals[name].add(result)
     tables = {n: r.valid for n, r in results.items()}
     tables["outcomes"] = pd.DataFrame(
         {"applicant_id": pd.Series([], dtype="str"), "default_12m": pd.Series([], dtype="Int8")}
     )
-    frame = feature_table(tables, params.features)
+    frame = feature_table(tables, features_cfg)
     app_rejects = results["applicants"].rejects
     rejects = pd.DataFrame(
         {
@@ -148,7 +156,46 @@ def _raw_frame(raw_dir: Path, params: Params, out_dir: Path) -> tuple[pd.DataFra
             "reason": app_rejects["rule"] + ": " + app_rejects["message"],
         }
     )
-    return frame, rejects
+    return frame, rejects, totals
+
+
+def _raw_batches(
+    compute: Engine,
+    raw_dir: Path,
+    params: Params,
+    out_dir: Path,
+    rej: ChunkedWriter,
+    summary: ScoreSummary,
+) -> Iterator[pd.DataFrame]:
+    """Validate and featurise raw tables bucket by bucket (one file per table: one bucket);
+    rejected applicants go to the rejects, the features on in ``batch_size`` rows."""
+    buckets = aligned_parts(raw_dir, RAW_TABLES)
+    partitioned = (raw_dir / RAW_TABLES[0]).is_dir()
+    items = []
+    for paths in buckets:
+        if partitioned:
+            outs = {
+                t: out_dir / "rejects" / t / p.with_suffix(".parquet").name
+                for t, p in paths.items()
+            }
+        else:
+            outs = {t: out_dir / "rejects" / f"{t}.parquet" for t in paths}
+        items.append((paths, outs))
+    totals = {t: TableTotals(t) for t in RAW_TABLES}
+    size = params.score.batch_size
+    work = compute.map(
+        raw_bucket, items, params.validate, params.features, label="validate+features"
+    )
+    for frame, rejects, counts in work:
+        for name, count in counts.items():
+            totals[name].add(count)
+        if len(rejects):
+            rej.write(rejects)
+            summary.rejected += len(rejects)
+            summary.input_rows += len(rejects)
+        for i in range(0, len(frame), size):
+            yield frame.iloc[i : i + size].reset_index(drop=True)
+    write_json({n: t.summary() for n, t in totals.items()}, out_dir / "validation.json")
 
 
 def run(
@@ -172,66 +219,33 @@ def run(
     reasons_for = ("approve", "refer", "decline") if all_reasons else cfg.reasons_for
     lang = lang or cfg.lang
     summary = ScoreSummary()
-    if raw is not None:
-        frame, pre_rejects = _raw_frame(raw, params, output.parent)
-        summary.input_rows += len(pre_rejects)
-        batches: Iterator[pd.DataFrame] = (
-            frame.iloc[i : i + cfg.batch_size].reset_index(drop=True)
-            for i in range(0, max(len(frame), 1), cfg.batch_size)
-        )
-        n_batches = max(1, -(-len(frame) // cfg.batch_size))
-        source = str(raw)
-    else:
+    if raw is None:
         path = features or layout.processed / "features.parquet"
         if not path.is_file():
             raise DataError(f"{path}: missing file (a features file or --raw folder is needed)")
-        pre_rejects = pd.DataFrame(columns=REJECT_COLUMNS)
         file = open_parquet(path, "Parquet features file")
-        batches = _batches(file, cfg.batch_size, labelled_too, summary)
-        n_batches = max(1, -(-file.metadata.num_rows // cfg.batch_size))
+        n_batches: int | None = max(1, -(-file.metadata.num_rows // cfg.batch_size))
         source = str(path)
-    seen: set[str] = set()
+    else:
+        aligned_parts(raw, RAW_TABLES)  # a missing or misaligned table: one line, before work
+        n_batches, source = None, str(raw)
     scores_schema = pa.Schema.from_pandas(_empty_scores(cfg.n_reasons), preserve_index=False)
     rejects_schema = pa.Schema.from_pandas(_empty_rejects(), preserve_index=False)
     with (
         ChunkedWriter(output, scores_schema) as out,
         ChunkedWriter(rejects_path, rejects_schema) as rej,
-        progress() as bar,
+        engine(params.compute) as compute,
     ):
-        task = bar.add_task("score", total=n_batches)
-        if len(pre_rejects):
-            rej.write(pre_rejects)
-            summary.rejected += len(pre_rejects)
-        for frame in batches:
-            if frame.empty:
-                bar.advance(task)
-                continue
-            check_columns(frame, schema, source)
-            summary.input_rows += len(frame)
-            problems = input_problems(frame, schema)
-            ids = frame["applicant_id"].astype(object).to_numpy()
-            dup = np.fromiter((i in seen for i in ids), bool, len(ids)) & problems.isna()
-            problems[dup] = "applicant_id appears more than once in the input (first scored)"
-            seen.update(i for i in ids if isinstance(i, str))
-            bad = problems.notna()
-            if bad.any():
-                rej.write(
-                    pd.DataFrame(
-                        {
-                            "applicant_id": frame.loc[bad, "applicant_id"].astype(str),
-                            "stage": "scoring",
-                            "reason": problems[bad],
-                        }
-                    )
-                )
-                summary.rejected += int(bad.sum())
-            good = conform(frame.loc[~bad].reset_index(drop=True), schema)
-            if len(good):
-                scores = model.score(good, reasons_for, cfg.n_reasons, lang)
-                scores.insert(0, "applicant_id", good["applicant_id"].astype(str).to_numpy())
-                out.write(scores)
-                summary.add(scores)
-            bar.advance(task)
+        if raw is None:
+            batches = _batches(file, cfg.batch_size, labelled_too, summary)
+        else:
+            batches = _raw_batches(compute, raw, params, output.parent, rej, summary)
+        checked = _checked(batches, schema, source, rej, summary)
+        shared = compute.share(model)
+        args = (shared, reasons_for, cfg.n_reasons, lang)
+        for scores in compute.map(score_batch, checked, *args, label="score", total=n_batches):
+            out.write(scores)
+            summary.add(scores)
         if out.rows == 0:
             out.write(_empty_scores(cfg.n_reasons))
         if rej.rows == 0:
@@ -250,6 +264,52 @@ def run(
     if not result["balanced"]:  # pragma: no cover - an internal invariant, kept loud
         raise DataError("row accounting failed: input != scored + rejected")
     return result
+
+
+def _checked(
+    batches: Iterator[pd.DataFrame],
+    schema: dict,
+    source: str,
+    rej: ChunkedWriter,
+    summary: ScoreSummary,
+) -> Iterator[pd.DataFrame]:
+    """The rows fit to score, batch by batch; the others go to the rejects with a reason (a
+    repeated applicant_id: its first appearance is scored). Runs here, in input order."""
+    seen: set[str] = set()
+    for frame in batches:
+        if frame.empty:
+            continue
+        check_columns(frame, schema, source)
+        summary.input_rows += len(frame)
+        problems = input_problems(frame, schema)
+        ids = frame["applicant_id"].astype(object).to_numpy()
+        dup = np.fromiter((i in seen for i in ids), bool, len(ids)) & problems.isna()
+        problems[dup] = "applicant_id appears more than once in the input (first scored)"
+        seen.update(i for i in ids if isinstance(i, str))
+        bad = problems.notna()
+        if bad.any():
+            rej.write(
+                pd.DataFrame(
+                    {
+                        "applicant_id": frame.loc[bad, "applicant_id"].astype(str),
+                        "stage": "scoring",
+                        "reason": problems[bad],
+                    }
+                )
+            )
+            summary.rejected += int(bad.sum())
+        good = conform(frame.loc[~bad].reset_index(drop=True), schema)
+        if len(good):
+            yield good
+
+
+def score_batch(
+    good: pd.DataFrame, model: ScoringModel, reasons_for: tuple[str, ...], k: int, lang: str
+) -> pd.DataFrame:
+    """Scores of one batch of checked rows (on the compute engine: a Dask worker there)."""
+    scores = model.score(good, reasons_for, k, lang)
+    scores.insert(0, "applicant_id", good["applicant_id"].astype(str).to_numpy())
+    return scores
 
 
 def _shown(path: Path, layout: Layout) -> str:

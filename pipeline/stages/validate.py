@@ -1,46 +1,159 @@
-"""Stage ``validate``: raw tables -> ``data/interim/`` (valid rows) + ``rejects/`` + a report."""
+"""Stage ``validate``: raw tables -> ``data/interim/`` (valid rows) + ``rejects/`` + a report.
+
+A table is one file, or a folder of hash-bucket parts (``compute.partitions``): the applicant
+tables are then validated bucket by bucket (every record of an applicant is in the same
+bucket of every table), on the compute engine, each part's valid rows and rejects written
+beside it under the same part name; the report sums them. The trade tables follow, whole,
+against the applicants' ids.
+"""
 
 from __future__ import annotations
 
+import shutil
 import time
+from pathlib import Path
 
+import pandas as pd
 from rich.table import Table
 
+from features.contract.rules import ValidationConfig
 from features.contract.tables import TRADE_TABLES
-from features.contract.validation import VALIDATION_ORDER, TableResult, validate_tables
+from features.contract.validation import (
+    VALIDATION_ORDER,
+    TableResult,
+    TableTotals,
+    applicant_id_sets,
+    validate_tables,
+)
 from features.errors import DataError
+from pipeline.compute import engine
 from pipeline.console import console, log
-from pipeline.io import find_raw, has_raw, read_raw, write_json, write_parquet
+from pipeline.io import aligned_parts, has_raw, read_raw, table_parts, write_json, write_parquet
 from pipeline.layout import TABULAR_FILE, Layout
 from pipeline.params import Params
+
+
+def shown_path(path: Path, root: Path) -> str:
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
+def validate_bucket(
+    paths: dict[str, Path], cfg: ValidationConfig, root: Path
+) -> tuple[dict[str, TableResult], pd.DataFrame]:
+    """Validate one bucket of the applicant tables (every table's file of that bucket);
+    returns the results and the raw applicants (their ids count for the trade tables)."""
+    raw = {t: read_raw(p) for t, p in paths.items()}
+    sources = {t: shown_path(p, root) for t, p in paths.items()}
+    return validate_tables(raw, cfg, sources), raw["applicants"]
+
+
+def _outputs(layout: Layout, paths: dict[str, Path], partitioned: bool) -> dict:
+    if not partitioned:
+        return {
+            t: (layout.interim / f"{t}.parquet", layout.rejects / f"{t}.parquet") for t in paths
+        }
+    return {
+        t: (layout.interim / t / _parquet(p), layout.rejects / t / _parquet(p))
+        for t, p in paths.items()
+    }
+
+
+def _parquet(part: Path) -> str:
+    return part.with_suffix(".parquet").name
+
+
+def _clear(layout: Layout, tables: list[str]) -> None:
+    for table in tables:
+        for folder in (layout.interim, layout.rejects):
+            (folder / f"{table}.parquet").unlink(missing_ok=True)
+            shutil.rmtree(folder / table, ignore_errors=True)
 
 
 def run(params: Params, layout: Layout) -> dict:
     if params.generate.source == "tabular":
         return run_tabular(params, layout)
     start = time.perf_counter()
-    raw, sources = {}, {}
     present = [t for t in TRADE_TABLES if has_raw(layout.raw, t)]
-    for table in (*VALIDATION_ORDER, *present):
-        path = find_raw(layout.raw, table)
-        sources[table] = (
-            str(path.relative_to(layout.root)) if path.is_relative_to(layout.root) else str(path)
+    buckets = aligned_parts(layout.raw, VALIDATION_ORDER)
+    partitioned = (layout.raw / VALIDATION_ORDER[0]).is_dir()
+    sources = {
+        t: shown_path(layout.raw / t if partitioned else p, layout.root)
+        for t, p in buckets[0].items()
+    }
+    _clear(layout, [*VALIDATION_ORDER, *TRADE_TABLES])
+    totals = {t: TableTotals(t) for t in VALIDATION_ORDER}
+    valid_ids, rejected_ids = [], []
+    with engine(params.compute) as compute:
+        work = compute.map(
+            _validate_part,
+            [(paths, _outputs(layout, paths, partitioned)) for paths in buckets],
+            params.validate,
+            layout.root,
+            bool(present),
+            label="validate",
         )
-        raw[table] = read_raw(path)
-        log.debug("read %s: %d rows", sources[table], len(raw[table]))
-    results = validate_tables(raw, params.validate, sources)
-    layout.rejects.mkdir(parents=True, exist_ok=True)
-    for name, result in results.items():
-        write_parquet(result.valid, layout.interim / f"{name}.parquet")
-        write_parquet(result.rejects, layout.rejects / f"{name}.parquet")
-    report = _report(results, sources)
+        for results, ids in work:
+            for name, result in results.items():
+                totals[name].add(result)
+            if ids is not None:
+                valid_ids.append(ids[0])
+                rejected_ids.append(ids[1])
+    if present:
+        files = {t: trade_file(layout.raw, t) for t in present}
+        raw = {t: read_raw(p) for t, p in files.items()}
+        trade_sources = {t: shown_path(p, layout.root) for t, p in files.items()}
+        sources.update(trade_sources)
+        ids = (_union(valid_ids), _union(rejected_ids))
+        for name, result in validate_tables(raw, params.validate, trade_sources, ids).items():
+            write_parquet(result.valid, layout.interim / f"{name}.parquet")
+            write_parquet(result.rejects, layout.rejects / f"{name}.parquet")
+            totals[name] = TableTotals(name)
+            totals[name].add(result)
+    report = _report(totals, sources)
     write_json(report, layout.reports / "validation.json")
-    _print(results)
-    log.info("validated %d tables in %.1f s", len(results), time.perf_counter() - start)
-    unbalanced = [n for n, r in results.items() if not r.balanced]
+    _print(totals)
+    log.info("validated %d tables in %.1f s", len(totals), time.perf_counter() - start)
+    unbalanced = [n for n, r in totals.items() if not r.balanced]
     if unbalanced:  # pragma: no cover - an internal invariant, kept loud
         raise DataError(f"row accounting failed for {', '.join(unbalanced)}")
     return report
+
+
+def _validate_part(
+    item: tuple[dict[str, Path], dict[str, tuple[Path, Path]]],
+    cfg: ValidationConfig,
+    root: Path,
+    want_ids: bool,
+) -> tuple[dict[str, TableTotals], tuple[pd.Index, pd.Index] | None]:
+    """One bucket validated and written (valid rows, rejects); counts come back, not rows.
+    Runs on the compute engine (a Dask worker with ``engine: dask``)."""
+    paths, outputs = item
+    results, raw_applicants = validate_bucket(paths, cfg, root)
+    totals = {}
+    for name, result in results.items():
+        valid, rejects = outputs[name]
+        write_parquet(result.valid, valid)
+        write_parquet(result.rejects, rejects)
+        totals[name] = TableTotals(name)
+        totals[name].add(result)
+    ids = applicant_id_sets(raw_applicants, results["applicants"]) if want_ids else None
+    return totals, ids
+
+
+def trade_file(directory: Path, table: str) -> Path:
+    """A trade table is read whole (keyed by customer, not applicant): one file."""
+    if (directory / table).is_dir():
+        raise DataError(
+            f"{directory / table}: the trade tables are read whole; bring {table}.parquet "
+            "(or .csv) as one file"
+        )
+    return table_parts(directory, table)[0]
+
+
+def _union(indexes: list[pd.Index]) -> pd.Index:
+    if not indexes:
+        return pd.Index([], dtype="str")
+    return indexes[0].append(indexes[1:]).unique() if len(indexes) > 1 else indexes[0]
 
 
 def run_tabular(params: Params, layout: Layout) -> dict:
@@ -79,7 +192,7 @@ def run_tabular(params: Params, layout: Layout) -> dict:
     return report
 
 
-def _report(results: dict[str, TableResult], sources: dict[str, str]) -> dict:
+def _report(results: dict[str, TableTotals], sources: dict[str, str]) -> dict:
     tables = {name: {"source": sources[name], **r.summary()} for name, r in results.items()}
     return {
         "tables": tables,
@@ -93,7 +206,7 @@ def _report(results: dict[str, TableResult], sources: dict[str, str]) -> dict:
     }
 
 
-def _print(results: dict[str, TableResult]) -> None:
+def _print(results: dict[str, TableTotals]) -> None:
     counts = Table(title="Validation: input rows = valid + rejected")
     for col in ("table", "input", "valid", "rejected", "accounting"):
         counts.add_column(col, justify="left" if col == "table" else "right")
