@@ -44,6 +44,7 @@ import platform
 import sys
 import time
 from dataclasses import dataclass, field, fields, replace
+from itertools import product
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,7 @@ from features.catalogue import Catalogue
 from features.dataset_features import tabular_feature_table
 from features.errors import DataError
 from features.sources.dataset import load_config, load_tabular
+from models.development import build_pd_model
 from models.metrics import (
     auc as auc_score,
 )
@@ -150,6 +152,7 @@ class Case:
     config: Path
     protocols: tuple[Protocol, ...]
     published: tuple[Published, ...] = ()
+    interactions: bool = False  # report :func:`interaction_evidence` (first protocol)
 
     def target(self, model: str) -> Published | None:
         hits = [p for p in self.published if model in p.targets]
@@ -184,6 +187,7 @@ CASES: dict[str, Case] = {
             Published("XGBoost", 0.956),
             Published("stacked ensemble", 0.964),
         ),
+        interactions=True,
     ),
     "polish_5year": Case(
         CONFIGS / "polish_5year.yaml",
@@ -197,6 +201,7 @@ CASES: dict[str, Case] = {
             Published("XGBoost", 0.961),
             Published("stacked ensemble", 0.963),
         ),
+        interactions=True,
     ),
 }
 
@@ -222,20 +227,67 @@ class Variant:
     name: str
     note: str
     pd_model: dict[str, Any] = field(default_factory=dict)  # keys of train.pd_model to set
+    # PD model settings tried in each fold by inner CV on its development part (the best
+    # out-of-fold AUC wins; the test rows are never seen); () = no tuning.
+    grid: tuple[dict[str, Any], ...] = ()
+    first_protocol_only: bool = False  # tuning is slow: the targets' protocol only ...
+    only: tuple[str, ...] = ()  # ... and these datasets only (() = every dataset)
 
-    def apply(self, params: Params) -> Params:
-        if not self.pd_model:
+    def apply(self, params: Params, pd_model: dict[str, Any] | None = None) -> Params:
+        changes = {**self.pd_model, **(pd_model or {})}
+        if not changes:
             return params
-        train = replace(params.train, pd_model={**params.train.pd_model, **self.pd_model})
+        train = replace(params.train, pd_model={**params.train.pd_model, **changes})
         return params.updated(train=train)
+
+
+def _grid(**values: list[Any]) -> tuple[dict[str, Any], ...]:
+    """Every combination of the values (a small full grid)."""
+    keys = list(values)
+    return tuple(dict(zip(keys, combo, strict=True)) for combo in product(*values.values()))
+
+
+def tune_pd_model(
+    frame: pd.DataFrame, catalogue: Catalogue, dev: np.ndarray, params: Params, grid
+) -> tuple[dict[str, Any], list[tuple[dict[str, Any], float]]]:
+    """The grid point with the best out-of-fold AUC of the PD model's inner CV
+    (``fit_protocol: cv``) on the development rows ``dev`` only; all scores for the report."""
+    X = frame.iloc[dev][catalogue.names]
+    y = frame["default_12m"].to_numpy()[dev].astype(int)
+    monotone = {f.name: f.sign for f in catalogue}  # as the train stage constrains it
+    scores = []
+    for point in grid:
+        settings = {**params.train.pd_model, **point, "fit_protocol": "cv"}
+        model = build_pd_model(settings, monotone, params.seed).fit(X, y)
+        scores.append((point, auc_score(y, model.oof_raw_score_)))
+    best = max(scores, key=lambda s: s[1])[0]
+    return best, scores
 
 
 VARIANTS = {
     "params.yaml": Variant(
         "params.yaml", "params.yaml as it is: the models `dvc repro` trains for the config"
     ),
+    "oof": Variant(
+        "oof",
+        "`train.pd_model.fit_protocol: cv`: the PD model's number of trees chosen by 5-fold "
+        "CV on the development part, trees grown on all of it, calibrator fitted on the "
+        "out-of-fold scores (no rows held back); everything else as params.yaml",
+        {"fit_protocol": "cv"},
+    ),
+    "tuned": Variant(
+        "tuned",
+        "`oof`, plus num_leaves and min_child_samples chosen in each fold "
+        "by the best out-of-fold AUC of the PD model's inner 5-fold CV on the development "
+        "part (never the test rows), from the grid in `VARIANTS['tuned']`; Polish (the gap "
+        "studied), first protocol only",
+        {"fit_protocol": "cv"},
+        _grid(num_leaves=[7, 31], min_child_samples=[20, 60]),
+        first_protocol_only=True,
+        only=("polish_1year", "polish_5year"),
+    ),
 }
-DEFAULT_VARIANTS = ["params.yaml"]
+DEFAULT_VARIANTS = ["params.yaml", "oof", "tuned"]
 
 NOTES: list[str] = []
 TRIED_HOW = ""
@@ -360,7 +412,16 @@ def run_protocol(
     splits = protocol.folds(frame, params, quick)
     results = []
     for k, (dev, test) in enumerate(splits):
-        r = fit_fold(frame, catalogue, auto, dev, test, params)
+        chosen: dict[str, Any] = {}
+        if variant.grid:
+            chosen, scores = tune_pd_model(frame, catalogue, dev, params, variant.grid)
+            for point, score in sorted(scores, key=lambda s: -s[1]):
+                print(
+                    f"    {name} {protocol.name} fold {k + 1} inner CV AUC {score:.4f} {point}",
+                    flush=True,
+                )
+        r = fit_fold(frame, catalogue, auto, dev, test, variant.apply(params, chosen))
+        r["chosen"] = ", ".join(f"{key} {value}" for key, value in chosen.items())
         results.append(r)
         if len(splits) > 1:
             aucs = ", ".join(f"{m} {auc_score(r['y'], p):.3f}" for m, p in r["p"].items())
@@ -386,6 +447,9 @@ def run_protocol(
             what += f" {int(np.median([r['detail'][model][1] for r in results]))}"
         seconds = sum(r["seconds"][model] for r in results)
         detail = f"{what}, fit {seconds:.0f} s"
+        chosen = sorted({r["chosen"] for r in results if r["chosen"]})
+        if model == PD_MODEL and chosen:
+            detail += f"; inner CV chose {' / '.join(chosen)}"
         rows.append(
             Row(
                 name,
@@ -403,6 +467,45 @@ def run_protocol(
             )
         )
     return rows
+
+
+def interaction_evidence(
+    frame: pd.DataFrame, catalogue: Catalogue, dev: np.ndarray, params: Params
+) -> dict[str, float]:
+    """Out-of-fold AUC on the development rows of the PD model's trees as they are and of the
+    same boosting restricted to one feature per tree (LightGBM ``interaction_constraints``: an
+    additive model, the class a WoE scorecard belongs to). A large difference says the risk
+    lies in interactions, which no additive model can reach; a small one, that the scorecard's
+    gap comes from its binning and selection instead."""
+    import lightgbm as lgb
+    from sklearn.model_selection import StratifiedKFold
+
+    names = catalogue.names
+    X = frame.iloc[dev][names]
+    y = frame["default_12m"].to_numpy()[dev].astype(int)
+    model = build_pd_model(params.train.pd_model, {f.name: f.sign for f in catalogue}, params.seed)
+    folds = list(
+        StratifiedKFold(model.cv_folds, shuffle=True, random_state=params.seed).split(X, y)
+    )
+    out = {}
+    for label_, extra in (
+        ("trees", {}),
+        ("additive trees", {"interaction_constraints": [[i] for i in range(len(names))]}),
+    ):
+        result = lgb.cv(
+            {**model.lgb_params(names, len(X)), **extra},
+            lgb.Dataset(X, label=y, free_raw_data=False),
+            num_boost_round=model.n_estimators,
+            folds=folds,
+            callbacks=[lgb.early_stopping(model.early_stopping_rounds, verbose=False)],
+            return_cvbooster=True,
+        )
+        cv = result["cvbooster"]
+        oof = np.empty(len(y))
+        for booster, (_, held) in zip(cv.boosters, folds, strict=True):
+            oof[held] = booster.predict(X.iloc[held], num_iteration=cv.best_iteration)
+        out[label_] = auc_score(y, oof)
+    return out
 
 
 # -------------------------------------------------------------------------------- reports
@@ -476,6 +579,7 @@ def write_report(
     load: str,
     n_jobs: int,
     variants: list[Variant],
+    evidence: list[str],
 ) -> None:
     published = ["| dataset | model | published AUC | compared with |", "|---|---|---:|---|"]
     for name, case in cases.items():
@@ -535,6 +639,23 @@ def write_report(
         "",
         *[f"- `{v.name}`: {v.note}." for v in variants],
         "",
+        *(
+            [
+                "## Interactions",
+                "",
+                "Out-of-fold AUC (inner 5-fold CV on the development part of the first "
+                "protocol, params.yaml's PD model settings) of the PD model's boosting as it is "
+                "and restricted to one feature per tree (LightGBM `interaction_constraints`): "
+                "the restricted model is additive, the class of the WoE scorecard.",
+                "",
+                "| dataset | rows | trees | additive trees | difference |",
+                "|---|---|---:|---:|---:|",
+                *evidence,
+                "",
+            ]
+            if evidence
+            else []
+        ),
         *(tried if TRIED else []),
         *(["## Reading the results", "", *[f"- {t}" for t in NOTES], ""] if NOTES else []),
         "## Datasets",
@@ -632,6 +753,7 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> list[Row]:
     rows: list[Row] = []
     timings: dict[str, float] = {}
     summaries: list[str] = []
+    evidence: list[str] = []
     start_all = time.perf_counter()
     load_start = os.getloadavg()[0]
     for name, case in cases.items():
@@ -646,7 +768,11 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> list[Row]:
             f"({len(catalogue.categorical)}, {len(auto)}) |"
         )
         for variant in variants:
+            if variant.only and name not in variant.only:
+                continue
             for i, protocol in enumerate(case.protocols):
+                if variant.first_protocol_only and i > 0:
+                    continue
                 new = run_protocol(
                     name,
                     protocol,
@@ -661,6 +787,15 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> list[Row]:
                 for r in new:
                     print(row_markdown(r), flush=True)
                 rows.extend(new)
+        if case.interactions:
+            dev = case.protocols[0].folds(frame, params, args.quick)[0][0]
+            found = interaction_evidence(frame, catalogue, dev, params)
+            evidence.append(
+                f"| {name} | {case.protocols[0].name}: {len(dev):,} development rows | "
+                f"{found['trees']:.3f} | {found['additive trees']:.3f} | "
+                f"{found['trees'] - found['additive trees']:.3f} |"
+            )
+            print(evidence[-1], flush=True)
         timings[name] = time.perf_counter() - start
     total = time.perf_counter() - start_all
     load_avg = f"{load_start:.1f} / {os.getloadavg()[0]:.1f}"
@@ -680,6 +815,7 @@ def run(args: argparse.Namespace, argv: list[str] | None) -> list[Row]:
             load_avg,
             params.train.pd_model.get("n_jobs", PDModel().n_jobs),
             variants,
+            evidence,
         )
         print(f"wrote {output}")
     return rows

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from benchmarks.accuracy import PIPELINE, fit_fold, fitted_models, main
+from benchmarks.accuracy import PIPELINE, fit_fold, fitted_models, main, tune_pd_model
 from features.dataset_features import tabular_feature_table
 from features.sources.dataset import load_config, load_tabular
 from pipeline.artifacts import load_models, split_frame
@@ -107,6 +107,8 @@ def test_any_config_path_reports_ece_for_every_model(tiny_dataset, tmp_path, cap
             str(tiny_dataset / "params.yaml"),
             "--n-jobs",
             "1",
+            "--variants",
+            "params.yaml",
             "--output",
             str(out),
         ]
@@ -145,3 +147,18 @@ def test_every_model_of_the_facade_is_reported():
     assert list(both) == ["pd_model", "scorecard"]
     three = fitted_models(Fitted(Model(), Model(), Model(), {}))
     assert list(three) == ["pd_model", "scorecard", "ebm"]
+
+
+def test_tuning_sees_the_development_rows_only(tiny_dataset):
+    """Inner CV on the development part: the chosen point has the best out-of-fold AUC, and
+    the scores do not change when the test rows' labels do."""
+    params = load(tiny_dataset / "params.yaml")
+    config = load_config(tiny_dataset / "tiny_loans.yaml")
+    frame, catalogue = tabular_feature_table(load_tabular(config, tiny_dataset), config)
+    ((dev, test),) = PIPELINE.folds(frame, params, quick=False)
+    grid = ({"num_leaves": 3}, {"num_leaves": 7})
+    best, scores = tune_pd_model(frame, catalogue, dev, params, grid)
+    assert best == max(scores, key=lambda s: s[1])[0] and len(scores) == 2
+    flipped = frame.copy()
+    flipped.loc[flipped.index[test], "default_12m"] = 1 - flipped["default_12m"].iloc[test]
+    assert tune_pd_model(flipped, catalogue, dev, params, grid)[1] == scores
