@@ -156,7 +156,8 @@ def test_tuning_sees_the_development_rows_only(tiny_dataset):
     config = load_config(tiny_dataset / "tiny_loans.yaml")
     frame, catalogue = tabular_feature_table(load_tabular(config, tiny_dataset), config)
     ((dev, test),) = PIPELINE.folds(frame, params, quick=False)
-    grid = ({"num_leaves": 3}, {"num_leaves": 7})
+    small = {"cv_folds": 3, "n_estimators": 300, "learning_rate": 0.05}
+    grid = ({"num_leaves": 3, **small}, {"num_leaves": 7, **small})
     best, scores = tune_pd_model(frame, catalogue, dev, params, grid)
     assert best == max(scores, key=lambda s: s[1])[0] and len(scores) == 2
     flipped = frame.copy()
