@@ -24,7 +24,12 @@ class PDModel(ClassifierMixin, BaseEstimator):
     Categorical features arrive as pandas ``category`` columns (a numpy array is also accepted
     and named ``x0, x1, ...``). ``fit(X, y, X_valid, y_valid)`` stops early on the validation
     set and calibrates on it; without one it grows ``n_estimators`` trees and calibrates
-    in-sample. Training is deterministic for a given ``random_state`` and ``n_jobs`` (two fits
+    in-sample. With ``fit_protocol="cv"`` the training and validation rows are pooled instead:
+    the number of trees is chosen by stratified ``cv_folds``-fold cross-validation on them
+    (early stopping on the mean out-of-fold log loss), the trees are grown again on every row
+    with that number, and the calibrator is fitted on the out-of-fold raw scores, so no row is
+    held back from the trees (what published single models on small data sets do). Training is
+    deterministic for a given ``random_state`` and ``n_jobs`` (two fits
     give the identical model string). The defaults are the project's settings (params.yaml
     repeats them so that every knob is visible there).
     """
@@ -42,6 +47,8 @@ class PDModel(ClassifierMixin, BaseEstimator):
         "reg_lambda": [Interval(Real, 0, None, closed="left")],
         "early_stopping_rounds": [Interval(Integral, 1, None, closed="left")],
         "calibration": [StrOptions(set(METHODS))],
+        "fit_protocol": [StrOptions({"valid", "cv"})],
+        "cv_folds": [Interval(Integral, 2, None, closed="left")],
         "random_state": [Interval(Integral, 0, None, closed="left")],
         "n_jobs": [Interval(Integral, 1, None, closed="left")],
     }
@@ -60,6 +67,8 @@ class PDModel(ClassifierMixin, BaseEstimator):
         reg_lambda: float = 20.0,
         early_stopping_rounds: int = 200,
         calibration: str = "platt",
+        fit_protocol: str = "valid",
+        cv_folds: int = 5,
         random_state: int = 42,
         n_jobs: int = 2,
     ):
@@ -75,6 +84,8 @@ class PDModel(ClassifierMixin, BaseEstimator):
         self.reg_lambda = reg_lambda
         self.early_stopping_rounds = early_stopping_rounds
         self.calibration = calibration
+        self.fit_protocol = fit_protocol
+        self.cv_folds = cv_folds
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -149,9 +160,12 @@ class PDModel(ClassifierMixin, BaseEstimator):
         valid_sample_weight: np.ndarray | None = None,
     ) -> PDModel:
         """Train with early stopping on the validation set, then calibrate on it; weights
-        (e.g. inferred rejects) enter the trees, early stopping and the calibrator."""
+        (e.g. inferred rejects) enter the trees, early stopping and the calibrator. With
+        ``fit_protocol="cv"``, out-of-fold instead (see the class docstring)."""
         self._validate_params()
         self.__dict__.pop("_tables", None)
+        if self.fit_protocol == "cv":
+            return self._fit_cv(X, y, X_valid, y_valid, sample_weight, valid_sample_weight)
         X = self._frame(X, reset=True)
         y01 = self._labels(y)
         if len(y01) != len(X):
@@ -182,6 +196,59 @@ class PDModel(ClassifierMixin, BaseEstimator):
         else:
             cal_X, cal_y, cal_w = X, y01, weight
         self.calibrator_ = Calibrator(self.calibration).fit(self.raw_score(cal_X), cal_y, cal_w)
+        return self
+
+    def _fit_cv(self, X, y, X_valid, y_valid, sample_weight, valid_sample_weight) -> PDModel:
+        """Pool training and validation rows; trees chosen by inner CV, grown on every row;
+        calibrator on the out-of-fold raw scores at that number of trees."""
+        from sklearn.model_selection import StratifiedKFold
+
+        if X_valid is not None:
+            X, y, sample_weight = _pooled(
+                X, y, sample_weight, X_valid, y_valid, valid_sample_weight
+            )
+        X = self._frame(X, reset=True)
+        y01 = self._labels(y)
+        if len(y01) != len(X):
+            raise ValueError(f"X and y have different lengths: {len(X)} != {len(y01)}")
+        if np.bincount(y01).min() < self.cv_folds:
+            raise ValueError(
+                f"fit_protocol 'cv' needs at least cv_folds={self.cv_folds} rows of each class; "
+                f"got {np.bincount(y01).tolist()}"
+            )
+        features = list(self.feature_names_in_)
+        weight = _weights(sample_weight, len(X))
+        params = self.lgb_params(features, len(X))
+        folds = list(
+            StratifiedKFold(self.cv_folds, shuffle=True, random_state=self.random_state).split(
+                X, y01
+            )
+        )
+        result = lgb.cv(
+            params,
+            lgb.Dataset(X, label=y01, weight=weight, free_raw_data=False),
+            num_boost_round=self.n_estimators,
+            folds=folds,
+            callbacks=[
+                lgb.log_evaluation(0),
+                lgb.early_stopping(self.early_stopping_rounds, verbose=False),
+            ],
+            return_cvbooster=True,
+        )
+        cv_booster = result["cvbooster"]
+        n_trees = int(cv_booster.best_iteration or self.n_estimators)
+        oof = np.empty(len(X))
+        for booster, (_, held) in zip(cv_booster.boosters, folds, strict=True):
+            oof[held] = booster.predict(X.iloc[held], num_iteration=n_trees, raw_score=True)
+        self.booster_ = lgb.train(
+            params,
+            lgb.Dataset(X, label=y01, weight=weight, free_raw_data=False),
+            num_boost_round=n_trees,
+            callbacks=[lgb.log_evaluation(0)],
+        )
+        self.best_iteration_ = n_trees
+        self.oof_raw_score_ = oof
+        self.calibrator_ = Calibrator(self.calibration).fit(oof, y01, weight)
         return self
 
     def raw_score(self, X: pd.DataFrame) -> np.ndarray:
@@ -298,6 +365,26 @@ def binary_target(y) -> tuple[np.ndarray, np.ndarray]:
             f"Only binary classification is supported (good vs default); got {len(classes)} classes"
         )
     return (y == classes[1]).astype("int64"), classes
+
+
+def _pooled(X, y, weight, X_valid, y_valid, valid_weight):
+    """Training and validation rows as one set (categories united, weights kept)."""
+    if isinstance(X, pd.DataFrame) and isinstance(X_valid, pd.DataFrame):
+        X, X_valid = X.copy(), X_valid.copy()
+        for c in X.columns:
+            if isinstance(X[c].dtype, pd.CategoricalDtype) and X[c].dtype != X_valid[c].dtype:
+                cats = pd.api.types.union_categoricals([X[c], X_valid[c]]).categories
+                X[c] = X[c].cat.set_categories(cats)
+                X_valid[c] = X_valid[c].cat.set_categories(cats)
+        X_all = pd.concat([X, X_valid[list(X.columns)]], ignore_index=True)
+    else:
+        X_all = np.vstack([np.asarray(X, dtype="float64"), np.asarray(X_valid, dtype="float64")])
+    y_all = np.concatenate([np.asarray(y), np.asarray(y_valid)])
+    if weight is None and valid_weight is None:
+        return X_all, y_all, None
+    w = np.ones(len(y)) if weight is None else np.asarray(weight, dtype="float64")
+    wv = np.ones(len(y_valid)) if valid_weight is None else np.asarray(valid_weight, "float64")
+    return X_all, y_all, np.concatenate([w, wv])
 
 
 def _weights(weight: np.ndarray | None, n: int) -> np.ndarray | None:

@@ -72,15 +72,28 @@ def assign_split(
         )
         oot = frame.index.isin(held)
     dev = frame.index[labelled & ~oot]
-    y = frame.loc[dev, label_col].astype(int)
-    stratify = y if y.nunique() > 1 and y.value_counts().min() >= 2 else None
-    train_idx, valid_idx = train_test_split(
-        dev, test_size=cfg.valid_share, random_state=seed, stratify=stratify
+    train_idx, valid_idx = train_valid_split(
+        dev, frame.loc[dev, label_col].astype(int), cfg.valid_share, seed
     )
     split[oot] = "oot"
     split.loc[train_idx] = "train"
     split.loc[valid_idx] = "valid"
     return split
+
+
+def train_valid_split(
+    index: pd.Index, y: pd.Series, valid_share: float, seed: int
+) -> tuple[pd.Index, pd.Index]:
+    """Development rows ``index`` (labels ``y``) -> training and validation rows: a random
+    ``valid_share``, stratified by the label when each class has two rows or more. The split
+    stage's rule; the accuracy benchmark applies it to each training fold."""
+    from sklearn.model_selection import train_test_split
+
+    stratify = y if y.nunique() > 1 and y.value_counts().min() >= 2 else None
+    train_idx, valid_idx = train_test_split(
+        index, test_size=valid_share, random_state=seed, stratify=stratify
+    )
+    return train_idx, valid_idx
 
 
 ORDER = ("train", "valid", "oot", "score", "rejected", "rejected_oot")

@@ -4,9 +4,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 
+import pandas as pd
+
+from features.catalogue import Catalogue
 from features.dataset_features import infer_directions
-from models.development import fit_with_rejects
+from models.development import FittedModels, fit_with_rejects
 from models.split import split_summary
 from pipeline import tracking
 from pipeline.artifacts import load_catalogue, save_ebm, save_models, split_frame
@@ -16,9 +20,13 @@ from pipeline.layout import Layout
 from pipeline.params import Params
 
 
-def run(params: Params, layout: Layout) -> dict:
-    frame = split_frame(layout)
-    catalogue = load_catalogue(layout)
+def fit_split(
+    params: Params, frame: pd.DataFrame, catalogue: Catalogue, auto: list[str], root: Path
+) -> tuple[FittedModels, Catalogue, dict]:
+    """The models ``dvc repro`` trains from ``frame`` (features plus a ``split`` column:
+    ``train``, ``valid`` and optionally ``rejected`` rows): the fitted models, the catalogue
+    with inferred directions and the reject inference summary. The accuracy benchmark calls
+    this too, so that its default rows are the pipeline's models."""
     names = catalogue.names
     train = frame.loc[frame["split"] == "train"]
     valid = frame.loc[frame["split"] == "valid"]
@@ -28,7 +36,6 @@ def run(params: Params, layout: Layout) -> dict:
     # Directions left to the data (tabular configs) are inferred on the training split only;
     # they set the scorecard's bin trends, while the PD model is constrained only where the
     # catalogue states a direction.
-    auto = read_json(layout.processed / "auto_directions.json")
     directions = infer_directions(train[names], y_train, catalogue, auto) if auto else catalogue
     fitted, inference = fit_with_rejects(
         train,
@@ -39,11 +46,20 @@ def run(params: Params, layout: Layout) -> dict:
         params.train.inference(),
         directions,
         params.train.pd_model,
-        params.train.scorecard_at(layout.root),
+        params.train.scorecard_at(root),
         params.seed,
         monotone={f.name: f.sign for f in catalogue},
         ebm_settings=params.train.ebm_settings(),
     )
+    return fitted, directions, inference
+
+
+def run(params: Params, layout: Layout) -> dict:
+    frame = split_frame(layout)
+    catalogue = load_catalogue(layout)
+    names = catalogue.names
+    auto = read_json(layout.processed / "auto_directions.json")
+    fitted, directions, inference = fit_split(params, frame, catalogue, auto, layout.root)
     pd_model, card, ebm = fitted.pd_model, fitted.scorecard, fitted.ebm
     pd_seconds, card_seconds = fitted.seconds["pd_model"], fitted.seconds["scorecard"]
     log.info("PD model: %d trees (early stopping) in %.1f s", pd_model.best_iteration_, pd_seconds)
@@ -79,7 +95,7 @@ def run(params: Params, layout: Layout) -> dict:
     }
     ebm_importance = None
     if ebm is not None:
-        ebm_importance = ebm.tables_.importance(train[names])
+        ebm_importance = ebm.tables_.importance(frame.loc[frame["split"] == "train", names])
         meta["ebm"] = {
             "terms": ebm.tables_.term_names,
             "pairs": [t for t, f in ebm.tables_.term_features().items() if len(f) == 2],

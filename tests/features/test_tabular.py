@@ -12,7 +12,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from benchmarks.accuracy import CASES, VALID_SHARE, VARIANTS, datasets_dir
+from benchmarks.accuracy import CASES, datasets_dir
 from features.catalogue import Catalogue, Feature
 from features.contract.tables import META_COLUMNS
 from features.dataset_features import infer_directions, tabular_feature_table
@@ -21,6 +21,7 @@ from features.sources.dataset import config_from_mapping, load_config, load_tabu
 from models.development import build_pd_model
 from models.pd_model import PDModel
 from models.scorecard import WoEScorecard
+from models.split import train_valid_split
 from pipeline.params import load
 
 REPO = Path(__file__).resolve().parents[2]
@@ -132,18 +133,19 @@ def test_taiwan_pay_codes_become_missing(shared_dir):
     "name", [pytest.param(n, marks=pytest.mark.slow) if "polish" in n else n for n in AUC_FLOOR]
 )
 def test_pd_model_auc_floor(name, shared_dir):
-    """PD model on a quick stratified 75/25 hold-out with the benchmark's ``generic`` settings,
-    floors well below the targets (German 1 s, Taiwan 3 s; Polish ~7 s each: marked slow)."""
-    config, _, frame, catalogue = _dataset(name, shared_dir)
+    """PD model on a quick stratified 75/25 hold-out as the train stage builds it (params.yaml,
+    the split stage's train/valid rule), floors well below the targets (German 1 s, Taiwan 3 s;
+    Polish ~7 s each: marked slow)."""
+    _, _, frame, catalogue = _dataset(name, shared_dir)
     y = frame["default_12m"].astype(int).to_numpy()
     train, test = train_test_split(np.arange(len(y)), test_size=0.25, random_state=0, stratify=y)
-    params = VARIANTS["generic"].adapt(load(REPO / "params.yaml"), len(train))
+    params = load(REPO / "params.yaml")
     pd_cfg = {**params.train.pd_model, "n_jobs": 1}
     X = frame[catalogue.names]
-    cat = infer_directions(X.iloc[train], y[train], catalogue, config.auto_features(catalogue))
-    fit, valid = train_test_split(train, test_size=VALID_SHARE, random_state=0, stratify=y[train])
-    stated = set(catalogue.names) - set(config.auto_features(catalogue))
-    model = build_pd_model(pd_cfg, {f.name: f.sign if f.name in stated else 0 for f in cat}, 0)
+    fit, valid = train_valid_split(
+        pd.Index(train), pd.Series(y[train], index=train), params.split.valid_share, 0
+    )
+    model = build_pd_model(pd_cfg, {f.name: f.sign for f in catalogue}, 0)
     model.fit(X.iloc[fit], y[fit], X.iloc[valid], y[valid])
     auc = roc_auc_score(y[test], model.predict_proba(X.iloc[test])[:, 1])
     assert auc >= AUC_FLOOR[name], f"{name}: AUC {auc:.3f} below {AUC_FLOOR[name]}"
@@ -417,9 +419,10 @@ def test_datasets_dir_prefers_the_environment(monkeypatch, tmp_path):
 
 def test_quick_protocol_is_smaller():
     german, polish_cv = CASES["german_credit"].protocols[0], CASES["polish_1year"].protocols[1]
-    y = np.tile([0, 0, 0, 1], 50)
-    assert len(german.splits(y, quick=False)) == 25 and len(german.splits(y, quick=True)) == 5
-    assert len(polish_cv.splits(y, quick=True)) == 1
+    frame = pd.DataFrame({"default_12m": np.tile([0, 0, 0, 1], 50)})
+    assert len(german.folds(frame, None, quick=False)) == 25
+    assert len(german.folds(frame, None, quick=True)) == 5
+    assert len(polish_cv.folds(frame, None, quick=True)) == 1
 
 
 # ------------------------------------------------------------- header detection (issue 19)

@@ -1,9 +1,11 @@
 import numpy as np
+import pandas as pd
 import pytest
 import shap
 from sklearn.metrics import roc_auc_score
 
 from features.errors import DataError
+from models.calibration import Calibrator
 from models.development import build_pd_model
 from models.pd_model import PDModel
 from tests.models.conftest import TEST_PD
@@ -95,3 +97,50 @@ def test_parameters_are_validated_in_fit_and_from_params(parts):
     with pytest.raises(DataError, match=r"train\.pd_model\.num_leafs: unknown key"):
         build_pd_model({"num_leafs": 7}, {}, seed=1)
     assert build_pd_model({"num_leaves": 9}, {}, seed=1).num_leaves == 9
+
+
+@pytest.fixture(scope="module")
+def cv_model(parts, catalogue):
+    (X, y), (Xv, yv) = parts["train"], parts["valid"]
+    model = PDModel(
+        monotone={f.name: f.sign for f in catalogue},
+        random_state=3,
+        fit_protocol="cv",
+        cv_folds=3,
+        **TEST_PD,
+    )
+    return model.fit(X, y, Xv, yv)
+
+
+def test_cv_protocol_pools_rows_and_calibrates_out_of_fold(parts, catalogue, cv_model):
+    """fit_protocol 'cv': trees on training + validation rows (the same model as fitting the
+    pooled rows), their number from the inner CV, the calibrator on out-of-fold scores."""
+    (X, y), (Xv, yv) = parts["train"], parts["valid"]
+    X_all = pd.concat([X, Xv], ignore_index=True)
+    y_all = np.concatenate([y, yv])
+    pooled = PDModel(
+        monotone={f.name: f.sign for f in catalogue},
+        random_state=3,
+        fit_protocol="cv",
+        cv_folds=3,
+        **TEST_PD,
+    ).fit(X_all, y_all)
+    assert pooled.model_to_string() == cv_model.model_to_string()
+    assert cv_model.booster_.num_trees() == cv_model.best_iteration_ < TEST_PD["n_estimators"]
+    # Out-of-fold scores rank worse than the refit model's in-sample scores: not in-sample.
+    oof = cv_model.oof_raw_score_
+    assert roc_auc_score(y_all, oof) < roc_auc_score(y_all, cv_model.raw_score(X_all)) - 0.01
+    expected = Calibrator("platt").fit(oof, y_all).transform(cv_model.raw_score(X_all))
+    np.testing.assert_allclose(cv_model.predict_proba(X_all)[:, 1], expected)
+    Xo, yo = parts["oot"]
+    assert roc_auc_score(yo, cv_model.predict_proba(Xo)[:, 1]) > 0.65
+    assert abs(cv_model.predict_proba(X_all)[:, 1].mean() - y_all.mean()) < 0.01
+
+
+def test_cv_protocol_needs_enough_rows_of_each_class():
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    y = np.r_[np.zeros(37), np.ones(3)]
+    with pytest.raises(ValueError, match="cv_folds=5 rows of each class"):
+        PDModel(fit_protocol="cv", n_estimators=10, n_jobs=1).fit(X, y)
+    with pytest.raises(DataError, match=r"train\.pd_model: .*fit_protocol"):
+        build_pd_model({"fit_protocol": "bagging"}, {}, seed=1)
