@@ -546,7 +546,11 @@ HEADER = (
     "| Brier | ECE | notes |"
 )
 RULE = "|---|---|---|---|---|---:|---|---|---|---|---|---|"
-MODEL_LABEL = {PD_MODEL: "PD model (LightGBM)", "scorecard": "scorecard (WoE + LR)"}
+MODEL_LABEL = {
+    PD_MODEL: "PD model (LightGBM)",
+    "scorecard": "scorecard (WoE + LR)",
+    "ebm": "EBM (glass-box, pairs)",
+}
 
 
 def label(model: str) -> str:

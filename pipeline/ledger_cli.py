@@ -205,10 +205,15 @@ def _bundle_from_registry(
         from pipeline.tracking import tracking_uri
 
         uri = tracking_uri(layout)
+        # models:/ URIs resolve through the process-wide registry, whatever is passed below.
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
         name = registered_model_name(params)
         matches = [
             mv
-            for mv in MlflowClient(tracking_uri=uri).search_model_versions(f"name='{name}'")
+            for mv in MlflowClient(tracking_uri=uri, registry_uri=uri).search_model_versions(
+                f"name='{name}'"
+            )
             if (mv.tags or {}).get("bundle_version") == version
         ]
         if not matches:

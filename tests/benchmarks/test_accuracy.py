@@ -116,7 +116,11 @@ def test_any_config_path_reports_ece_for_every_model(tiny_dataset, tmp_path, cap
     text = out.read_text()
     assert "| AUC | Gini | KS | Brier | ECE |" in text
     rows = [line for line in text.splitlines() if line.startswith("| tiny_loans | pipeline split")]
-    assert [r.split(" | ")[3] for r in rows] == ["PD model (LightGBM)", "scorecard (WoE + LR)"]
+    assert [r.split(" | ")[3] for r in rows] == [
+        "PD model (LightGBM)",
+        "scorecard (WoE + LR)",
+        "EBM (glass-box, pairs)",
+    ]
     ece = re.fullmatch(r"([\d.]+) \[([\d.]+), ([\d.]+)\]", rows[0].split(" | ")[10])
     point, low, high = (float(v) for v in ece.groups())
     assert 0 <= point < 0.3 and 0 <= low < high
