@@ -20,6 +20,8 @@ import os
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -188,6 +190,27 @@ def _bundle_for(version: str, bundle_dir: Path | None, params: Params, layout: L
     return bundle
 
 
+@contextmanager
+def _process_store(uri: str) -> Iterator[None]:
+    """Point the process's MLflow tracking and registry at ``uri`` for a ``models:/`` download
+    (it resolves through them, whatever store is passed to the call); the registry setting
+    (global and ``$MLFLOW_REGISTRY_URI``) is put back after, so nothing later inherits it."""
+    import mlflow
+    from mlflow.tracking._model_registry import utils as registry
+
+    saved, saved_env = registry._registry_uri, os.environ.get("MLFLOW_REGISTRY_URI")
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    try:
+        yield
+    finally:
+        registry._registry_uri = saved
+        if saved_env is None:
+            os.environ.pop("MLFLOW_REGISTRY_URI", None)
+        else:
+            os.environ["MLFLOW_REGISTRY_URI"] = saved_env
+
+
 def _bundle_from_registry(
     version: str, params: Params, layout: Layout, tried: list[str]
 ) -> Bundle | None:
@@ -205,9 +228,6 @@ def _bundle_from_registry(
         from pipeline.tracking import tracking_uri
 
         uri = tracking_uri(layout)
-        # models:/ URIs resolve through the process-wide registry, whatever is passed below.
-        mlflow.set_tracking_uri(uri)
-        mlflow.set_registry_uri(uri)
         name = registered_model_name(params)
         matches = [
             mv
@@ -220,7 +240,10 @@ def _bundle_from_registry(
             tried.append(f"no version of MLflow model {name} is tagged with it")
             return None
         mv = max(matches, key=lambda m: int(m.version))
-        with tempfile.TemporaryDirectory(prefix="creditrisk-replay-") as tmp:
+        with (
+            _process_store(uri),
+            tempfile.TemporaryDirectory(prefix="creditrisk-replay-") as tmp,
+        ):
             local = Path(
                 mlflow.artifacts.download_artifacts(
                     artifact_uri=f"models:/{name}/{mv.version}",

@@ -65,9 +65,7 @@ def _mlflow(layout: Layout, experiment: str = EXPERIMENT, note: str = EXPERIMENT
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
 
-    uri = tracking_uri(layout)
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)  # else a registry set earlier in this process would be used
+    mlflow.set_tracking_uri(tracking_uri(layout))
     client = mlflow.MlflowClient()
     exp = client.get_experiment_by_name(experiment)
     if exp is None:

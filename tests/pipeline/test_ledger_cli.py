@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import sqlite3
 import time
@@ -311,6 +312,10 @@ def test_replay_fetches_the_bundle_from_the_mlflow_registry(
     monkeypatch.setenv("CREDITRISK_SIGNING_PUBLIC_KEY", str(project / ".keys/bundle-signing.pub"))
     assert main(["--project", str(tmp_path), "decisions", "replay", app_id]) == 0
     assert capsys.readouterr().out.startswith("IDENTICAL")
+    from mlflow.tracking._model_registry import utils as registry
+
+    # the lookup leaves no registry behind for later MLflow clients of this process
+    assert registry._registry_uri is None and "MLFLOW_REGISTRY_URI" not in os.environ
 
 
 def test_reviews_become_proposals_approved_within_authority(
