@@ -62,14 +62,19 @@ class TableResult:
         return self.n_input == self.n_valid + self.n_rejected
 
     def summary(self) -> dict:
-        return {
-            "input_rows": self.n_input,
-            "valid_rows": self.n_valid,
-            "rejected_rows": self.n_rejected,
-            "balanced": self.balanced,
-            "rules": dict(sorted(self.rule_counts.items())),
-            "dropped_columns": self.dropped_columns,
-        }
+        return _summary(self)
+
+
+def _summary(t: TableResult | TableTotals) -> dict:
+    """A table's line of the validation report: counts, balance, rules and dropped columns."""
+    return {
+        "input_rows": t.n_input,
+        "valid_rows": t.n_valid,
+        "rejected_rows": t.n_rejected,
+        "balanced": t.balanced,
+        "rules": dict(sorted(t.rule_counts.items())),
+        "dropped_columns": t.dropped_columns,
+    }
 
 
 DATE_MIN = pd.Timestamp("1678-01-01")
@@ -369,14 +374,7 @@ class TableTotals:
         self.dropped_columns += [c for c in result.dropped_columns if c not in self.dropped_columns]
 
     def summary(self) -> dict:
-        return {
-            "input_rows": self.n_input,
-            "valid_rows": self.n_valid,
-            "rejected_rows": self.n_rejected,
-            "balanced": self.balanced,
-            "rules": dict(sorted(self.rule_counts.items())),
-            "dropped_columns": self.dropped_columns,
-        }
+        return _summary(self)
 
 
 def _raw_ids(frame: pd.DataFrame, key: str) -> pd.Series:

@@ -14,6 +14,7 @@ import pytest
 import yaml
 from pandas.testing import assert_frame_equal
 
+from features.contract.validation import VALIDATION_ORDER
 from features.errors import DataError
 from pipeline.io import table_parts
 from pipeline.layout import Layout
@@ -23,14 +24,7 @@ from pipeline.stages import features as build_features
 from pipeline.stages import validate as validate_stage
 from tests.pipeline.conftest import tiny_params
 
-APPLICANT_TABLES = (
-    "applicants",
-    "financial_statements",
-    "invoices",
-    "compliance_events",
-    "external_ratings",
-    "outcomes",
-)
+APPLICANT_TABLES = VALIDATION_ORDER  # the tables partitioned by applicant
 PARTS = 4
 
 
