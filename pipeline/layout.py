@@ -78,6 +78,21 @@ def user_datasets_cache() -> Path:
     return Path(base) / "creditrisk" / "datasets"
 
 
+def dataset_folder(root: Path, configured: str, dataset: str, config) -> Path:
+    """The folder the files of ``config`` (the dataset config at ``dataset``) are read from
+    (:func:`datasets_dir`); a missing one is one line that says how to fetch the data set."""
+    from features.errors import DataError
+
+    base = datasets_dir(root, configured, config.files)
+    if base is None or not base.is_dir():
+        where = base or "set generate.datasets_dir or $CREDIT_DATASETS"
+        raise DataError(
+            f"datasets folder not found ({where}) for {dataset}; a public "
+            f"data set can be fetched: creditrisk datasets fetch {config.name}"
+        )
+    return base
+
+
 def datasets_dir(root: Path, configured: str = "", files: tuple[str, ...] = ()) -> Path | None:
     """Folder of the public data sets: the configured one, ``$CREDIT_DATASETS``, else the
     first of ``<project>/../shared/datasets``, ``/work/shared/datasets`` and the fetch cache

@@ -27,18 +27,15 @@ from credit.crm.importer import Imported, Source
 from features.assemble import FeatureConfig, feature_table
 from features.contract.rules import ValidationConfig
 from features.contract.tables import TABLES, TRADE_TABLES
-from features.contract.validation import TableResult, validate_table, validate_tables
+from features.contract.validation import (
+    VALIDATION_ORDER,
+    TableResult,
+    validate_table,
+    validate_tables,
+)
 
 REJECT_COLUMNS = ["stage", FILE, ROW, "column", "value", "rule", "reason"]
-ORDER = (
-    "applicants",
-    "financial_statements",
-    "invoices",
-    "compliance_events",
-    "external_ratings",
-    "outcomes",
-    *TRADE_TABLES,
-)
+ORDER = (*VALIDATION_ORDER, *TRADE_TABLES)
 
 
 @dataclass

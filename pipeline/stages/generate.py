@@ -36,7 +36,7 @@ from pipeline.io import (
     write_json,
     write_parquet,
 )
-from pipeline.layout import DEFECTS_FILE, TABULAR_FILE, Layout, datasets_dir
+from pipeline.layout import DEFECTS_FILE, TABULAR_FILE, Layout, dataset_folder
 from pipeline.params import Params
 
 
@@ -192,13 +192,9 @@ def copy_files(params: Params, layout: Layout) -> dict[str, int]:
 def ingest_tabular(params: Params, layout: Layout) -> dict[str, int]:
     """One table plus its config (e.g. a public data set) -> ``data/raw/tabular.parquet``."""
     config = load_config(layout.root / params.generate.dataset)
-    base = datasets_dir(layout.root, params.generate.datasets_dir, config.files)
-    if base is None or not base.is_dir():
-        where = base or "set generate.datasets_dir or $CREDIT_DATASETS"
-        raise DataError(
-            f"datasets folder not found ({where}) for {params.generate.dataset}; a public "
-            f"data set can be fetched: creditrisk datasets fetch {config.name}"
-        )
+    base = dataset_folder(
+        layout.root, params.generate.datasets_dir, params.generate.dataset, config
+    )
     raw = load_tabular(config, base)
     raw.columns = [str(c) for c in raw.columns]
     text = [c for c in raw.columns if raw[c].dtype == object]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from features.errors import DataError
 from features.sources.dataset import load_config
 from pipeline.io import sha256, write_json
-from pipeline.layout import Layout, datasets_dir
+from pipeline.layout import Layout, dataset_folder
 from pipeline.params import Params
 
 OUTPUT = "source.json"
@@ -24,13 +24,9 @@ def run(params: Params, layout: Layout) -> dict:
     summary: dict = {"source": source}
     if source == "tabular":
         config = load_config(layout.root / params.generate.dataset)
-        base = datasets_dir(layout.root, params.generate.datasets_dir, config.files)
-        if base is None or not base.is_dir():
-            where = base or "set generate.datasets_dir or $CREDIT_DATASETS"
-            raise DataError(
-                f"datasets folder not found ({where}) for {params.generate.dataset}; a public "
-                f"data set can be fetched: creditrisk datasets fetch {config.name}"
-            )
+        base = dataset_folder(
+            layout.root, params.generate.datasets_dir, params.generate.dataset, config
+        )
         files = {}
         for rel in config.files:
             path = base / rel
