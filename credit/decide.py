@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from models.bundle import Bundle
-from models.scoring import check_columns, conform, input_problems
+from models.scoring import REPEATED, check_columns, conform, input_problems, repeated_ids
 
 REJECT_COLUMNS = ["applicant_id", "stage", "reason"]
 # Columns of a features file that are outcomes, not inputs: never stored with a decision.
@@ -39,32 +38,20 @@ def decide(
     reasons_for: tuple[str, ...] = ("decline", "refer"),
     k: int = 4,
     lang: str = "en",
-    seen: set[str] | None = None,
 ) -> Decided:
-    """Score the rows of ``frame`` that pass the bundle's input rules.
+    """Score the rows of ``frame`` that pass the bundle's input rules (one batch; on the
+    compute engine, a Dask worker there).
 
     A missing required column stops with a ``DataError`` naming ``source``; a bad row goes to
-    ``rejects``. ``seen`` (updated in place) carries applicant ids across batches, so an id
-    repeated in a later batch is rejected as a duplicate, as the score stage does.
+    ``rejects``. An id repeated in a later batch is the caller's to find
+    (:func:`first_appearances`): batches may be decided anywhere, in any order.
     """
     frame = frame.reset_index(drop=True)
     schema = bundle.schema
     check_columns(frame, schema, source)
     problems = input_problems(frame, schema)
-    if seen is not None:
-        ids = frame["applicant_id"].astype(object).to_numpy()
-        dup = np.fromiter((i in seen for i in ids), bool, len(ids)) & problems.isna()
-        problems[dup] = "applicant_id appears more than once in the input (first scored)"
-        seen.update(i for i in ids if isinstance(i, str))
     bad = problems.notna().to_numpy()
-    rejects = pd.DataFrame(
-        {
-            "applicant_id": frame.loc[bad, "applicant_id"].astype(str).to_numpy(),
-            "stage": "scoring",
-            "reason": problems[bad].astype(str).to_numpy(),
-        },
-        columns=REJECT_COLUMNS,
-    )
+    rejects = _rejects(frame.loc[bad, "applicant_id"], problems[bad])
     rows = frame.loc[~bad].drop(columns=[c for c in OUTCOME_COLUMNS if c in frame.columns])
     rows = rows.reset_index(drop=True)
     if not len(rows):
@@ -72,6 +59,31 @@ def decide(
     scores = bundle.model.score(conform(rows, schema), reasons_for, k, lang)
     scores.insert(0, "applicant_id", rows["applicant_id"].astype(str).to_numpy())
     return Decided(scores=scores, features=rows, rejects=rejects)
+
+
+def first_appearances(decided: Decided, seen: set[str]) -> Decided:
+    """``decided`` with the rows whose applicant_id appeared in an earlier batch (``seen``,
+    which gains this batch's ids) moved to the rejects, as the score stage does: in input
+    order, the first appearance is the one decided."""
+    if not len(decided.scores):
+        return decided
+    again = repeated_ids(decided.features["applicant_id"], seen)
+    if not again.any():
+        return decided
+    moved = _rejects(decided.features.loc[again, "applicant_id"], REPEATED)
+    return Decided(
+        scores=decided.scores.loc[~again].reset_index(drop=True),
+        features=decided.features.loc[~again].reset_index(drop=True),
+        rejects=pd.concat([decided.rejects, moved], ignore_index=True),
+    )
+
+
+def _rejects(ids: pd.Series, reason: pd.Series | str) -> pd.DataFrame:
+    reasons = reason.astype(str).to_numpy() if isinstance(reason, pd.Series) else reason
+    return pd.DataFrame(
+        {"applicant_id": ids.astype(str).to_numpy(), "stage": "scoring", "reason": reasons},
+        columns=REJECT_COLUMNS,
+    )
 
 
 def recompute(

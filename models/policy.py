@@ -157,20 +157,27 @@ class CreditPolicy:
         """
         n = len(frame)
         knocked = np.full(n, None, dtype=object)
+        free = np.ones(n, dtype=bool)
         in_default = np.zeros(n, dtype=bool)
         for rule in self.knockouts:  # the first matching rule is reported
             hit = rule.hits(frame)
-            knocked[hit & (knocked == None)] = rule.name  # noqa: E711
+            knocked[hit & free] = rule.name
+            free &= ~hit
             in_default |= hit & rule.in_default  # in default whichever rule is reported
         grade = np.where(in_default, default_label, np.asarray(grade, dtype=object))
-        terms = [self.grades[g] for g in grade]
-        decision = np.array([t.decision for t in terms], dtype=object)
-        decision[knocked != None] = "decline"  # noqa: E711
+        codes, labels = pd.factorize(grade)
+        terms = [self.grades[g] for g in labels]  # one lookup per grade, then taken per row
+
+        def per_row(attr: str, dtype: object = None) -> np.ndarray:
+            return np.array([getattr(t, attr) for t in terms], dtype=dtype)[codes]
+
+        decision = per_row("decision", object)
+        decision[~free] = "decline"
         # An unknown request (NaN) does not cap: np.fmin ignores NaN.
         request = frame["requested_limit"].to_numpy(dtype="float64")
-        cap = np.array([t.max_limit for t in terms])
-        share = np.array([t.revenue_share for t in terms])
-        no_fin = np.array([t.no_financials_limit for t in terms])
+        cap = per_row("max_limit", "float64")
+        share = per_row("revenue_share", "float64")
+        no_fin = per_row("no_financials_limit", "float64")
         by_revenue = np.where(np.isfinite(revenue) & (revenue > 0), share * revenue, no_fin)
         limit = np.fmin(np.fmin(request, cap), by_revenue)
         limit_rule = np.where(
@@ -188,9 +195,9 @@ class CreditPolicy:
         approved = decision == "approve"
         limit = np.where(approved, limit, 0.0)
         req_terms = frame["requested_terms_days"].to_numpy(dtype="float64")
-        max_terms = np.array([t.max_terms_days for t in terms], dtype="float64")
+        max_terms = per_row("max_terms_days", "float64")
         pay_terms = np.where(approved, np.fmin(req_terms, max_terms), 0).astype("int64")
-        security = np.where(approved, np.array([t.security for t in terms], dtype=object), None)
+        security = np.where(approved, per_row("security", object), None)
         return pd.DataFrame(
             {
                 "grade": grade,

@@ -508,7 +508,14 @@ class ScorecardSpec:
             values = X[char["name"]]
             missing = values.isna().to_numpy()
             pts = np.full(len(values), char["missing"]["points"], dtype="int64")
-            if char["type"] == "categorical":
+            if char["type"] == "categorical" and isinstance(values.dtype, pd.CategoricalDtype):
+                # Points per category (the last bin naming it wins), then taken by code.
+                per_category = np.full(len(values.cat.categories) + 1, char["unseen"]["points"])
+                for b in char["bins"]:
+                    per_category[:-1][values.cat.categories.isin(b["categories"])] = b["points"]
+                per_category[-1] = char["missing"]["points"]
+                pts = per_category[values.cat.codes.to_numpy()].astype("int64")
+            elif char["type"] == "categorical":
                 text = values.astype(object).to_numpy()
                 pts[~missing] = char["unseen"]["points"]
                 for b in char["bins"]:

@@ -10,12 +10,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from features import detmath
 from features.catalogue import Catalogue
 from features.errors import DataError
 from models.ebm import EBMModel
-from models.explain import points_reasons, reason_texts, shap_reasons, term_reasons
+from models.explain import best_minus, text_table, top_codes, with_none
 from models.grading import MasterScale
 from models.pd_model import PDModel
 from models.policy import DECISIONS, CreditPolicy
@@ -83,18 +85,17 @@ class ScoringModel:
         out = self._decided(frame, X, pd_, points)
         need = out["decision"].isin(reasons_for).to_numpy()
         if by == "scorecard":
-            reasons = points_reasons(breakdown.loc[need], self.scorecard.max_points(), k)
-        elif by == "ebm":
-            reasons = term_reasons(contributions.loc[need], k)
-        else:
-            reasons = shap_reasons(contributions.loc[need], k)
-        reasons = reasons.reindex(frame.index)
-        texts = reason_texts(reasons.where(reasons.notna(), None), self.catalogue, lang, k)
-        for i in range(1, k + 1):
-            out[f"reason_{i}"] = (
-                reasons[f"reason_{i}"].astype(object).where(reasons[f"reason_{i}"].notna(), None)
-            )
-            out[f"reason_{i}_text"] = texts[f"reason_{i}_text"]
+            impact = best_minus(breakdown, self.scorecard.max_points())
+            values, labels, min_impact = impact.to_numpy(dtype="float64"), impact.columns, 0.5
+        else:  # the last column is the bias (intercept): not a reason
+            values = contributions.to_numpy(dtype="float64")[:, :-1]
+            labels, min_impact = contributions.columns[:-1], 1e-9
+        codes, _ = top_codes(values, k, min_impact, rows=need)
+        names = with_none(labels)
+        texts = text_table(names, self.catalogue, lang)
+        for i in range(k):  # object columns: None stays None (not a string dtype's NaN)
+            out[f"reason_{i + 1}"] = pd.Series(names[codes[:, i]], out.index, object)
+            out[f"reason_{i + 1}_text"] = pd.Series(texts[codes[:, i]], out.index, object)
         out["bundle_version"] = self.version
         return out
 
@@ -124,15 +125,25 @@ class ScoringModel:
 # ------------------------------------------------------------------ input rules
 def conform(frame: pd.DataFrame, schema: dict) -> pd.DataFrame:
     """Cast an input frame to the bundle's schema: categoricals to their fixed categories."""
-    out = frame.copy()
+    out = frame.copy(deep=False)  # copy-on-write: the caller's frame is never changed
     for f in schema["features"]:
+        col = out[f["name"]]
         if f["kind"] == "categorical":
-            out[f["name"]] = pd.Categorical(
-                out[f["name"]].astype(object), categories=f["categories"]
-            )
-        else:
-            out[f["name"]] = pd.to_numeric(out[f["name"]], errors="coerce").astype("float64")
+            out[f["name"]] = _categorical(col, f["categories"])
+        elif col.dtype != np.float64:  # float64 already: nothing to cast
+            out[f["name"]] = pd.to_numeric(col, errors="coerce").astype("float64")
     return out
+
+
+def _categorical(col: pd.Series, categories: list) -> pd.Categorical:
+    """``col`` with the fixed ``categories`` (anything else: missing). Arrow-backed text is
+    looked up in Arrow (no Python object per row); other columns as pandas does."""
+    if isinstance(col.dtype, pd.StringDtype) and col.dtype.storage == "pyarrow":
+        codes = pc.index_in(pa.array(col.array), value_set=pa.array(categories, pa.string()))
+        codes = codes.fill_null(-1).to_numpy(zero_copy_only=False)
+    else:
+        codes = pd.Index(categories, dtype=object).get_indexer(col.astype(object))
+    return pd.Categorical.from_codes(codes, categories=categories)
 
 
 def check_columns(frame: pd.DataFrame, schema: dict, source: str) -> None:
@@ -144,6 +155,18 @@ def check_columns(frame: pd.DataFrame, schema: dict, source: str) -> None:
             f"{source}: missing required column(s) {', '.join(missing[:8])}"
             + (" ..." if len(missing) > 8 else "")
         )
+
+
+REPEATED = "applicant_id appears more than once in the input (first scored)"
+
+
+def repeated_ids(ids: pd.Series, seen: set[str]) -> np.ndarray:
+    """Which ``ids`` appeared in an earlier batch of the same input (``seen``, which gains
+    this batch's ids): a later appearance is rejected, the first one is scored."""
+    values = ids.astype(object).to_numpy()
+    hit = np.fromiter((i in seen for i in values), bool, len(values))
+    seen.update(i for i in values if isinstance(i, str))
+    return hit
 
 
 def input_problems(frame: pd.DataFrame, schema: dict) -> pd.Series:
@@ -178,10 +201,19 @@ def input_problems(frame: pd.DataFrame, schema: dict) -> pd.Series:
         checks.append(
             (np.isinf(values.to_numpy(dtype="float64", na_value=np.nan)), f"{c} must be finite")
         )
+    column = {c: j for j, c in enumerate(typed)}
+    ranged = [f for f in schema["features"] if "plausible" in f and f["name"] in column]
+    flagged: set[str] = set()
+    if ranged:  # one pass over the block: the columns with a value outside their range
+        at = [column[f["name"]] for f in ranged]
+        lo, hi = np.array([f["plausible"] for f in ranged], dtype="float64").T
+        with np.errstate(invalid="ignore"):
+            outside_any = ((block[:, at] < lo) | (block[:, at] > hi)).any(axis=0)
+        flagged = {f["name"] for f, hit in zip(ranged, outside_any, strict=True) if hit}
     for f in schema["features"]:
-        if "plausible" in f and f["name"] in typed:
+        if f["name"] in flagged:
             lo, hi = f["plausible"]
-            values = frame[f["name"]].to_numpy(dtype="float64", na_value=np.nan)
+            values = block[:, column[f["name"]]]
             with np.errstate(invalid="ignore"):
                 outside = (values < lo) | (values > hi)
             checks.append(
@@ -193,9 +225,13 @@ def input_problems(frame: pd.DataFrame, schema: dict) -> pd.Series:
             )
         if f["kind"] == "categorical":
             col = frame[f["name"]]
-            known = (col.isna() | col.astype(object).isin(f["categories"])).to_numpy()
+            known = (col.isna() | col.isin(f["categories"])).to_numpy()
             checks.append((~known, f"{f['name']} has a category unknown to the model"))
     problems = np.full(n, None, dtype=object)
-    for mask, message in checks:
-        problems[mask & (problems == None)] = message  # noqa: E711
+    free = np.ones(n, dtype=bool)
+    for mask, message in checks:  # the first failing check names the row
+        hit = mask & free
+        if hit.any():
+            problems[hit] = message
+            free &= ~hit
     return pd.Series(problems, index=frame.index, dtype=object)

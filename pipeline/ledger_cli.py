@@ -298,10 +298,15 @@ def decide(
         "in force (the bundle's decision on the admission row, not the historical one).",
     ),
 ) -> None:
-    """Score a batch with the bundle and record every decision in the ledger (idempotent)."""
+    """Score a batch with the bundle and record every decision in the ledger (idempotent).
+
+    The input side (input rules, scoring, reasons) runs batch by batch on the compute engine
+    (params ``compute``: here, or on Dask workers); recording stays here, in input order."""
     from credit.decide import decide as decide_frame
+    from credit.decide import first_appearances
     from credit.ledger.db import masked
-    from pipeline.console import console, progress
+    from pipeline.compute import engine
+    from pipeline.console import console
     from pipeline.io import open_parquet
 
     start = time.perf_counter()
@@ -320,11 +325,11 @@ def decide(
     decisions: Counter = Counter()
     reject_reasons: Counter = Counter()
     seen: set[str] = set()
-    with _open(create=True) as ledger, progress() as bar:
-        task = bar.add_task("decide", total=file.metadata.num_rows)
+
+    def batches() -> Iterator[Any]:
+        """The rows to decide, batch by batch (read here; decided on the engine)."""
         for batch in file.iter_batches(batch_size=cfg.batch_size):
             frame = batch.to_pandas()
-            n = len(frame)
             if admitted is not None:
                 frame = frame.loc[frame["applicant_id"].isin(admitted.index)]
                 frame = frame.assign(customer_id=frame["applicant_id"].map(admitted).to_numpy())
@@ -332,29 +337,32 @@ def decide(
                 labelled = frame["default_12m"].notna()
                 totals["labelled"] += int(labelled.sum())
                 frame = frame.loc[~labelled]
-            if len(frame):
-                out = decide_frame(
-                    frame, loaded, str(path), cfg.reasons_for, cfg.n_reasons, cfg.lang, seen
+            yield frame  # even empty: one batch read is one step of the progress bar
+
+    n_batches = max(1, -(-file.metadata.num_rows // cfg.batch_size))
+    with _open(create=True) as ledger, engine(params.compute) as compute:
+        args = (compute.share(loaded), str(path), cfg.reasons_for, cfg.n_reasons, cfg.lang)
+        work = compute.map(decide_frame, batches(), *args, label="decide", total=n_batches)
+        for decided in work:
+            out = first_appearances(decided, seen)
+            totals["input"] += out.rows
+            totals["rejected"] += len(out.rejects)
+            reject_reasons.update(out.rejects["reason"].tolist())
+            if len(out.scores):
+                when = decided_at
+                if admitted is not None:  # back-dated: decided on the application date
+                    dates = out.features.set_index("applicant_id")["application_date"]
+                    when = dates.loc[out.scores["applicant_id"]].to_numpy()
+                counts = ledger.record(
+                    out.scores,
+                    out.features,
+                    bundle_version=loaded.version,
+                    registry_version=registry_version,
+                    decided_at=when,
                 )
-                totals["input"] += out.rows
-                totals["rejected"] += len(out.rejects)
-                reject_reasons.update(out.rejects["reason"].tolist())
-                if len(out.scores):
-                    when = decided_at
-                    if admitted is not None:  # back-dated: decided on the application date
-                        dates = out.features.set_index("applicant_id")["application_date"]
-                        when = dates.loc[out.scores["applicant_id"]].to_numpy()
-                    counts = ledger.record(
-                        out.scores,
-                        out.features,
-                        bundle_version=loaded.version,
-                        registry_version=registry_version,
-                        decided_at=when,
-                    )
-                    totals["recorded"] += counts.inserted
-                    totals["skipped"] += counts.skipped
-                    decisions.update(out.scores["decision"].tolist())
-            bar.advance(task, n)
+                totals["recorded"] += counts.inserted
+                totals["skipped"] += counts.skipped
+                decisions.update(out.scores["decision"].tolist())
         where = masked(ledger.url)
     seconds = time.perf_counter() - start
     if totals["input"] != totals["recorded"] + totals["skipped"] + totals["rejected"]:

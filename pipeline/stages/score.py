@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -25,7 +24,14 @@ from features.assemble import FeatureConfig, feature_table
 from features.contract.rules import ValidationConfig
 from features.contract.validation import VALIDATION_ORDER, TableTotals, validate_tables
 from features.errors import DataError
-from models.scoring import ScoringModel, check_columns, conform, input_problems
+from models.scoring import (
+    REPEATED,
+    ScoringModel,
+    check_columns,
+    conform,
+    input_problems,
+    repeated_ids,
+)
 from pipeline import bundles
 from pipeline.compute import Engine, engine
 from pipeline.console import console
@@ -282,10 +288,7 @@ def _checked(
         check_columns(frame, schema, source)
         summary.input_rows += len(frame)
         problems = input_problems(frame, schema)
-        ids = frame["applicant_id"].astype(object).to_numpy()
-        dup = np.fromiter((i in seen for i in ids), bool, len(ids)) & problems.isna()
-        problems[dup] = "applicant_id appears more than once in the input (first scored)"
-        seen.update(i for i in ids if isinstance(i, str))
+        problems[repeated_ids(frame["applicant_id"], seen) & problems.isna()] = REPEATED
         bad = problems.notna()
         if bad.any():
             rej.write(

@@ -1,9 +1,12 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from features.catalogue import load_catalogue
-from models.explain import reason_texts, shap_reasons, top_reasons
+from models.explain import _top_numpy, reason_texts, shap_reasons, top_codes, top_reasons
 
 
 def test_only_factors_that_raised_risk_are_listed_in_order():
@@ -75,3 +78,24 @@ def test_top_reasons_equal_a_stable_sort_with_ties():
         got = out[f"reason_{i + 1}"]
         assert (got.isna().to_numpy() == expected.isna().to_numpy()).all()
         assert (got[got.notna()].to_numpy() == expected[expected.notna()].to_numpy()).all()
+
+
+@given(
+    arrays(
+        np.float64,
+        st.tuples(st.integers(0, 40), st.integers(1, 9)),
+        elements=st.sampled_from([-1.0, 0.0, 1e-12, 0.5, 1.0, 2.0, np.nan, np.inf]),
+    ),
+    st.integers(1, 6),
+)
+@settings(max_examples=200, deadline=None)
+def test_compiled_top_k_equals_the_argmax_passes(values, k):
+    """The one-pass kernel selects what k passes of argmax select (ties, NaN, rows left out)."""
+    rows = np.arange(len(values)) % 3 != 1
+    codes, top = top_codes(values, k, 1e-9, rows)
+    want_codes = np.full((len(values), k), -1, dtype=np.int32)
+    want_top = np.full((len(values), k), np.nan)
+    _top_numpy(values, rows, k, 1e-9, want_codes, want_top)
+    np.testing.assert_array_equal(codes, want_codes)
+    np.testing.assert_array_equal(top, want_top)
+    assert (codes[~rows] == -1).all()

@@ -8,7 +8,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from models import scorecard_controls as ctl
-from models.scorecard import ScorecardSpec, WoEScorecard
+from models.scorecard import SPEC_FORMAT, ScorecardSpec, WoEScorecard
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "scorecard"
 REPO = Path(__file__).resolve().parents[2]
@@ -93,6 +93,29 @@ def test_max_points_and_breakdown(scorecard, parts):
     for name in pts.columns:
         assert (pts[name] <= maxima[name]).all()
     np.testing.assert_array_equal(pts.sum(axis=1), scorecard.predict_points(Xo.head(50)))
+
+
+def test_breakdown_is_the_same_for_categorical_text_and_object_columns():
+    """Categorical columns are looked up by code; text columns (unseen values too) the same."""
+    sector = {
+        "name": "sector",
+        "type": "categorical",
+        "bins": [{"categories": ["a", "b"], "points": 10}, {"categories": ["c"], "points": -5}],
+        "unseen": {"points": 3},
+        "missing": {"points": 1},
+    }
+    spec = ScorecardSpec({"format": SPEC_FORMAT, "characteristics": [sector]})
+    text = pd.Series(["a", "c", "b", None, "never seen", "c"], dtype=object)
+    want = [10, -5, 10, 1, 3, -5]
+    for values in (
+        text,
+        text.astype("str"),
+        text.astype("category"),
+        pd.Series(pd.Categorical(text, categories=["c", "never seen", "b", "a", "z"])),
+    ):
+        got = spec.points_breakdown(pd.DataFrame({"sector": values}))["sector"]
+        assert got.tolist() == want, values.dtype
+        assert got.dtype == "int64"
 
 
 def test_spec_rejects_unknown_format():

@@ -23,7 +23,7 @@ import yaml
 from credit.ledger import Ledger, feature_hash, sqlite_url
 from pipeline.cli import main
 from tests.pipeline.conftest import tiny_params
-from tests.pipeline.ledger_project import shared_project
+from tests.pipeline.ledger_project import bundle_project, shared_project
 
 
 @pytest.fixture(scope="module")
@@ -406,3 +406,41 @@ def test_reviews_become_proposals_approved_within_authority(
     assert "reject" in capsys.readouterr().out
     with Ledger.open(sqlite_url(tmp_path / "ledger.db")) as ledger:
         assert len(ledger.pending_proposals()) == len(pending) - 2
+
+
+def test_decide_on_dask_records_what_the_local_engine_records(
+    project: Path, tmp_path: Path, capsys
+):
+    """The input side on a LocalCluster of 2 workers, in batches of 400: the same decisions,
+    reasons and features recorded; an id repeated in a later batch is rejected either way."""
+    import pandas as pd
+
+    features = pd.read_parquet(project / "data/processed/features.parquet")
+    batch = 400
+    assert len(features) > 2 * batch
+    repeated = pd.concat([features, features.iloc[[5]]], ignore_index=True)  # a later batch
+    source = tmp_path / "features.parquet"
+    repeated.to_parquet(source)
+    listed = {}
+    for engine in ("local", "dask"):
+        root = bundle_project(project, tmp_path / engine)
+        params = yaml.safe_load((root / "params.yaml").read_text())
+        params["score"]["batch_size"] = batch
+        params["compute"] = {"engine": engine, "workers": 2}
+        (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        capsys.readouterr()
+        assert run(root, "decide", "--features", str(source), "--all-rows") == 0
+        printed = capsys.readouterr()
+        out = printed.out + printed.err
+        n = len(features)
+        assert f"input {n + 1:,} = recorded {n:,} + skipped 0 + rejected 1" in out
+        with ledger_of(root) as ledger:
+            frame = ledger.list_decisions()
+        assert "feature_hash" in frame.columns  # the recorded feature rows are compared too
+        listed[engine] = (
+            frame.drop(columns=["id", "decided_at"])
+            .sort_values("application_id", kind="stable")
+            .reset_index(drop=True)
+        )
+    assert "dask: local cluster of 2 worker process(es)" in out
+    pd.testing.assert_frame_equal(listed["local"], listed["dask"])
