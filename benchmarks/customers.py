@@ -79,6 +79,7 @@ def book(folder: str) -> dict[str, float]:
     from credit.customers.book import build_book
     from credit.customers.exposure import exposure
     from credit.customers.settings import CustomerSettings
+    from credit.customers.value import observed_churn
     from credit.ledger.authority import AuthorityConfig
     from credit.settings import DEFAULT_AUTHORITY
     from models.policy import CreditPolicy
@@ -104,6 +105,7 @@ def book(folder: str) -> dict[str, float]:
     grades = np.array(["2", "3", "4", "5", "6", "7", "8", "9"])
     share = [0.03, 0.07, 0.2, 0.4, 0.18, 0.07, 0.03, 0.02]
     grade = grades[rng.choice(len(grades), len(expo), p=share)]
+    apps = tables["applicants"].set_index("applicant_id")
     scored = pd.DataFrame(
         {
             "customer_id": expo["customer_id"],
@@ -113,6 +115,8 @@ def book(folder: str) -> dict[str, float]:
             "notches": rng.integers(-2, 3, len(expo)),
             "policy_cap": np.round(expo["credit_limit"] * rng.uniform(0.5, 2.0, len(expo)), -3),
             "main_risk_factor": "-",
+            "industry": expo["applicant_id"].map(apps["industry"]),
+            "region": expo["applicant_id"].map(apps["region"]),
         }
     )
     warned = expo["customer_id"].sample(frac=0.05, random_state=0)
@@ -126,7 +130,7 @@ def book(folder: str) -> dict[str, float]:
         items,
         scored,
         warnings,
-        tables,
+        observed_churn(tables["sales_orders"], as_of),
         CustomerSettings(),
         AuthorityConfig.from_mapping(DEFAULT_AUTHORITY),
         as_of,

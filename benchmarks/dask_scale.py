@@ -1,7 +1,7 @@
 """Benchmark: partitioned data at scale, out of core: generate, validate, features, score.
 
     python -m benchmarks.dask_scale [--sizes 100000 1000000 5000000] [--engine dask]
-                                    [--per-bucket 40000] [--keep DIR] [--steps ...]
+                                    [--per-bucket 40000] [--keep DIR] [--steps ...] [--trade]
 
 For each size: the synthetic generator writes the applicant tables as Parquet hash buckets of
 applicant_id (``compute.partitions`` = size / ``--per-bucket``, trade tables off), bucket by
@@ -10,7 +10,9 @@ bucket; then the ``validate``, ``features`` and ``score`` stages run on the chos
 process), scoring with the trained bundle (needs ``dvc repro``) and 4 exact reasons for every
 row. Each step is a fresh process; peak memory is the whole process tree's (Dask scheduler and
 workers included, sampled every 0.2 s). Targets (issues 20 and 14): 5M under 8 GiB, seconds per
-applicant at 5M within 1.3x of 1M; features for 1M under 4 GiB.
+applicant at 5M within 1.3x of 1M; features for 1M under 4 GiB. Optional steps (not in the
+default run): ``score-raw``; ``reassess`` and ``customers`` (the portfolio re-assessment and
+the customer book, per bucket; ``--trade`` generates the trade tables, bucketed by customer).
 """
 
 from __future__ import annotations
@@ -26,13 +28,13 @@ from benchmarks._measure import measure_tree
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _params(n: int, buckets: int, engine: str):
+def _params(n: int, buckets: int, engine: str, trade_on: bool = False):
     from pipeline.compute import ComputeSettings
     from pipeline.params import load
 
     params = load(ROOT / "params.yaml")
     synthetic = params.generate.synthetic
-    trade = replace(synthetic.trade, enabled=False)
+    trade = replace(synthetic.trade, enabled=trade_on)
     synthetic = replace(synthetic, n_applicants=n, trade=trade)
     compute = ComputeSettings(engine=engine, partitions=buckets)
     score = replace(params.score, reasons_for=("approve", "refer", "decline"))
@@ -41,11 +43,11 @@ def _params(n: int, buckets: int, engine: str):
     )
 
 
-def _step(step: str, n: int, buckets: int, engine: str, out: str) -> dict:
+def _step(step: str, n: int, buckets: int, engine: str, out: str, trade: bool = False) -> dict:
     from pipeline.io import read_json
     from pipeline.layout import Layout
 
-    params, layout = _params(n, buckets, engine), Layout.at(out)
+    params, layout = _params(n, buckets, engine, trade), Layout.at(out)
     if step == "generate":
         from pipeline.stages.generate import generate_synthetic
 
@@ -59,6 +61,15 @@ def _step(step: str, n: int, buckets: int, engine: str, out: str) -> dict:
 
         features.run(params, layout)
         return {"input_rows": read_json(layout.reports / "features.json")["rows"]}
+    if step in ("reassess", "customers"):  # with the trained bundle and its keys (linked)
+        from pipeline.stages import customers, reassess
+
+        for rel in ("data/models", ".keys"):
+            if not (layout.root / rel).exists():
+                (layout.root / rel).parent.mkdir(parents=True, exist_ok=True)
+                (layout.root / rel).symlink_to(ROOT / rel)
+        summary = (reassess if step == "reassess" else customers).run(params, layout)
+        return {"input_rows": summary.get("portfolio", summary.get("customers", 0))}
     from pipeline.stages import score
 
     if step == "score-raw":  # validate, featurise and score the raw buckets in one command
@@ -75,7 +86,7 @@ def _step(step: str, n: int, buckets: int, engine: str, out: str) -> dict:
 
 
 STEPS = ("generate", "validate", "features", "score")
-OPTIONAL = ("score-raw",)  # `score --raw`: not in the default run
+OPTIONAL = ("score-raw", "reassess", "customers")  # not in the default run
 
 
 def main() -> None:
@@ -90,6 +101,9 @@ def main() -> None:
         choices=STEPS + OPTIONAL,
         default=list(STEPS),
         help="e.g. features score on data kept by an earlier run (--keep)",
+    )
+    parser.add_argument(
+        "--trade", action="store_true", help="generate the trade tables too (customers step)"
     )
     args = parser.parse_args()
     if not (ROOT / "data/models/bundle").is_dir():
@@ -106,7 +120,9 @@ def main() -> None:
         try:
             total, peak_all = 0.0, 0.0
             for step in args.steps:
-                seconds, peak, result = measure_tree(_step, step, n, buckets, args.engine, str(out))
+                seconds, peak, result = measure_tree(
+                    _step, step, n, buckets, args.engine, str(out), args.trade
+                )
                 rows = (
                     sum(result.values())
                     if step == "generate"

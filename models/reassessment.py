@@ -9,6 +9,7 @@ limit the policy would give today.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,16 +68,56 @@ def reassess_portfolio(
     portfolio is exactly those customers, whenever they applied; an optional ``watch_from``
     date limits the early-warning events and late payments to those after it (e.g. the last
     review) rather than since admission. ``lang`` is the language of the reason texts (``en``
-    or ``zh``).
+    or ``zh``). In memory: :func:`reassess_part` on everything, then
+    :func:`assemble_reassessment` (a partitioned run calls the first once per bucket).
     """
+    part = reassess_part(
+        model,
+        schema,
+        features,
+        tables,
+        feature_cfg,
+        warning_policy,
+        when,
+        portfolio_months,
+        admitted,
+        lang,
+    )
+    return assemble_reassessment(
+        [part], model, warning_policy, when, portfolio_months, admitted is not None
+    )
+
+
+@dataclass
+class PortfolioPart:
+    """One bucket of applicants re-assessed: per-customer rows only (nothing global), so
+    buckets can run anywhere and be concatenated in any order."""
+
+    portfolio: pd.DataFrame | None  # None: no approved customer in the bucket
+    warnings: pd.DataFrame | None
+    applications: int  # applications in the window (or admitted customers who applied)
+
+
+def reassess_part(
+    model: ScoringModel,
+    schema: dict,
+    features: pd.DataFrame,
+    tables: dict[str, pd.DataFrame],
+    feature_cfg: FeatureConfig,
+    warning_policy: WarningPolicy,
+    when: pd.Timestamp,
+    portfolio_months: int,
+    admitted: pd.DataFrame | None = None,
+    lang: str = "en",
+) -> PortfolioPart:
+    """The portfolio rows and early warnings of the applicants in ``features`` and
+    ``tables`` (one hash bucket, or all of them): see :func:`reassess_portfolio`."""
     dates = features["application_date"]
     if admitted is None:
         start = when - pd.DateOffset(months=portfolio_months)
         window = features.loc[(dates > start) & (dates <= when)].reset_index(drop=True)
         if window.empty:
-            raise DataError(
-                f"no application between {start.date()} and {when.date()}: nothing to re-assess"
-            )
+            return PortfolioPart(None, None, 0)
         admission = model.score(conform(window, schema), reasons_for=())
         accepted = (admission["decision"] == "approve").to_numpy()
         book = window.loc[accepted].reset_index(drop=True)
@@ -85,7 +126,7 @@ def reassess_portfolio(
         window = features.loc[features["applicant_id"].isin(admitted["applicant_id"])]
         window = window.loc[window["application_date"] <= when].reset_index(drop=True)
         if window.empty:
-            raise DataError(f"no admitted customer applied by {when.date()}: nothing to re-assess")
+            return PortfolioPart(None, None, 0)
         book = window
         before = (
             admitted.drop_duplicates("applicant_id")
@@ -93,6 +134,8 @@ def reassess_portfolio(
             .loc[book["applicant_id"], ["grade", "pd", "credit_limit"]]
             .reset_index(drop=True)
         )
+    if book.empty:
+        return PortfolioPart(None, None, len(window))
     spine = pd.DataFrame({"applicant_id": book["applicant_id"], "as_of": when})
     now_features = build_features(tables, feature_cfg, spine)
     current = now_features.drop(columns=["as_of"]).assign(
@@ -102,8 +145,7 @@ def reassess_portfolio(
     now = model.score(
         conform(current, schema), reasons_for=("approve", "refer", "decline"), lang=lang
     )
-    labels = [*model.scale.labels, model.scale.default_label]
-    rank = {g: i for i, g in enumerate(labels)}
+    rank = {g: i for i, g in enumerate(_labels(model))}
     watched = book
     if admitted is not None and "watch_from" in admitted.columns:
         start = book["applicant_id"].map(
@@ -132,7 +174,46 @@ def reassess_portfolio(
         portfolio["grade_now"].map(rank) - portfolio["grade_at_admission"].map(rank)
     ).astype(int)
     portfolio = portfolio.merge(changes, on="applicant_id", how="left")
-    warnings = early_warnings(portfolio, warning_policy)
+    return PortfolioPart(portfolio, early_warnings(portfolio, warning_policy), len(window))
+
+
+def _labels(model: ScoringModel) -> list[str]:
+    return [*model.scale.labels, model.scale.default_label]
+
+
+def assemble_reassessment(
+    parts: Iterable[PortfolioPart],
+    model: ScoringModel,
+    warning_policy: WarningPolicy,
+    when: pd.Timestamp,
+    portfolio_months: int,
+    from_ledger: bool = False,
+) -> Reassessment:
+    """The actions, grade migration and summary of the concatenated parts (in any order of
+    buckets: the warnings are put back in the order one run over everything gives)."""
+    parts = list(parts)
+    applications = sum(p.applications for p in parts)
+    filled = [p for p in parts if p.portfolio is not None]
+    if not filled:
+        if from_ledger:
+            raise DataError(f"no admitted customer applied by {when.date()}: nothing to re-assess")
+        start = when - pd.DateOffset(months=portfolio_months)
+        if applications == 0:
+            raise DataError(
+                f"no application between {start.date()} and {when.date()}: nothing to re-assess"
+            )
+        raise DataError(
+            f"none of the {applications:,} applications between {start.date()} and "
+            f"{when.date()} is approved: nothing to re-assess"
+        )
+    portfolio = pd.concat([p.portfolio for p in filled], ignore_index=True)
+    fired = [p.warnings for p in filled if len(p.warnings)]
+    if len(fired) > 1:
+        warnings = pd.concat(fired, ignore_index=True).sort_values(
+            ["severity", "applicant_id"], ascending=[False, True], ignore_index=True
+        )
+    else:
+        warnings = fired[0] if fired else filled[0].warnings
     actions = recommended_actions(warnings).merge(
         portfolio[[c for c in ACTION_COLUMNS if c in portfolio]], on="applicant_id"
     )
@@ -141,11 +222,13 @@ def reassess_portfolio(
         "limit_recommended",
         recommended_limits(actions, warning_policy.reduce_factor),
     )
-    matrix = migration_matrix(portfolio["grade_at_admission"], portfolio["grade_now"], labels)
+    matrix = migration_matrix(
+        portfolio["grade_at_admission"], portfolio["grade_now"], _labels(model)
+    )
     summary = {
         "as_of": str(when.date()),
         "portfolio": int(len(portfolio)),
-        "applications_in_window": int(len(window)),
+        "applications_in_window": int(applications),
         "downgraded": int((portfolio["notches"] > 0).sum()),
         "upgraded": int((portfolio["notches"] < 0).sum()),
         "warnings": int(len(warnings)),

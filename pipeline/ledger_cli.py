@@ -382,15 +382,15 @@ def decide(
 
 def _customer_master(layout: Layout):
     """customer_id by admission application id, from the validated customer master."""
-    from pipeline.io import read_parquet
+    from pipeline.io import has_raw, read_table
 
     path = layout.interim / "customers.parquet"
-    if not path.is_file():
+    if not has_raw(layout.interim, "customers"):  # one file, or a folder of buckets
         raise DataError(
             f"{path}: no customer master (the trade tables: run `dvc repro` on data that has "
             f"them, see docs/data.md)"
         )
-    master = read_parquet(path)[["customer_id", "applicant_id"]].dropna()
+    master = read_table(layout.interim, "customers")[["customer_id", "applicant_id"]].dropna()
     if master.empty:
         raise DataError(f"{path}: no customer has an admission application (applicant_id)")
     return master.drop_duplicates("applicant_id").set_index("applicant_id")["customer_id"]

@@ -21,8 +21,8 @@ from credit.customers.limits import recommend_limits
 from credit.customers.reviews import due_reviews, recommend_terms_and_security
 from credit.customers.settings import BUCKETS, CustomerSettings
 from credit.customers.value import (
+    churn_counts,
     lifetime_value,
-    observed_churn,
     risk_band,
     risk_value_matrix,
     value_tier,
@@ -32,7 +32,7 @@ from features.assemble import FeatureConfig
 from features.contract.tables import TRADE_TABLES
 from features.errors import DataError
 from models.monitoring import WarningPolicy
-from models.reassessment import reassess_portfolio
+from models.reassessment import reassess_part
 from models.scoring import ScoringModel, conform
 
 
@@ -65,7 +65,9 @@ def assess_customers(
     ``tables``: the validated source tables including the trade tables; ``features``: the
     admission feature rows (the applicants of the customers); ``limits`` (customer_id,
     credit_limit): the limits in force on the date when known (the decision ledger), else
-    the customer master's.
+    the customer master's. In memory: :func:`exposure_part` and :func:`rescore_part` on
+    everything, then :func:`build_book` (a partitioned run calls the first per bucket of
+    customers, the second per bucket of applicants).
     """
     missing = [t for t in TRADE_TABLES if t not in tables]
     if missing:
@@ -73,36 +75,25 @@ def assess_customers(
             f"the customer book needs the trade tables; missing {', '.join(missing)} "
             "(see docs/data.md: customers, sales_orders, sales_invoices, payments)"
         )
-    customers = tables["customers"]
-    on_book = customers.loc[customers["customer_since"] <= as_of]
-    if on_book.empty:
-        raise DataError(f"no customer account was open on {as_of.date()}")
-    expo, items = exposure(
-        customers,
-        tables["sales_invoices"],
-        tables["payments"],
-        tables["sales_orders"],
-        as_of,
-        limits,
-        cfg.held_window_days,
-    )
-    scored, warnings = _rescore(
+    part = exposure_part(tables, as_of, limits, cfg.held_window_days)
+    expo = on_the_books([part], as_of)
+    scored, warnings = rescore_part(
         model,
         schema,
         features,
         tables,
         feature_cfg,
         warning_policy,
-        expo,
+        linked(expo),
         as_of,
         cfg.warning_window_months,
     )
     return build_book(
         expo,
-        items,
-        scored,
+        part.items,
+        rescored([(scored, warnings)], len(expo), as_of),
         warnings,
-        tables,
+        churn_of([part]),
         cfg,
         authority,
         as_of,
@@ -111,12 +102,70 @@ def assess_customers(
     )
 
 
+@dataclass
+class ExposurePart:
+    """The exposure of one bucket of customers (every record of a customer is in its
+    bucket of each trade table): rows per customer and open item, and churn counts."""
+
+    exposure: pd.DataFrame
+    items: pd.DataFrame  # open items only
+    churn: tuple[int, int]  # (customers lost, customers who ordered in the year before last)
+
+
+def exposure_part(
+    tables: dict[str, pd.DataFrame],
+    as_of: pd.Timestamp,
+    limits: pd.DataFrame | None = None,
+    held_window_days: int = 90,
+) -> ExposurePart:
+    """:func:`credit.customers.exposure.exposure` of the customers in the trade
+    ``tables`` (one bucket, or all), with their open items and churn counts."""
+    expo, items = exposure(
+        tables["customers"],
+        tables["sales_invoices"],
+        tables["payments"],
+        tables["sales_orders"],
+        as_of,
+        limits,
+        held_window_days,
+    )
+    items = items.loc[items["open"] > 0].reset_index(drop=True)
+    return ExposurePart(expo, items, churn_counts(tables["sales_orders"], as_of))
+
+
+def on_the_books(parts: list[ExposurePart], as_of: pd.Timestamp) -> pd.DataFrame:
+    """The exposure rows of all parts; no customer on the date is an error."""
+    frames = [p.exposure for p in parts if len(p.exposure)]
+    if not frames:
+        raise DataError(f"no customer account was open on {as_of.date()}")
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def open_items_of(parts: list[ExposurePart]) -> pd.DataFrame:
+    frames = [p.items for p in parts if len(p.items)]
+    if not frames:
+        return parts[0].items
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def churn_of(parts: list[ExposurePart]) -> float:
+    """The observed churn of all parts (the counts add up: a customer is in one part)."""
+    lost = sum(p.churn[0] for p in parts)
+    before = sum(p.churn[1] for p in parts)
+    return lost / before if before else 0.0
+
+
+def linked(expo: pd.DataFrame) -> pd.DataFrame:
+    """The customers with an admission application: what :func:`rescore_part` needs."""
+    return expo.loc[expo["applicant_id"].notna(), ["customer_id", "applicant_id", "credit_limit"]]
+
+
 def build_book(
     expo: pd.DataFrame,
     items: pd.DataFrame,
     scored: pd.DataFrame,
     warnings: pd.DataFrame,
-    tables: dict[str, pd.DataFrame],
+    churn: float,
     cfg: CustomerSettings,
     authority: AuthorityConfig,
     as_of: pd.Timestamp,
@@ -124,13 +173,14 @@ def build_book(
     version: str,
 ) -> CustomerBook:
     """The book from the exposure and the customers' scores of the day (``scored``:
-    customer_id, grade_at_admission, grade, pd, notches, policy_cap, main_risk_factor;
-    ``warnings``: customer_id, rule)."""
+    customer_id, grade_at_admission, grade, pd, notches, policy_cap, main_risk_factor,
+    industry, region; ``warnings``: customer_id, rule; ``churn``: the portfolio's observed
+    churn). Customers are taken in customer_id order, so totals are the same sums whatever
+    order (or partitions) the rows came in."""
     book = expo.merge(scored, on="customer_id", how="inner")
     unscored = len(expo) - len(book)
-    apps = tables["applicants"].set_index("applicant_id")
-    book["industry"] = book["applicant_id"].map(apps["industry"])
-    book["region"] = book["applicant_id"].map(apps["region"])
+    if not book["customer_id"].is_monotonic_increasing:
+        book = book.sort_values("customer_id", ignore_index=True)
     book["overdue_action"] = overdue_actions(book, cfg.overdue_actions)
     el = expected_loss(
         book["pd"].to_numpy(),
@@ -142,7 +192,6 @@ def build_book(
     book[["ead", "lgd", "expected_loss"]] = el.to_numpy()
     months_active = ((as_of - book["customer_since"]).dt.days / 30.4375).clip(lower=1, upper=12)
     book["margin_per_year"] = cfg.value.gross_margin * book["sales_12m"] * 12 / months_active
-    churn = observed_churn(tables["sales_orders"], as_of)
     book["clv"] = lifetime_value(
         book["margin_per_year"].to_numpy(),
         book["expected_loss"].to_numpy(),
@@ -185,18 +234,24 @@ def build_book(
     )
 
 
-def _rescore(
-    model, schema, features, tables, feature_cfg, warning_policy, expo, as_of, watch_months
-):
-    """Grade and PD at admission and today, the early warnings, the policy limit today."""
-    linked = expo.dropna(subset=["applicant_id"])
+def rescore_part(
+    model: ScoringModel,
+    schema: dict,
+    features: pd.DataFrame,
+    tables: dict[str, pd.DataFrame],
+    feature_cfg: FeatureConfig,
+    warning_policy: WarningPolicy,
+    linked: pd.DataFrame,
+    as_of: pd.Timestamp,
+    watch_months: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Grade and PD at admission and today, the policy limit today, sector and region, and
+    the early warnings of the ``linked`` customers (customer_id, applicant_id, credit_limit)
+    whose applicants are in ``features`` and ``tables`` (one bucket of applicants, or all)."""
     rows = features.loc[features["applicant_id"].isin(linked["applicant_id"])]
     rows = rows.loc[rows["application_date"] <= as_of].reset_index(drop=True)
     if rows.empty:
-        raise DataError(
-            f"none of the {len(expo):,} customers on {as_of.date()} has an application in the "
-            "features: they cannot be scored"
-        )
+        return _SCORED.copy(), _WARNED.copy()
     admission = model.score(conform(rows, schema), reasons_for=())
     admitted = pd.DataFrame(
         {
@@ -206,11 +261,12 @@ def _rescore(
         }
     ).merge(linked[["applicant_id", "credit_limit"]], on="applicant_id")
     admitted["watch_from"] = as_of - pd.DateOffset(months=watch_months)
-    result = reassess_portfolio(
+    result = reassess_part(
         model, schema, features, tables, feature_cfg, warning_policy, as_of, 12, admitted
     )
     port = result.portfolio
     to_customer = linked.set_index("applicant_id")["customer_id"]
+    apps = tables["applicants"].set_index("applicant_id")
     scored = pd.DataFrame(
         {
             "customer_id": port["applicant_id"].map(to_customer).to_numpy(),
@@ -220,12 +276,52 @@ def _rescore(
             "notches": port["notches"].to_numpy(),
             "policy_cap": port["limit_now"].to_numpy(),
             "main_risk_factor": port["reason_1_text"].to_numpy(),
+            "industry": port["applicant_id"].map(apps["industry"]).to_numpy(),
+            "region": port["applicant_id"].map(apps["region"]).to_numpy(),
         }
     )
-    warnings = result.warnings.assign(customer_id=result.warnings["applicant_id"].map(to_customer))[
+    fired = result.warnings
+    warnings = fired.assign(customer_id=fired["applicant_id"].map(to_customer))[
         ["customer_id", "rule"]
     ]
     return scored, warnings
+
+
+_SCORED = pd.DataFrame(
+    columns=[
+        "customer_id",
+        "grade_at_admission",
+        "grade",
+        "pd",
+        "notches",
+        "policy_cap",
+        "main_risk_factor",
+        "industry",
+        "region",
+    ]
+)
+_WARNED = pd.DataFrame(columns=["customer_id", "rule"])
+
+
+def rescored(
+    parts: list[tuple[pd.DataFrame, pd.DataFrame]], customers: int, as_of: pd.Timestamp
+) -> pd.DataFrame:
+    """The scored rows of all parts; none scored is an error."""
+    frames = [s for s, _ in parts if len(s)]
+    if not frames:
+        raise DataError(
+            f"none of the {customers:,} customers on {as_of.date()} has an application in the "
+            "features: they cannot be scored"
+        )
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def warned(parts: list[tuple[pd.DataFrame, pd.DataFrame]]) -> pd.DataFrame:
+    """The warnings (customer_id, rule) of all parts."""
+    frames = [w for _, w in parts if len(w)]
+    if not frames:
+        return _WARNED.copy()
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
 def approver(book: pd.DataFrame, authority: AuthorityConfig, escalate: dict[str, str]) -> list:

@@ -23,11 +23,18 @@ RISK_BANDS: dict[str, tuple[str, ...]] = {
 
 def observed_churn(orders: pd.DataFrame, as_of: pd.Timestamp) -> float:
     """Share of the customers who ordered in the year before last and not in the last year."""
+    lost, before = churn_counts(orders, as_of)
+    return lost / before if before else 0.0
+
+
+def churn_counts(orders: pd.DataFrame, as_of: pd.Timestamp) -> tuple[int, int]:
+    """(customers who ordered in the year before last and not in the last year, customers
+    who ordered in the year before last): counts that add up over partitions of customers."""
     year = pd.Timedelta(days=365)
     dates = orders["order_date"]
     then = set(orders.loc[(dates > as_of - 2 * year) & (dates <= as_of - year), "customer_id"])
     now = set(orders.loc[(dates > as_of - year) & (dates <= as_of), "customer_id"])
-    return len(then - now) / len(then) if then else 0.0
+    return len(then - now), len(then)
 
 
 def lifetime_value(

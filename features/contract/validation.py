@@ -311,13 +311,17 @@ def validate_tables(
     cfg: ValidationConfig,
     sources: dict[str, str] | None = None,
     applicant_ids: tuple[pd.Index, pd.Index] | None = None,
+    foreign: dict[str, tuple[pd.Index, pd.Index]] | None = None,
 ) -> dict[str, TableResult]:
     """Validate all tables, parents first so children can be checked against them.
 
     The applicant tables need ``applicants``; the trade tables (``TRADE_TABLES``) are optional
     and checked against their parents (customers -> orders -> invoices -> payments). Trade
     tables validated on their own (the applicant tables done partition by partition) take
-    the applicants' ``(valid, rejected)`` ids from :func:`applicant_id_sets` instead."""
+    the applicants' ``(valid, rejected)`` ids from :func:`applicant_id_sets` instead. A bucket
+    of customers takes in ``foreign`` (``order_id`` / ``invoice_id``: valid and rejected ids)
+    what other buckets found about the parents it names but does not hold
+    (:func:`foreign_refs`), so that it rejects exactly the rows one whole run rejects."""
     sources = sources or {}
     results: dict[str, TableResult] = {}
     valid_ids, rejected_ids = applicant_ids or (None, None)
@@ -342,7 +346,45 @@ def validate_tables(
         key = TABLES[table].key[0]
         valid = pd.Index(result.valid[key].unique())
         refs[key] = (valid, pd.Index(_raw_ids(raw[table], key)).difference(valid))
+        if foreign and key in foreign:
+            refs[key] = (refs[key][0].append(foreign[key][0]), refs[key][1].append(foreign[key][1]))
     return results
+
+
+# References between trade tables that may cross buckets of customers (a row naming another
+# customer's order or invoice): child table -> (column, parent table).
+CROSS_REFS = {
+    "sales_invoices": ("order_id", "sales_orders"),
+    "payments": ("invoice_id", "sales_invoices"),
+}
+
+
+def foreign_refs(raw: dict[str, pd.DataFrame]) -> dict[str, pd.Index]:
+    """The parent ids the rows of ``raw`` (one bucket of customers) name but its parent
+    tables do not hold, per column of :data:`CROSS_REFS`."""
+    out = {}
+    for child, (key, parent) in CROSS_REFS.items():
+        columns = {str(c).strip() for c in raw[child].columns} if child in raw else set()
+        if parent in raw and key in columns:
+            named = pd.Index(_raw_ids(raw[child], key))
+            out[key] = named.difference(pd.Index(_raw_ids(raw[parent], key)))
+    return out
+
+
+def ref_status(
+    raw: dict[str, pd.DataFrame], results: dict[str, TableResult], wanted: dict[str, pd.Index]
+) -> dict[str, tuple[pd.Index, pd.Index]]:
+    """Of the ``wanted`` parent ids (column -> ids), those valid and those rejected here."""
+    parents = dict(CROSS_REFS.values())
+    out = {}
+    for key, ids in wanted.items():
+        parent = parents[key]
+        if parent not in results:
+            continue
+        valid = pd.Index(results[parent].valid[key].unique())
+        present = pd.Index(_raw_ids(raw[parent], key))
+        out[key] = (ids.intersection(valid), ids.intersection(present.difference(valid)))
+    return out
 
 
 def applicant_id_sets(raw: pd.DataFrame, result: TableResult) -> tuple[pd.Index, pd.Index]:

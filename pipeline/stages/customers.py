@@ -1,8 +1,11 @@
 """Stage ``customers``: the customer book as of ``customers.as_of``.
 
-Reads the bundle, the admission features and the validated tables (with the trade tables),
-calls :func:`credit.customers.book.assess_customers`, and writes the tables (Parquet + CSV) and
-a self-contained portfolio page; logged to MLflow with the monitoring runs.
+Reads the bundle; on the compute engine, runs :func:`credit.customers.book.exposure_part` once
+per bucket of customers (the trade tables, partitioned by customer) and
+:func:`credit.customers.book.rescore_part` once per bucket of applicants, each task reading
+its own bucket's files where it runs; then :func:`credit.customers.book.build_book` on the
+one-row-per-customer frames. Writes the tables (Parquet + CSV) and a self-contained portfolio
+page; logged to MLflow with the monitoring runs. One file per table is one bucket.
 """
 
 from __future__ import annotations
@@ -11,14 +14,28 @@ from pathlib import Path
 
 import pandas as pd
 
-from credit.customers.book import CustomerBook, assess_customers
+from credit.customers.book import (
+    CustomerBook,
+    ExposurePart,
+    build_book,
+    churn_of,
+    exposure_part,
+    linked,
+    on_the_books,
+    open_items_of,
+    rescore_part,
+    rescored,
+    warned,
+)
 from credit.customers.settings import BUCKETS
 from features.contract.tables import TRADE_TABLES
 from features.contract.validation import VALIDATION_ORDER
 from features.errors import DataError
 from pipeline import bundles, html, plots, tracking
+from pipeline.buckets import bucket_items, read_bucket
+from pipeline.compute import engine
 from pipeline.console import console
-from pipeline.io import read_parquet, read_table, write_csv, write_json, write_parquet
+from pipeline.io import aligned_parts, has_raw, read_parquet, write_csv, write_json, write_parquet
 from pipeline.layout import Layout
 from pipeline.params import Params
 from pipeline.texts import TEXT
@@ -37,7 +54,7 @@ def run(
     cfg = params.customers
     out = out_dir or layout.data / "customers"
     page = (out_dir or layout.reports) / "portfolio.html"
-    present = [t for t in TRADE_TABLES if (layout.interim / f"{t}.parquet").exists()]
+    present = [t for t in TRADE_TABLES if has_raw(layout.interim, t)]
     if params.generate.source == "tabular" or len(present) < len(TRADE_TABLES):
         why = (
             "a single-table data set has no trade with customers"
@@ -48,22 +65,46 @@ def run(
         return _not_applicable(out, page, why)
     when = review_date(as_of or cfg.as_of, params.validate.latest_date)
     loaded = bundles.open_bundle(params, layout, layout.models / "bundle")
-    tables = {
-        t: read_table(layout.interim, t)
-        for t in (*VALIDATION_ORDER, *TRADE_TABLES)
-        if t != "outcomes"
-    }
-    book = assess_customers(
-        loaded.model,
-        loaded.schema,
-        read_parquet(layout.processed / "features.parquet"),
-        tables,
-        params.features,
-        params.monitor.warnings,
+    features = layout.processed / "features.parquet"
+    applicant_items = bucket_items(layout.interim, APPLICANT_TABLES, features)
+    with engine(params.compute) as compute:
+        parts = list(
+            compute.map(
+                exposure_bucket,
+                aligned_parts(layout.interim, TRADE_TABLES),
+                when,
+                None if limits is None else compute.share(limits),
+                cfg.held_window_days,
+                label="exposure",
+            )
+        )
+        expo = on_the_books(parts, when)
+        model = compute.share(loaded.model)
+        scores = list(
+            compute.map(
+                rescore_bucket,
+                applicant_items,
+                model,
+                loaded.schema,
+                params.features,
+                params.monitor.warnings,
+                compute.share(linked(expo)),
+                when,
+                cfg.warning_window_months,
+                label="rescore",
+            )
+        )
+    book = build_book(
+        expo,
+        open_items_of(parts),
+        rescored(scores, len(expo), when),
+        warned(scores),
+        churn_of(parts),
         cfg,
         params.ledger.authority_config(),
         when,
-        limits,
+        loaded.model.policy.grades,
+        loaded.model.version,
     )
     _write(book, out)
     currency = params.report.currency
@@ -95,6 +136,24 @@ def run(
         f"{page.relative_to(layout.root) if page.is_relative_to(layout.root) else page}"
     )
     return s
+
+
+APPLICANT_TABLES = tuple(t for t in VALIDATION_ORDER if t != "outcomes")
+
+
+def exposure_bucket(paths: dict[str, Path], *args) -> ExposurePart:
+    """The exposure of one bucket of customers, its trade tables read where it runs
+    (``args``: those of :func:`credit.customers.book.exposure_part` after the tables)."""
+    return exposure_part({t: read_parquet(p) for t, p in paths.items()}, *args)
+
+
+def rescore_bucket(
+    item: tuple[dict[str, Path], Path, int, int], model, schema, *args
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The customers of one bucket of applicants re-scored where it runs (``args``: those of
+    :func:`credit.customers.book.rescore_part` after the tables)."""
+    features, tables = read_bucket(item)
+    return rescore_part(model, schema, features, tables, *args)
 
 
 def review_date(value: str, latest: str) -> pd.Timestamp:

@@ -51,12 +51,18 @@ def _clear(layout: Layout) -> None:
 
 
 def _writer(layout: Layout, table: str, ext: str, n_buckets: int) -> Any:
-    """The applicant tables by hash bucket of applicant_id when ``n_buckets`` > 1; the
-    trade tables (the customers stage reads them whole) always as one file."""
+    """Every table by hash bucket of its key (:func:`bucket_key`) when ``n_buckets`` > 1,
+    else one file."""
     schema = arrow_schema(TABLES[table])
-    if n_buckets > 1 and table not in TRADE_TABLES:
+    if n_buckets > 1:
         return PartitionedWriter(layout.raw / table, n_buckets, ext, schema)
     return ChunkedWriter(layout.raw / f"{table}{ext}", schema)
+
+
+def bucket_key(table: str) -> str:
+    """The column a table is bucketed by: the applicant tables by applicant_id, the trade
+    tables by customer_id (a customer's orders, invoices and payments in one bucket)."""
+    return "customer_id" if table in TRADE_TABLES else "applicant_id"
 
 
 def generate_synthetic(params: Params, layout: Layout) -> dict[str, int]:
@@ -108,17 +114,12 @@ def _write_buckets(
     ext: str,
 ) -> pd.DataFrame:
     """Write one chunk to the bucket files; the defect log then names each injected row by
-    its part file and 1-based row there (``part`` is empty for a single-file table)."""
+    its part file and 1-based row there."""
     part = pd.Series("", index=defects.index, dtype="str")
     row = defects["row"].to_numpy().copy()
     for name, frame in tables.items():
         writer = writers[name]
-        if not isinstance(writer, PartitionedWriter):
-            hit = (defects["table"] == name).to_numpy()
-            row[hit] += writer.rows
-            writer.write(frame)
-            continue
-        buckets = bucket_of(frame["applicant_id"], n_buckets)
+        buckets = bucket_of(frame[bucket_key(name)], n_buckets)
         position = writer.write(frame, buckets)
         hit = (defects["table"] == name).to_numpy()
         at = row[hit] - 1
@@ -160,9 +161,9 @@ def copy_files(params: Params, layout: Layout) -> dict[str, int]:
     """Bring-your-own data: copy ``data/external/<table>.{parquet,csv}`` (or a partitioned
     ``<table>/`` folder of ``part-NNNNN`` files) into ``data/raw``.
 
-    With ``compute.partitions`` > 1 a single file of an applicant table is split into that
-    many hash buckets of applicant_id on the way (same format); a folder is copied as it is.
-    The trade tables (customers, orders, invoices, payments) are optional."""
+    With ``compute.partitions`` > 1 a single file is split into that many hash buckets on the
+    way (same format): of applicant_id, or of customer_id for the trade tables; a folder is
+    copied as it is. The trade tables (customers, orders, invoices, payments) are optional."""
     source = layout.data / "external"
     n_buckets = params.compute.partitions
     _clear(layout)
@@ -178,14 +179,15 @@ def copy_files(params: Params, layout: Layout) -> dict[str, int]:
         path = parts[0]
         frame = read_raw(path)
         counts[table] = len(frame)
-        if n_buckets == 1 or table in TRADE_TABLES:
+        if n_buckets == 1:
             shutil.copyfile(path, layout.raw / path.name)
             continue
-        if "applicant_id" not in frame.columns:
-            raise DataError(f"{path}: missing required column(s) applicant_id")
+        key = bucket_key(table)
+        if key not in frame.columns:
+            raise DataError(f"{path}: missing required column(s) {key}")
         schema = pa.Schema.from_pandas(frame.iloc[:0], preserve_index=False)
         with PartitionedWriter(layout.raw / table, n_buckets, path.suffix, schema) as out:
-            out.write(frame, bucket_of(frame["applicant_id"], n_buckets))
+            out.write(frame, bucket_of(frame[key], n_buckets))
     return counts
 
 

@@ -1,9 +1,11 @@
 """Stage ``reassess``: re-score the portfolio point-in-time as of a date.
 
-Reads the bundle, the features and the validated tables, calls
-:func:`models.reassessment.reassess_portfolio`, and writes the portfolio, warnings, actions,
-grade migration and an HTML page (in the language of params ``report.lang``); logged to the
-monitoring experiment of MLflow.
+Reads the bundle, then runs :func:`models.reassessment.reassess_part` once per bucket of
+applicants on the compute engine (each task reads its bucket's validated tables and features
+rows where it runs), assembles the parts with :func:`models.reassessment.assemble_reassessment`,
+and writes the portfolio, warnings, actions, grade migration and an HTML page (in the language
+of params ``report.lang``); logged to the monitoring experiment of MLflow. One file per table is
+one bucket.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ import pandas as pd
 from features.contract.validation import VALIDATION_ORDER
 from features.errors import DataError
 from models.policy import LIMIT_STEP
-from models.reassessment import reassess_portfolio
+from models.reassessment import PortfolioPart, assemble_reassessment, reassess_part
 from pipeline import bundles, html, tracking
+from pipeline.buckets import bucket_items, read_bucket
+from pipeline.compute import engine
 from pipeline.console import console
-from pipeline.io import read_parquet, read_table, write_csv, write_json, write_parquet
+from pipeline.io import write_csv, write_json, write_parquet
 from pipeline.layout import Layout
 from pipeline.params import Params
 from pipeline.texts import TEXT
@@ -51,19 +55,25 @@ def run(
         )
     bundle = layout.models / "bundle"
     loaded = bundles.open_bundle(params, layout, bundle)
-    tables = {t: read_table(layout.interim, t) for t in VALIDATION_ORDER if t != "outcomes"}
-    result = reassess_portfolio(
-        loaded.model,
-        loaded.schema,
-        read_parquet(layout.processed / "features.parquet"),
-        tables,
-        params.features,
-        cfg.warnings,
-        when,
-        cfg.portfolio_months,
-        admitted,
-        lang,
-    )
+    items = bucket_items(layout.interim, APPLICANT_TABLES, layout.processed / "features.parquet")
+    with engine(params.compute) as compute:
+        model = compute.share(loaded.model)
+        parts = compute.map(
+            reassess_bucket,
+            items,
+            model,
+            loaded.schema,
+            params.features,
+            cfg.warnings,
+            when,
+            cfg.portfolio_months,
+            None if admitted is None else compute.share(admitted),
+            lang,
+            label="reassess",
+        )
+        result = assemble_reassessment(
+            parts, loaded.model, cfg.warnings, when, cfg.portfolio_months, admitted is not None
+        )
     portfolio, warnings, actions, matrix = (
         result.portfolio,
         result.warnings,
@@ -130,6 +140,18 @@ def run(
         f"{(out / 'early_warnings.html').relative_to(layout.root)}"
     )
     return summary
+
+
+APPLICANT_TABLES = tuple(t for t in VALIDATION_ORDER if t != "outcomes")
+
+
+def reassess_bucket(
+    item: tuple[dict[str, Path], Path, int, int], model, schema, *args
+) -> PortfolioPart:
+    """One bucket re-assessed where it runs (``args``: those of
+    :func:`models.reassessment.reassess_part` after the tables)."""
+    features, tables = read_bucket(item)
+    return reassess_part(model, schema, features, tables, *args)
 
 
 def _not_applicable(layout: Layout, lang: str) -> dict:

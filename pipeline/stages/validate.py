@@ -3,8 +3,9 @@
 A table is one file, or a folder of hash-bucket parts (``compute.partitions``): the applicant
 tables are then validated bucket by bucket (every record of an applicant is in the same
 bucket of every table), on the compute engine, each part's valid rows and rejects written
-beside it under the same part name; the report sums them. The trade tables follow, whole,
-against the applicants' ids.
+beside it under the same part name; the report sums them. The trade tables follow the same
+way, bucket by bucket of customers (a customer's orders, invoices and payments in one bucket),
+against the ids of all the applicants.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ from features.contract.validation import (
     TableResult,
     TableTotals,
     applicant_id_sets,
+    foreign_refs,
+    ref_status,
     validate_tables,
 )
 from features.errors import DataError
-from pipeline.compute import engine
+from pipeline.compute import Engine, engine
 from pipeline.console import console, log
-from pipeline.io import aligned_parts, has_raw, read_raw, table_parts, write_json, write_parquet
+from pipeline.io import aligned_parts, has_raw, read_raw, write_json, write_parquet
 from pipeline.layout import TABULAR_FILE, Layout
 from pipeline.params import Params
 
@@ -47,15 +50,19 @@ def validate_bucket(
     return validate_tables(raw, cfg, sources), raw["applicants"]
 
 
-def _outputs(layout: Layout, paths: dict[str, Path], partitioned: bool) -> dict:
-    if not partitioned:
-        return {
-            t: (layout.interim / f"{t}.parquet", layout.rejects / f"{t}.parquet") for t in paths
-        }
+def _outputs(layout: Layout, paths: dict[str, Path]) -> dict:
+    """Where each table's valid rows and rejects of one bucket go (a part file keeps its
+    name, as Parquet)."""
     return {
         t: (layout.interim / t / _parquet(p), layout.rejects / t / _parquet(p))
+        if _partitioned(layout.raw, t)
+        else (layout.interim / f"{t}.parquet", layout.rejects / f"{t}.parquet")
         for t, p in paths.items()
     }
+
+
+def _partitioned(raw: Path, table: str) -> bool:
+    return (raw / table).is_dir()
 
 
 def _parquet(part: Path) -> str:
@@ -73,20 +80,20 @@ def run(params: Params, layout: Layout) -> dict:
     if params.generate.source == "tabular":
         return run_tabular(params, layout)
     start = time.perf_counter()
-    present = [t for t in TRADE_TABLES if has_raw(layout.raw, t)]
+    present = tuple(t for t in TRADE_TABLES if has_raw(layout.raw, t))
     buckets = aligned_parts(layout.raw, VALIDATION_ORDER)
-    partitioned = (layout.raw / VALIDATION_ORDER[0]).is_dir()
+    trade = aligned_parts(layout.raw, present) if present else []
     sources = {
-        t: shown_path(layout.raw / t if partitioned else p, layout.root)
-        for t, p in buckets[0].items()
+        t: shown_path(layout.raw / t if _partitioned(layout.raw, t) else p, layout.root)
+        for t, p in [*buckets[0].items(), *(trade[0].items() if trade else [])]
     }
     _clear(layout, [*VALIDATION_ORDER, *TRADE_TABLES])
-    totals = {t: TableTotals(t) for t in VALIDATION_ORDER}
+    totals = {t: TableTotals(t) for t in (*VALIDATION_ORDER, *present)}
     valid_ids, rejected_ids = [], []
     with engine(params.compute) as compute:
         work = compute.map(
             _validate_part,
-            [(paths, _outputs(layout, paths, partitioned)) for paths in buckets],
+            [(paths, _outputs(layout, paths)) for paths in buckets],
             params.validate,
             layout.root,
             bool(present),
@@ -98,17 +105,21 @@ def run(params: Params, layout: Layout) -> dict:
             if ids is not None:
                 valid_ids.append(ids[0])
                 rejected_ids.append(ids[1])
-    if present:
-        files = {t: trade_file(layout.raw, t) for t in present}
-        raw = {t: read_raw(p) for t, p in files.items()}
-        trade_sources = {t: shown_path(p, layout.root) for t, p in files.items()}
-        sources.update(trade_sources)
-        ids = (_union(valid_ids), _union(rejected_ids))
-        for name, result in validate_tables(raw, params.validate, trade_sources, ids).items():
-            write_parquet(result.valid, layout.interim / f"{name}.parquet")
-            write_parquet(result.rejects, layout.rejects / f"{name}.parquet")
-            totals[name] = TableTotals(name)
-            totals[name].add(result)
+        if trade:  # by bucket of customers, against every applicant's id
+            ids = compute.share((_union(valid_ids), _union(rejected_ids)))
+            foreign = _resolve_foreign(compute, trade, params.validate, ids)
+            work = compute.map(
+                _validate_trade_part,
+                [(paths, _outputs(layout, paths)) for paths in trade],
+                params.validate,
+                layout.root,
+                ids,
+                compute.share(foreign),
+                label="validate trade",
+            )
+            for results in work:
+                for name, result in results.items():
+                    totals[name].add(result)
     report = _report(totals, sources)
     write_json(report, layout.reports / "validation.json")
     _print(totals)
@@ -140,14 +151,84 @@ def _validate_part(
     return totals, ids
 
 
-def trade_file(directory: Path, table: str) -> Path:
-    """A trade table is read whole (keyed by customer, not applicant): one file."""
-    if (directory / table).is_dir():
-        raise DataError(
-            f"{directory / table}: the trade tables are read whole; bring {table}.parquet "
-            "(or .csv) as one file"
+def _validate_trade_part(
+    item: tuple[dict[str, Path], dict[str, tuple[Path, Path]]],
+    cfg: ValidationConfig,
+    root: Path,
+    applicant_ids: tuple[pd.Index, pd.Index],
+    foreign: dict[str, tuple[pd.Index, pd.Index]],
+) -> dict[str, TableTotals]:
+    """One bucket of the trade tables validated against the applicants' ids (and what the
+    other buckets know of the parents it names) and written; counts come back (on the
+    compute engine)."""
+    paths, outputs = item
+    raw = {t: read_raw(p) for t, p in paths.items()}
+    sources = {t: shown_path(p, root) for t, p in paths.items()}
+    totals = {}
+    for name, result in validate_tables(raw, cfg, sources, applicant_ids, foreign).items():
+        valid, rejects = outputs[name]
+        write_parquet(result.valid, valid)
+        write_parquet(result.rejects, rejects)
+        totals[name] = TableTotals(name)
+        totals[name].add(result)
+    return totals
+
+
+def _resolve_foreign(
+    compute: Engine,
+    trade: list[dict[str, Path]],
+    cfg: ValidationConfig,
+    applicant_ids: tuple[pd.Index, pd.Index],
+) -> dict[str, tuple[pd.Index, pd.Index]]:
+    """Whether the orders and invoices that rows name in another bucket of customers (a
+    payment naming another customer's invoice) are valid or rejected there: a few ids, found
+    in up to three cheap passes (the names; the orders' status; the invoices' status, which
+    depends on their orders), so that each bucket rejects exactly what one whole run does."""
+    foreign: dict[str, tuple[pd.Index, pd.Index]] = {}
+    if len(trade) < 2:
+        return foreign
+    named: dict[str, list[pd.Index]] = {}
+    for refs in compute.map(_foreign_part, trade, label="trade references"):
+        for key, ids in refs.items():
+            named.setdefault(key, []).append(ids)
+    wanted = {k: _union(v) for k, v in named.items() if len(_union(v))}
+    for key, tables in (("order_id", 2), ("invoice_id", 3)):
+        if key not in wanted:
+            continue
+        valid, rejected = [], []
+        work = compute.map(
+            _status_part,
+            trade,
+            TRADE_TABLES[:tables],
+            cfg,
+            applicant_ids,
+            foreign,
+            {key: wanted[key]},
+            label=f"resolve {key}",
         )
-    return table_parts(directory, table)[0]
+        for status in work:
+            if key in status:
+                valid.append(status[key][0])
+                rejected.append(status[key][1])
+        found = _union(valid)
+        foreign[key] = (found, _union(rejected).difference(found))
+    return foreign
+
+
+def _foreign_part(paths: dict[str, Path]) -> dict[str, pd.Index]:
+    return foreign_refs({t: read_raw(p) for t, p in paths.items()})
+
+
+def _status_part(
+    paths: dict[str, Path],
+    tables: tuple[str, ...],
+    cfg: ValidationConfig,
+    applicant_ids: tuple[pd.Index, pd.Index],
+    foreign: dict[str, tuple[pd.Index, pd.Index]],
+    wanted: dict[str, pd.Index],
+) -> dict[str, tuple[pd.Index, pd.Index]]:
+    raw = {t: read_raw(p) for t, p in paths.items() if t in tables}
+    return ref_status(raw, validate_tables(raw, cfg, None, applicant_ids, foreign), wanted)
 
 
 def _union(indexes: list[pd.Index]) -> pd.Index:

@@ -14,12 +14,14 @@ import pytest
 import yaml
 from pandas.testing import assert_frame_equal
 
+from features.contract.tables import TABLES, TRADE_TABLES
 from features.contract.validation import VALIDATION_ORDER
 from features.errors import DataError
-from pipeline.io import table_parts
+from pipeline.io import read_table, table_parts
 from pipeline.layout import Layout
 from pipeline.params import load
-from pipeline.stages import evaluate, export, generate, score, split, train
+from pipeline.stages import customers as book_stage
+from pipeline.stages import evaluate, export, generate, reassess, score, split, train
 from pipeline.stages import features as build_features
 from pipeline.stages import validate as validate_stage
 from tests.pipeline.conftest import tiny_params
@@ -53,8 +55,17 @@ def _engine(root: Path, engine: str, scheduler: str = "") -> None:
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
-def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.sort_values("applicant_id", kind="stable").reset_index(drop=True)
+def _sorted(frame: pd.DataFrame, key: str = "applicant_id") -> pd.DataFrame:
+    return frame.sort_values(key, kind="stable").reset_index(drop=True)
+
+
+def _without_mlflow_env(run):
+    saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    try:
+        return run()
+    finally:
+        if saved is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = saved
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +112,13 @@ def test_generate_writes_every_applicant_table_in_buckets(parted: Path):
         others = set().union(*(ids[t][b] for t in APPLICANT_TABLES[1:]))
         elsewhere = set().union(*(ids["applicants"][c] for c in range(PARTS) if c != b))
         assert not others & elsewhere
-    assert (raw / "customers.parquet").is_file()  # the trade tables stay whole
+    customers = [set(pd.read_parquet(p)["customer_id"]) for p in table_parts(raw, "customers")]
+    for table in TRADE_TABLES:  # a customer's trade is in its bucket of every trade table
+        parts = table_parts(raw, table)
+        assert [p.name for p in parts] == [f"part-{b:05d}.parquet" for b in range(PARTS)]
+        for b, part in enumerate(parts):
+            ids = set(pd.read_parquet(part)["customer_id"].dropna())
+            assert not ids & set().union(*(customers[c] for c in range(PARTS) if c != b))
 
 
 def test_partitioned_validation_rejects_the_same_rows(single: Path, parted: Path):
@@ -244,6 +261,55 @@ def test_your_own_single_files_are_split_into_buckets_on_import(single: Path, tm
     assert many["totals"] == one["totals"] and many["balanced"]
 
 
+def _own_project(root: Path, partitions: int, raw: Path) -> Path:
+    """A bring-your-own project (``source: files``) whose exports are the files of ``raw``."""
+    _project(root, partitions)
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["generate"]["source"] = "files"
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (root / "data/external").mkdir(parents=True)
+    for path in raw.glob("*.parquet"):
+        if not path.name.startswith("_"):
+            shutil.copy(path, root / "data/external" / path.name)
+    return root
+
+
+def test_references_to_another_customers_bucket_are_resolved_exactly(single: Path, tmp_path: Path):
+    """Payments naming another customer's invoice, invoices naming another customer's order:
+    per bucket of customers, validation accepts and rejects exactly what one run does."""
+    raw = tmp_path / "raw"
+    shutil.copytree(single / "data/raw", raw)
+    pay = pd.read_parquet(raw / "payments.parquet")
+    inv = pd.read_parquet(raw / "sales_invoices.parquet")
+    orders = pd.read_parquet(raw / "sales_orders.parquet")
+    rows = pay.index[pay["invoice_id"].notna()][:60]
+    pay.loc[rows, "invoice_id"] = inv["invoice_id"].sample(len(rows), random_state=1).to_numpy()
+    pay.to_parquet(raw / "payments.parquet", index=False)
+    named = inv.index[inv["order_id"].notna()][:60]
+    inv.loc[named, "order_id"] = orders["order_id"].sample(len(named), random_state=2).to_numpy()
+    inv.to_parquet(raw / "sales_invoices.parquet", index=False)
+    one = _own_project(tmp_path / "one", 1, raw)
+    many = _own_project(tmp_path / "many", 3, raw)
+    _run(one, generate, validate_stage)
+    _run(many, generate, validate_stage)
+    reports = [json.loads((r / "data/reports/validation.json").read_text()) for r in (one, many)]
+    for table in TRADE_TABLES:
+        a, b = ({k: v for k, v in r["tables"][table].items() if k != "source"} for r in reports)
+        assert a == b, table
+        key = TABLES[table].key[0]
+        valid = [read_table(r / "data/interim", table) for r in (one, many)]
+        assert_frame_equal(_sorted(valid[1], key), _sorted(valid[0], key))
+    assert len(table_parts(many / "data/interim", "payments")) == 3
+    # Some payments do name an invoice held in another bucket, and are kept.
+    parts = table_parts(many / "data/interim", "payments")
+    held = [set(pd.read_parquet(p)["invoice_id"].dropna()) for p in parts]
+    invoices = [
+        set(pd.read_parquet(p)["invoice_id"])
+        for p in table_parts(many / "data/interim", "sales_invoices")
+    ]
+    assert any(held[b] - invoices[b] for b in range(3))
+
+
 @pytest.mark.parametrize(
     ("compute", "message"),
     [
@@ -260,3 +326,91 @@ def test_compute_settings_are_checked(tmp_path: Path, compute: dict, message: st
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     with pytest.raises(DataError, match=re.escape(message)):
         load(tmp_path / "params.yaml").compute  # noqa: B018 - validated on access
+
+
+# The portfolio runs: row order follows the buckets (compared after a stable sort on the key);
+# every other output is the same bytes from one file, from buckets, locally or on Dask.
+PORTFOLIO_SORTED = {
+    "data/reports/monitoring/portfolio.parquet": "applicant_id",
+    "data/customers/open_items.parquet": "invoice_id",
+}
+PORTFOLIO_BYTES = [
+    *(
+        f"data/reports/monitoring/{name}"
+        for name in (
+            "early_warnings.csv",
+            "actions.csv",
+            "grade_migration.csv",
+            "reassessment.json",
+        )
+    ),
+    *(
+        f"data/customers/{name}"
+        for name in (
+            "customers.parquet",
+            "customers.csv",
+            "reviews.csv",
+            "reviews.parquet",
+            "top_exposures.csv",
+            "concentration_breaches.csv",
+            "risk_value_matrix.csv",
+            "by_grade.csv",
+            "by_industry.csv",
+            "by_country.csv",
+            "by_account_owner.csv",
+            "summary.json",
+        )
+    ),
+]
+
+
+def _portfolio_runs(root: Path) -> tuple[dict, dict]:
+    params, layout = load(root / "params.yaml"), Layout.at(root)
+    return _without_mlflow_env(
+        lambda: (reassess.run(params, layout), book_stage.run(params, layout))
+    )
+
+
+@pytest.fixture(scope="module")
+def portfolio_single(single: Path) -> tuple[Path, tuple[dict, dict]]:
+    """Re-assessment and customer book from one file per table."""
+    return single, _portfolio_runs(single)
+
+
+@pytest.fixture(scope="module")
+def portfolio_parted(single: Path, parted: Path, tmp_path_factory) -> tuple[Path, tuple]:
+    """The same from the 4-bucket data (local engine), with the one-file run's bundle."""
+    root = tmp_path_factory.mktemp("portfolio") / "parted"
+    shutil.copytree(parted, root)
+    shutil.copytree(single / "data/models", root / "data/models")
+    shutil.copytree(single / ".keys", root / ".keys")
+    return root, _portfolio_runs(root)
+
+
+def test_reassess_and_customer_book_from_buckets_equal_one_file(
+    portfolio_single: tuple, portfolio_parted: tuple
+):
+    (one, one_summaries), (many, many_summaries) = portfolio_single, portfolio_parted
+    assert (one / "data/interim/customers.parquet").is_file()
+    assert len(table_parts(many / "data/interim", "payments")) == PARTS
+    assert many_summaries == one_summaries
+    assert one_summaries[0]["portfolio"] > 0 and one_summaries[0]["warnings"] > 0
+    assert one_summaries[1]["customers"] > 0 and one_summaries[1]["reviews_due"] > 0
+    for rel, key in PORTFOLIO_SORTED.items():
+        a, b = pd.read_parquet(one / rel), pd.read_parquet(many / rel)
+        assert len(a) > 0
+        assert_frame_equal(_sorted(b, key), _sorted(a, key))
+    for rel in PORTFOLIO_BYTES:
+        assert (many / rel).read_bytes() == (one / rel).read_bytes(), rel
+
+
+def test_reassess_and_customer_book_are_the_same_bytes_on_dask(
+    portfolio_parted: tuple, cluster: str, tmp_path: Path
+):
+    local = portfolio_parted[0]
+    copy = tmp_path / "dask"
+    shutil.copytree(local, copy)
+    _engine(copy, "dask", cluster)
+    assert _portfolio_runs(copy) == portfolio_parted[1]
+    for rel in [*PORTFOLIO_SORTED, *PORTFOLIO_BYTES]:
+        assert (copy / rel).read_bytes() == (local / rel).read_bytes(), rel

@@ -10,11 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from credit.customers.book import ExposurePart, churn_of
 from credit.customers.expected_loss import expected_loss, exposure_at_default
 from credit.customers.limits import recommend_limits
 from credit.customers.reviews import due_reviews, recommend_terms_and_security
 from credit.customers.settings import CustomerSettings, ExpectedLoss, Reviews, Value
-from credit.customers.value import lifetime_value, observed_churn, value_tier
+from credit.customers.value import churn_counts, lifetime_value, observed_churn, value_tier
+from features.partitions import bucket_of
 
 T = pd.Timestamp
 
@@ -114,6 +116,29 @@ def test_observed_churn_by_hand():
     )
     # Active the year before: A, B, C; still ordering in the last year: C (D's order is later).
     assert observed_churn(orders, T("2025-06-30")) == pytest.approx(2 / 3)
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 30), st.integers(-900, 100)), min_size=0, max_size=60),
+    st.integers(1, 7),
+)
+def test_churn_counts_add_up_over_buckets_of_customers(orders, n_buckets):
+    """Churn from per-bucket counts (a customer's orders all in one bucket) equals the whole's."""
+    as_of = T("2025-06-30")
+    frame = pd.DataFrame(
+        {
+            "customer_id": pd.Series([f"C{c:03d}" for c, _ in orders], dtype="str"),
+            "order_date": pd.Series(
+                [as_of + pd.Timedelta(days=d) for _, d in orders], dtype="datetime64[ns]"
+            ),
+        }
+    )
+    buckets = bucket_of(frame["customer_id"], n_buckets)
+    parts = [
+        ExposurePart(pd.DataFrame(), pd.DataFrame(), churn_counts(frame[buckets == b], as_of))
+        for b in range(n_buckets)
+    ]
+    assert churn_of(parts) == observed_churn(frame, as_of)
 
 
 def test_review_calendar_by_hand():
