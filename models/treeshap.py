@@ -710,7 +710,11 @@ class TreeShapTables:
         if self.engine == "numba" and self.n_trees and n >= self.min_kernel_rows:
             contrib = np.zeros((n, self.n_features + 1))
             raw = np.zeros(n)
-            X = np.ascontiguousarray(X, dtype=np.float64)
+            # A DataFrame's matrix comes column-major; the kernel reads a block of rows per
+            # column, so either layout serves without a transposed copy.
+            X = np.asarray(X, dtype=np.float64)
+            if not (X.flags.c_contiguous or X.flags.f_contiguous):
+                X = np.ascontiguousarray(X)
             # The kernel releases the GIL: contiguous row ranges run on threads side by side.
             # Rows are independent, so the result is the same whatever the thread count.
             threads = max(1, min(self.n_jobs, n // (4 * self.block_rows)))

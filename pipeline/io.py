@@ -13,6 +13,7 @@ import os
 import signal
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -269,6 +270,19 @@ def sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def read_ahead(items: Iterator[Any]) -> Iterator[Any]:
+    """``items`` in order, the next one produced on a background thread while the caller
+    works on the current one (Parquet decoding releases the GIL): one item of memory more."""
+    with ThreadPoolExecutor(1) as pool:
+        future = pool.submit(next, items, _DONE)
+        while (item := future.result()) is not _DONE:
+            future = pool.submit(next, items, _DONE)
+            yield item
+
+
+_DONE = object()
 
 
 class ChunkedWriter:

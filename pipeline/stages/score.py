@@ -39,6 +39,7 @@ from pipeline.io import (
     ChunkedWriter,
     aligned_parts,
     open_parquet,
+    read_ahead,
     read_raw,
     write_json,
     write_parquet,
@@ -93,8 +94,7 @@ def _batches(
     the per-batch work (checks, conversion) is paid per ``batch_size`` rows, not per group.
     """
     history = None if labelled_too else _labelled_until(file)
-    for table in _gathered(file, batch_size):
-        frame = table.to_pandas()
+    for frame in read_ahead(t.to_pandas() for t in _gathered(file, batch_size)):
         if not labelled_too and "default_12m" in frame.columns:
             labelled = frame["default_12m"].notna()
             if history is not None and "past_decision" in frame.columns:
