@@ -130,6 +130,14 @@ def _encoding_problem(path: Path) -> str:
 
 def read_raw(path: Path) -> pd.DataFrame:
     """Read one raw export; CSV values stay text so that validation reports parse errors."""
+    chunks = list(read_raw_chunks(path, rows=None))
+    return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
+
+
+def read_raw_chunks(path: Path, rows: int | None = 500_000) -> Iterator[pd.DataFrame]:
+    """:func:`read_raw` ``rows`` rows at a time (None: the whole file at once), so that a
+    large export is split into buckets without holding it in memory; the same checks and
+    the same one-line errors."""
     if not path.is_file():
         raise DataError(f"{path}: missing file")
     if path.stat().st_size == 0:
@@ -137,29 +145,42 @@ def read_raw(path: Path) -> pd.DataFrame:
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         try:
-            return pq.read_table(path).to_pandas()
+            if rows is None:
+                yield pq.read_table(path).to_pandas()
+                return
+            file = pq.ParquetFile(path)
+            if file.metadata.num_rows == 0:
+                yield file.schema_arrow.empty_table().to_pandas()
+            for batch in file.iter_batches(batch_size=rows):
+                yield batch.to_pandas()
         except (pa.ArrowInvalid, OSError) as exc:
             raise DataError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from None
+        return
     if suffix == ".csv":
         with path.open("rb") as fh:
             head = fh.read(4096)
         if head.startswith(b"PAR1") or b"\x00" in head:
             raise DataError(f"{path}: not a CSV text file (binary content; wrong file type?)")
+        options = {
+            "dtype": str,
+            "keep_default_na": False,
+            "na_values": [""],
+            "encoding": "utf-8",
+            "skipinitialspace": True,
+        }
         try:
-            return pd.read_csv(
-                path,
-                dtype=str,
-                keep_default_na=False,
-                na_values=[""],
-                encoding="utf-8",
-                skipinitialspace=True,
-            )
+            if rows is None:
+                yield pd.read_csv(path, **options)
+                return
+            with pd.read_csv(path, chunksize=rows, **options) as reader:
+                yield from reader
         except UnicodeDecodeError:
             raise DataError(_encoding_problem(path)) from None
         except pd.errors.EmptyDataError:
             raise DataError(f"{path}: empty file (no header row)") from None
         except pd.errors.ParserError as exc:
             raise DataError(f"{path}: malformed CSV ({_first_line(exc)})") from None
+        return
     raise DataError(f"{path}: unsupported file type '{path.suffix}' (expected .parquet or .csv)")
 
 

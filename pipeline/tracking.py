@@ -15,6 +15,7 @@ The default store is embedded: ``sqlite:///<project>/mlflow.db`` with artifacts 
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import subprocess
@@ -100,7 +101,16 @@ def git_commit(root: Path) -> str:
 
 
 def data_hashes(paths: dict[str, Path]) -> dict[str, str]:
-    return {name: sha256(path) for name, path in paths.items() if path.is_file()}
+    """sha256 of each file; of a partitioned table (a folder of parts): of its parts' names
+    and digests in part order, so that any changed part changes it."""
+    out = {}
+    for name, path in paths.items():
+        if path.is_file():
+            out[name] = sha256(path)
+        elif path.is_dir():
+            lines = "".join(f"{p.name} {sha256(p)}\n" for p in sorted(path.glob("part-*")))
+            out[name] = hashlib.sha256(lines.encode()).hexdigest()
+    return out
 
 
 def flatten(data: dict, prefix: str = "", sep: str = ".") -> dict[str, Any]:

@@ -10,8 +10,10 @@ tabular`` reads one table described by a dataset config (``datasets/*.yaml``) in
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,6 +34,7 @@ from pipeline.io import (
     has_raw,
     part_name,
     read_raw,
+    read_raw_chunks,
     table_parts,
     write_json,
     write_parquet,
@@ -177,18 +180,30 @@ def copy_files(params: Params, layout: Layout) -> dict[str, int]:
             counts[table] = sum(len(read_raw(p)) for p in parts)
             continue
         path = parts[0]
-        frame = read_raw(path)
-        counts[table] = len(frame)
         if n_buckets == 1:
+            counts[table] = len(read_raw(path))
             shutil.copyfile(path, layout.raw / path.name)
             continue
-        key = bucket_key(table)
-        if key not in frame.columns:
-            raise DataError(f"{path}: missing required column(s) {key}")
-        schema = pa.Schema.from_pandas(frame.iloc[:0], preserve_index=False)
-        with PartitionedWriter(layout.raw / table, n_buckets, path.suffix, schema) as out:
-            out.write(frame, bucket_of(frame[key], n_buckets))
+        counts[table] = split_into_buckets(path, layout.raw / table, bucket_key(table), n_buckets)
     return counts
+
+
+def split_into_buckets(path: Path, folder: Path, key: str, n_buckets: int) -> int:
+    """One export split into hash buckets of ``key``, chunk by chunk (bounded memory);
+    returns its rows."""
+    chunks = read_raw_chunks(path, SPLIT_ROWS)
+    first = next(chunks, None)
+    first = read_raw(path) if first is None else first  # a header without rows
+    if key not in first.columns:
+        raise DataError(f"{path}: missing required column(s) {key}")
+    schema = pa.Schema.from_pandas(first.iloc[:0], preserve_index=False)
+    with PartitionedWriter(folder, n_buckets, path.suffix, schema) as out:
+        for frame in itertools.chain([first], chunks):
+            out.write(frame, bucket_of(frame[key], n_buckets))
+        return out.rows
+
+
+SPLIT_ROWS = 500_000  # rows of an export read at a time when splitting it into buckets
 
 
 def ingest_tabular(params: Params, layout: Layout) -> dict[str, int]:

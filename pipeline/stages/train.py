@@ -110,7 +110,11 @@ def run(params: Params, layout: Layout) -> dict:
         {
             "features": layout.processed / "features.parquet",
             "split": layout.processed / "split.parquet",
-            **{f"interim_{p.stem}": p for p in sorted(layout.interim.glob("*.parquet"))},
+            **{
+                f"interim_{p.stem}": p  # a table's file, or its folder of parts
+                for p in sorted(layout.interim.iterdir())
+                if p.suffix == ".parquet" or (p.is_dir() and p != layout.rejects)
+            },
         }
     )
     sizes = split_summary(frame)

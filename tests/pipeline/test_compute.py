@@ -414,3 +414,27 @@ def test_reassess_and_customer_book_are_the_same_bytes_on_dask(
     assert _portfolio_runs(copy) == portfolio_parted[1]
     for rel in [*PORTFOLIO_SORTED, *PORTFOLIO_BYTES]:
         assert (copy / rel).read_bytes() == (local / rel).read_bytes(), rel
+
+
+@pytest.mark.parametrize("ext", [".parquet", ".csv"])
+def test_an_export_is_split_chunk_by_chunk_into_the_same_buckets(
+    single: Path, tmp_path: Path, monkeypatch, ext: str
+):
+    """A large export is read a chunk at a time: the parts hold the same rows in the same order
+    as when the export is read whole."""
+    from pipeline.io import read_raw
+
+    frame = read_raw(single / "data/raw/invoices.parquet")
+    export = tmp_path / f"invoices{ext}"
+    if ext == ".csv":
+        frame.to_csv(export, index=False)
+    else:
+        frame.to_parquet(export, row_group_size=500)
+    whole = generate.split_into_buckets(export, tmp_path / "whole", "applicant_id", PARTS)
+    monkeypatch.setattr(generate, "SPLIT_ROWS", 97)
+    chunked = generate.split_into_buckets(export, tmp_path / "chunked", "applicant_id", PARTS)
+    assert whole == chunked == len(frame) > 97 * 3
+    parts = table_parts(tmp_path, "whole")
+    assert len(parts) == PARTS
+    for part in parts:
+        assert_frame_equal(read_raw(tmp_path / "chunked" / part.name), read_raw(part))
