@@ -17,6 +17,8 @@ import pandas as pd
 from features.catalogue import Catalogue
 from models.treeshap import numba_available
 
+KERNEL_ROWS = 256  # fewer rows: numpy (loading the compiled kernel costs more than it saves)
+
 
 def top_codes(
     values: np.ndarray, k: int = 4, min_impact: float = 1e-9, rows: np.ndarray | None = None
@@ -36,7 +38,7 @@ def top_codes(
     top = np.full((n, k), np.nan)
     if n == 0 or k == 0 or values.shape[1] == 0:
         return codes, top
-    if numba_available():
+    if n >= KERNEL_ROWS and numba_available():
         kernel = _top_kernel()
         bounds = np.linspace(0, n, min(2, max(1, n // 50_000)) + 1).astype(int)
         spans = list(zip(bounds[:-1], bounds[1:], strict=True))
