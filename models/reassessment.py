@@ -39,6 +39,17 @@ ACTION_COLUMNS = [
 ]
 
 
+@dataclass(frozen=True)
+class Rescoring:
+    """What re-scoring customers as of a date needs: the scoring model with its input schema,
+    the feature settings that rebuild features point-in-time, and the early-warning rules."""
+
+    model: ScoringModel
+    schema: dict
+    feature_cfg: FeatureConfig
+    warning_policy: WarningPolicy
+
+
 @dataclass
 class Reassessment:
     portfolio: pd.DataFrame  # one row per customer: admission vs now, changes, notches
@@ -49,12 +60,9 @@ class Reassessment:
 
 
 def reassess_portfolio(
-    model: ScoringModel,
-    schema: dict,
+    rescoring: Rescoring,
     features: pd.DataFrame,
     tables: dict[str, pd.DataFrame],
-    feature_cfg: FeatureConfig,
-    warning_policy: WarningPolicy,
     when: pd.Timestamp,
     portfolio_months: int,
     admitted: pd.DataFrame | None = None,
@@ -71,20 +79,14 @@ def reassess_portfolio(
     or ``zh``). In memory: :func:`reassess_part` on everything, then
     :func:`assemble_reassessment` (a partitioned run calls the first once per bucket).
     """
-    part = reassess_part(
-        model,
-        schema,
-        features,
-        tables,
-        feature_cfg,
-        warning_policy,
+    part = reassess_part(rescoring, features, tables, when, portfolio_months, admitted, lang)
+    return assemble_reassessment(
+        [part],
+        rescoring.model,
+        rescoring.warning_policy,
         when,
         portfolio_months,
-        admitted,
-        lang,
-    )
-    return assemble_reassessment(
-        [part], model, warning_policy, when, portfolio_months, admitted is not None
+        admitted is not None,
     )
 
 
@@ -99,12 +101,9 @@ class PortfolioPart:
 
 
 def reassess_part(
-    model: ScoringModel,
-    schema: dict,
+    rescoring: Rescoring,
     features: pd.DataFrame,
     tables: dict[str, pd.DataFrame],
-    feature_cfg: FeatureConfig,
-    warning_policy: WarningPolicy,
     when: pd.Timestamp,
     portfolio_months: int,
     admitted: pd.DataFrame | None = None,
@@ -112,6 +111,7 @@ def reassess_part(
 ) -> PortfolioPart:
     """The portfolio rows and early warnings of the applicants in ``features`` and
     ``tables`` (one hash bucket, or all of them): see :func:`reassess_portfolio`."""
+    model, schema = rescoring.model, rescoring.schema
     dates = features["application_date"]
     if admitted is None:
         start = when - pd.DateOffset(months=portfolio_months)
@@ -137,7 +137,7 @@ def reassess_part(
     if book.empty:
         return PortfolioPart(None, None, len(window))
     spine = pd.DataFrame({"applicant_id": book["applicant_id"], "as_of": when})
-    now_features = build_features(tables, feature_cfg, spine)
+    now_features = build_features(tables, rescoring.feature_cfg, spine)
     current = now_features.drop(columns=["as_of"]).assign(
         requested_limit=book["requested_limit"].to_numpy(),
         requested_terms_days=book["requested_terms_days"].to_numpy(),
@@ -174,7 +174,8 @@ def reassess_part(
         portfolio["grade_now"].map(rank) - portfolio["grade_at_admission"].map(rank)
     ).astype(int)
     portfolio = portfolio.merge(changes, on="applicant_id", how="left")
-    return PortfolioPart(portfolio, early_warnings(portfolio, warning_policy), len(window))
+    warnings = early_warnings(portfolio, rescoring.warning_policy)
+    return PortfolioPart(portfolio, warnings, len(window))
 
 
 def _labels(model: ScoringModel) -> list[str]:

@@ -327,6 +327,7 @@ def _book(params, layout, home: Path, imported: dict, effective, bundle: Path | 
     import pandas as pd
 
     from credit.customers.book import assess_customers
+    from models.reassessment import Rescoring
     from pipeline import bundles
     from pipeline.io import read_parquet
 
@@ -334,13 +335,11 @@ def _book(params, layout, home: Path, imported: dict, effective, bundle: Path | 
         loaded = bundles.open_bundle(params, layout, bundle)
         tables = {p.stem: read_parquet(p) for p in sorted((home / "tables").glob("*.parquet"))}
         limits = effective[["customer_id", "credit_limit"]]
+        rescoring = Rescoring(loaded.model, loaded.schema, params.features, params.monitor.warnings)
         book = assess_customers(
-            loaded.model,
-            loaded.schema,
+            rescoring,
             read_parquet(home / "features.parquet"),
             tables,
-            params.features,
-            params.monitor.warnings,
             params.customers,
             params.ledger.authority_config(),
             pd.Timestamp(imported["as_of"]),

@@ -28,12 +28,10 @@ from credit.customers.value import (
     value_tier,
 )
 from credit.ledger.authority import AuthorityConfig
-from features.assemble import FeatureConfig
 from features.contract.tables import TRADE_TABLES
 from features.errors import DataError
-from models.monitoring import WarningPolicy
-from models.reassessment import reassess_part
-from models.scoring import ScoringModel, conform
+from models.reassessment import Rescoring, reassess_part
+from models.scoring import conform
 
 
 @dataclass
@@ -49,12 +47,9 @@ class CustomerBook:
 
 
 def assess_customers(
-    model: ScoringModel,
-    schema: dict,
+    rescoring: Rescoring,
     features: pd.DataFrame,
     tables: dict[str, pd.DataFrame],
-    feature_cfg: FeatureConfig,
-    warning_policy: WarningPolicy,
     cfg: CustomerSettings,
     authority: AuthorityConfig,
     as_of: pd.Timestamp,
@@ -78,15 +73,7 @@ def assess_customers(
     part = exposure_part(tables, as_of, limits, cfg.held_window_days)
     expo = on_the_books([part], as_of)
     scored, warnings = rescore_part(
-        model,
-        schema,
-        features,
-        tables,
-        feature_cfg,
-        warning_policy,
-        linked(expo),
-        as_of,
-        cfg.warning_window_months,
+        rescoring, features, tables, linked(expo), as_of, cfg.warning_window_months
     )
     return build_book(
         expo,
@@ -97,8 +84,8 @@ def assess_customers(
         cfg,
         authority,
         as_of,
-        model.policy.grades,
-        model.version,
+        rescoring.model.policy.grades,
+        rescoring.model.version,
     )
 
 
@@ -235,12 +222,9 @@ def build_book(
 
 
 def rescore_part(
-    model: ScoringModel,
-    schema: dict,
+    rescoring: Rescoring,
     features: pd.DataFrame,
     tables: dict[str, pd.DataFrame],
-    feature_cfg: FeatureConfig,
-    warning_policy: WarningPolicy,
     linked: pd.DataFrame,
     as_of: pd.Timestamp,
     watch_months: int,
@@ -252,7 +236,7 @@ def rescore_part(
     rows = rows.loc[rows["application_date"] <= as_of].reset_index(drop=True)
     if rows.empty:
         return _SCORED.copy(), _WARNED.copy()
-    admission = model.score(conform(rows, schema), reasons_for=())
+    admission = rescoring.model.score(conform(rows, rescoring.schema), reasons_for=())
     admitted = pd.DataFrame(
         {
             "applicant_id": rows["applicant_id"].to_numpy(),
@@ -261,9 +245,7 @@ def rescore_part(
         }
     ).merge(linked[["applicant_id", "credit_limit"]], on="applicant_id")
     admitted["watch_from"] = as_of - pd.DateOffset(months=watch_months)
-    result = reassess_part(
-        model, schema, features, tables, feature_cfg, warning_policy, as_of, 12, admitted
-    )
+    result = reassess_part(rescoring, features, tables, as_of, 12, admitted)
     port = result.portfolio
     to_customer = linked.set_index("applicant_id")["customer_id"]
     apps = tables["applicants"].set_index("applicant_id")

@@ -31,6 +31,7 @@ from credit.customers.settings import BUCKETS
 from features.contract.tables import TRADE_TABLES
 from features.contract.validation import VALIDATION_ORDER
 from features.errors import DataError
+from models.reassessment import Rescoring
 from pipeline import bundles, html, plots, tracking
 from pipeline.buckets import bucket_items, read_bucket
 from pipeline.compute import engine
@@ -79,15 +80,12 @@ def run(
             )
         )
         expo = on_the_books(parts, when)
-        model = compute.share(loaded.model)
+        rescoring = Rescoring(loaded.model, loaded.schema, params.features, params.monitor.warnings)
         scores = list(
             compute.map(
                 rescore_bucket,
                 applicant_items,
-                model,
-                loaded.schema,
-                params.features,
-                params.monitor.warnings,
+                compute.share(rescoring),
                 compute.share(linked(expo)),
                 when,
                 cfg.warning_window_months,
@@ -148,12 +146,12 @@ def exposure_bucket(paths: dict[str, Path], *args) -> ExposurePart:
 
 
 def rescore_bucket(
-    item: tuple[dict[str, Path], Path, int, int], model, schema, *args
+    item: tuple[dict[str, Path], Path, int, int], rescoring: Rescoring, *args
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The customers of one bucket of applicants re-scored where it runs (``args``: those of
     :func:`credit.customers.book.rescore_part` after the tables)."""
     features, tables = read_bucket(item)
-    return rescore_part(model, schema, features, tables, *args)
+    return rescore_part(rescoring, features, tables, *args)
 
 
 def review_date(value: str, latest: str) -> pd.Timestamp:

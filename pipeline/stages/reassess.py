@@ -18,7 +18,7 @@ import pandas as pd
 from features.contract.validation import VALIDATION_ORDER
 from features.errors import DataError
 from models.policy import LIMIT_STEP
-from models.reassessment import PortfolioPart, assemble_reassessment, reassess_part
+from models.reassessment import PortfolioPart, Rescoring, assemble_reassessment, reassess_part
 from pipeline import bundles, html, tracking
 from pipeline.buckets import bucket_items, read_bucket
 from pipeline.compute import engine
@@ -57,14 +57,11 @@ def run(
     loaded = bundles.open_bundle(params, layout, bundle)
     items = bucket_items(layout.interim, APPLICANT_TABLES, layout.processed / "features.parquet")
     with engine(params.compute) as compute:
-        model = compute.share(loaded.model)
+        rescoring = Rescoring(loaded.model, loaded.schema, params.features, cfg.warnings)
         parts = compute.map(
             reassess_bucket,
             items,
-            model,
-            loaded.schema,
-            params.features,
-            cfg.warnings,
+            compute.share(rescoring),
             when,
             cfg.portfolio_months,
             None if admitted is None else compute.share(admitted),
@@ -146,12 +143,12 @@ APPLICANT_TABLES = tuple(t for t in VALIDATION_ORDER if t != "outcomes")
 
 
 def reassess_bucket(
-    item: tuple[dict[str, Path], Path, int, int], model, schema, *args
+    item: tuple[dict[str, Path], Path, int, int], rescoring: Rescoring, *args
 ) -> PortfolioPart:
     """One bucket re-assessed where it runs (``args``: those of
     :func:`models.reassessment.reassess_part` after the tables)."""
     features, tables = read_bucket(item)
-    return reassess_part(model, schema, features, tables, *args)
+    return reassess_part(rescoring, features, tables, *args)
 
 
 def _not_applicable(layout: Layout, lang: str) -> dict:

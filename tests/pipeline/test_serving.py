@@ -815,7 +815,7 @@ def test_reassessment_starts_from_the_admitted_book_when_given(params, layout):
     """What the business decided (e.g. the ledger's approvals with their effective limits) is
     the portfolio, not what today's bundle would approve."""
     from features.contract.validation import VALIDATION_ORDER
-    from models.reassessment import reassess_portfolio
+    from models.reassessment import Rescoring, reassess_portfolio
     from pipeline.bundles import open_bundle
 
     loaded = open_bundle(params, layout)
@@ -830,10 +830,10 @@ def test_reassessment_starts_from_the_admitted_book_when_given(params, layout):
     admitted = pd.DataFrame(
         {"applicant_id": chosen, "grade": "5", "pd": 0.03, "credit_limit": 12_345.0}
     )
+    rescoring = Rescoring(loaded.model, loaded.schema, params.features, params.monitor.warnings)
     result = reassess_portfolio(
-        loaded.model, loaded.schema, features, tables, params.features,
-        params.monitor.warnings, when, params.monitor.portfolio_months, admitted,
-    )  # fmt: skip
+        rescoring, features, tables, when, params.monitor.portfolio_months, admitted
+    )
     book = result.portfolio
     assert set(book["applicant_id"]) == set(chosen)
     assert (book["limit_at_admission"] == 12_345.0).all()
