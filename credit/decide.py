@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from models.bundle import Bundle
@@ -20,11 +21,15 @@ OUTCOME_COLUMNS = ("default_12m", "past_decision")
 @dataclass
 class Decided:
     """One batch: ``scores`` (applicant_id + the score columns), ``features`` (the input
-    rows scored, as given, outcomes dropped), ``rejects`` (applicant_id, stage, reason)."""
+    rows scored, as given, outcomes dropped), ``rejects`` (applicant_id, stage, reason);
+    ``ids`` (every input row's applicant_id, as given) and ``scored`` (which of them were
+    scored) let the caller find ids repeated across batches."""
 
     scores: pd.DataFrame
     features: pd.DataFrame
     rejects: pd.DataFrame
+    ids: pd.Series
+    scored: np.ndarray
 
     @property
     def rows(self) -> int:
@@ -54,27 +59,31 @@ def decide(
     rejects = _rejects(frame.loc[bad, "applicant_id"], problems[bad])
     rows = frame.loc[~bad].drop(columns=[c for c in OUTCOME_COLUMNS if c in frame.columns])
     rows = rows.reset_index(drop=True)
+    ids = frame["applicant_id"]
     if not len(rows):
-        return Decided(pd.DataFrame({"applicant_id": pd.Series([], dtype="str")}), rows, rejects)
+        empty = pd.DataFrame({"applicant_id": pd.Series([], dtype="str")})
+        return Decided(empty, rows, rejects, ids, ~bad)
     scores = bundle.model.score(conform(rows, schema), reasons_for, k, lang)
     scores.insert(0, "applicant_id", rows["applicant_id"].astype(str).to_numpy())
-    return Decided(scores=scores, features=rows, rejects=rejects)
+    return Decided(scores, rows, rejects, ids, ~bad)
 
 
 def first_appearances(decided: Decided, seen: set[str]) -> Decided:
-    """``decided`` with the rows whose applicant_id appeared in an earlier batch (``seen``,
-    which gains this batch's ids) moved to the rejects, as the score stage does: in input
-    order, the first appearance is the one decided."""
-    if not len(decided.scores):
-        return decided
-    again = repeated_ids(decided.features["applicant_id"], seen)
+    """``decided`` with the scored rows whose applicant_id appeared in an earlier batch
+    (``seen``, which gains every id of this batch, rejected rows' too) moved to the rejects,
+    as the score stage does: in input order, the first appearance is the one decided."""
+    again = repeated_ids(decided.ids, seen)[decided.scored]
     if not again.any():
         return decided
     moved = _rejects(decided.features.loc[again, "applicant_id"], REPEATED)
+    scored = decided.scored.copy()
+    scored[np.flatnonzero(scored)[again]] = False
     return Decided(
         scores=decided.scores.loc[~again].reset_index(drop=True),
         features=decided.features.loc[~again].reset_index(drop=True),
         rejects=pd.concat([decided.rejects, moved], ignore_index=True),
+        ids=decided.ids,
+        scored=scored,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from credit.decide import Decided, first_appearances
@@ -9,6 +10,7 @@ from models.scoring import REPEATED
 
 
 def _batch(ids: list[str], rejected: list[str] = ()) -> Decided:
+    """A decided batch: ``ids`` scored, ``rejected`` refused by an input rule (after them)."""
     return Decided(
         scores=pd.DataFrame({"applicant_id": ids, "decision": "approve"}),
         features=pd.DataFrame({"applicant_id": ids, "x": range(len(ids))}),
@@ -16,6 +18,8 @@ def _batch(ids: list[str], rejected: list[str] = ()) -> Decided:
             {"applicant_id": list(rejected), "stage": "scoring", "reason": "bad"},
             columns=["applicant_id", "stage", "reason"],
         ),
+        ids=pd.Series([*ids, *rejected], dtype=object),
+        scored=np.array([True] * len(ids) + [False] * len(rejected)),
     )
 
 
@@ -32,10 +36,19 @@ def test_a_later_appearance_is_rejected_and_the_rows_add_up():
         {"applicant_id": "A", "stage": "scoring", "reason": REPEATED},
     ]
     assert second.rows == 4  # 3 scored + 1 rejected in, 2 scored + 2 rejected out
-    assert seen == {"A", "B", "C", "D"}
+    assert second.scored.tolist() == [True, False, True, False]
+    assert seen == {"A", "B", "C", "D", "E"}
 
 
-def test_an_empty_batch_passes_through():
-    seen = {"A"}
-    empty = Decided(pd.DataFrame({"applicant_id": []}), pd.DataFrame(), pd.DataFrame())
-    assert first_appearances(empty, seen) is empty and seen == {"A"}
+def test_an_id_first_seen_on_a_rejected_row_is_a_repeat_later_as_in_the_score_stage():
+    seen: set[str] = set()
+    first_appearances(_batch([], rejected=["A"]), seen)
+    again = first_appearances(_batch(["A", "B"]), seen)
+    assert again.scores["applicant_id"].tolist() == ["B"]
+    assert again.rejects["reason"].tolist() == [REPEATED]
+
+
+def test_a_batch_without_repeats_passes_through():
+    seen = {"Z"}
+    batch = _batch(["A"])
+    assert first_appearances(batch, seen) is batch and seen == {"Z", "A"}
