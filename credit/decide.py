@@ -11,9 +11,15 @@ import numpy as np
 import pandas as pd
 
 from models.bundle import Bundle
-from models.scoring import REPEATED, check_columns, conform, input_problems, repeated_ids
+from models.scoring import (
+    REPEATED,
+    check_columns,
+    conform,
+    input_problems,
+    repeated_ids,
+    scoring_rejects,
+)
 
-REJECT_COLUMNS = ["applicant_id", "stage", "reason"]
 # Columns of a features file that are outcomes, not inputs: never stored with a decision.
 OUTCOME_COLUMNS = ("default_12m", "past_decision")
 
@@ -56,7 +62,7 @@ def decide(
     check_columns(frame, schema, source)
     problems = input_problems(frame, schema)
     bad = problems.notna().to_numpy()
-    rejects = _rejects(frame.loc[bad, "applicant_id"], problems[bad])
+    rejects = scoring_rejects(frame.loc[bad, "applicant_id"], problems[bad])
     rows = frame.loc[~bad].drop(columns=[c for c in OUTCOME_COLUMNS if c in frame.columns])
     rows = rows.reset_index(drop=True)
     ids = frame["applicant_id"]
@@ -75,7 +81,7 @@ def first_appearances(decided: Decided, seen: set[str]) -> Decided:
     again = repeated_ids(decided.ids, seen)[decided.scored]
     if not again.any():
         return decided
-    moved = _rejects(decided.features.loc[again, "applicant_id"], REPEATED)
+    moved = scoring_rejects(decided.features.loc[again, "applicant_id"], REPEATED)
     scored = decided.scored.copy()
     scored[np.flatnonzero(scored)[again]] = False
     return Decided(
@@ -84,14 +90,6 @@ def first_appearances(decided: Decided, seen: set[str]) -> Decided:
         rejects=pd.concat([decided.rejects, moved], ignore_index=True),
         ids=decided.ids,
         scored=scored,
-    )
-
-
-def _rejects(ids: pd.Series, reason: pd.Series | str) -> pd.DataFrame:
-    reasons = reason.astype(str).to_numpy() if isinstance(reason, pd.Series) else reason
-    return pd.DataFrame(
-        {"applicant_id": ids.astype(str).to_numpy(), "stage": "scoring", "reason": reasons},
-        columns=REJECT_COLUMNS,
     )
 
 

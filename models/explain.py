@@ -9,13 +9,11 @@ most ``k`` per applicant (adverse-action practice: four specific reasons).
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import pandas as pd
 
 from features.catalogue import Catalogue
-from models.treeshap import numba_available
+from models.treeshap import numba_available, on_row_ranges
 
 KERNEL_ROWS = 256  # fewer rows: numpy (loading the compiled kernel costs more than it saves)
 
@@ -40,18 +38,13 @@ def top_codes(
         return codes, top
     if n >= KERNEL_ROWS and numba_available():
         kernel = _top_kernel()
-        bounds = np.linspace(0, n, min(2, max(1, n // 50_000)) + 1).astype(int)
-        spans = list(zip(bounds[:-1], bounds[1:], strict=True))
-
-        def run(span: tuple[int, int]) -> None:
-            lo, hi = span
-            kernel(values[lo:hi], rows[lo:hi], float(min_impact), codes[lo:hi], top[lo:hi])
-
-        if len(spans) == 1:
-            run(spans[0])
-        else:
-            with ThreadPoolExecutor(len(spans)) as pool:
-                list(pool.map(run, spans))
+        on_row_ranges(
+            lambda lo, hi: kernel(
+                values[lo:hi], rows[lo:hi], float(min_impact), codes[lo:hi], top[lo:hi]
+            ),
+            n,
+            min(2, max(1, n // 50_000)),
+        )
         return codes, top
     return _top_numpy(values, rows, k, min_impact, codes, top)
 
@@ -130,12 +123,6 @@ def with_none(labels) -> np.ndarray:
     return np.array([*labels, None], dtype=object)
 
 
-def points_reasons(breakdown: pd.DataFrame, max_points: dict[str, int], k: int = 4) -> pd.DataFrame:
-    """Reasons from the scorecard: the characteristics that cost the most points below their
-    maximum (``impact_i`` in points)."""
-    return top_reasons(best_minus(breakdown, max_points), k, min_impact=0.5)
-
-
 def best_minus(breakdown: pd.DataFrame, max_points: dict[str, int]) -> pd.DataFrame:
     """Points below each characteristic's maximum (what each one cost the applicant)."""
     return pd.DataFrame(
@@ -147,11 +134,6 @@ def best_minus(breakdown: pd.DataFrame, max_points: dict[str, int]) -> pd.DataFr
 def shap_reasons(contributions: pd.DataFrame, k: int = 4) -> pd.DataFrame:
     """Reasons from PD-model contributions (columns: features and ``bias``)."""
     return top_reasons(contributions.drop(columns=["bias"], errors="ignore"), k)
-
-
-def term_reasons(contributions: pd.DataFrame, k: int = 4) -> pd.DataFrame:
-    """Reasons from EBM term contributions (columns: terms and ``intercept``)."""
-    return top_reasons(contributions.drop(columns=["intercept"], errors="ignore"), k)
 
 
 PAIR = " & "  # an EBM pair term: "a & b"
@@ -172,6 +154,27 @@ def text_table(names: np.ndarray, catalogue: Catalogue, lang: str = "en") -> np.
         else:
             out[i] = lookup.get(name, name) if name is not None else None
     return out
+
+
+def reason_columns(
+    impact: pd.DataFrame,
+    catalogue: Catalogue,
+    lang: str = "en",
+    k: int = 4,
+    min_impact: float = 1e-9,
+    rows: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """``reason_i`` and ``reason_i_text`` of the rows in ``rows`` (default: all; the others
+    empty): :func:`top_codes` of ``impact``, then names and texts taken by code (a text is
+    looked up once per column, not per row). Empty slots are None in object columns."""
+    codes, _ = top_codes(impact.to_numpy(dtype="float64"), k, min_impact, rows)
+    names = with_none(impact.columns)
+    texts = text_table(names, catalogue, lang)
+    out = {}
+    for i in range(k):
+        out[f"reason_{i + 1}"] = pd.Series(names[codes[:, i]], impact.index, object)
+        out[f"reason_{i + 1}_text"] = pd.Series(texts[codes[:, i]], impact.index, object)
+    return pd.DataFrame(out, index=impact.index)
 
 
 def reason_texts(

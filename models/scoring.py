@@ -17,7 +17,7 @@ from features import detmath
 from features.catalogue import Catalogue
 from features.errors import DataError
 from models.ebm import EBMModel
-from models.explain import best_minus, text_table, top_codes, with_none
+from models.explain import best_minus, reason_columns
 from models.grading import MasterScale
 from models.pd_model import PDModel
 from models.policy import DECISIONS, CreditPolicy
@@ -84,18 +84,13 @@ class ScoringModel:
             pd_ = self.pd_model.calibrator_.transform(raw)
         out = self._decided(frame, X, pd_, points)
         need = out["decision"].isin(reasons_for).to_numpy()
-        if by == "scorecard":
-            impact = best_minus(breakdown, self.scorecard.max_points())
-            values, labels, min_impact = impact.to_numpy(dtype="float64"), impact.columns, 0.5
+        if by == "scorecard":  # points below each characteristic's maximum
+            impact, min_impact = best_minus(breakdown, self.scorecard.max_points()), 0.5
         else:  # the last column is the bias (intercept): not a reason
-            values = contributions.to_numpy(dtype="float64")[:, :-1]
-            labels, min_impact = contributions.columns[:-1], 1e-9
-        codes, _ = top_codes(values, k, min_impact, rows=need)
-        names = with_none(labels)
-        texts = text_table(names, self.catalogue, lang)
-        for i in range(k):  # object columns: None stays None (not a string dtype's NaN)
-            out[f"reason_{i + 1}"] = pd.Series(names[codes[:, i]], out.index, object)
-            out[f"reason_{i + 1}_text"] = pd.Series(texts[codes[:, i]], out.index, object)
+            impact, min_impact = contributions.iloc[:, :-1], 1e-9
+        reasons = reason_columns(impact, self.catalogue, lang, k, min_impact, rows=need)
+        for column in reasons.columns:
+            out[column] = reasons[column]
         out["bundle_version"] = self.version
         return out
 
@@ -158,6 +153,17 @@ def check_columns(frame: pd.DataFrame, schema: dict, source: str) -> None:
 
 
 REPEATED = "applicant_id appears more than once in the input (first scored)"
+REJECT_COLUMNS = ["applicant_id", "stage", "reason"]  # a row that could not be scored, and why
+
+
+def scoring_rejects(ids: pd.Series, reasons: pd.Series | str) -> pd.DataFrame:
+    """Rejects of the input rules (stage ``scoring``): each id with its reason."""
+    if isinstance(reasons, pd.Series):
+        reasons = reasons.astype(str).to_numpy()
+    return pd.DataFrame(
+        {"applicant_id": ids.astype(str).to_numpy(), "stage": "scoring", "reason": reasons},
+        columns=REJECT_COLUMNS,
+    )
 
 
 def repeated_ids(ids: pd.Series, seen: set[str]) -> np.ndarray:

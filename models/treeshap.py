@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -386,6 +387,19 @@ def _kernel():
 
         _KERNEL = numba.njit(nogil=True, cache=True)(_kernel_source)
     return _KERNEL
+
+
+def on_row_ranges(work: Callable[[int, int], None], n: int, threads: int) -> None:
+    """``work(lo, hi)`` on ``threads`` contiguous row ranges of ``0 .. n`` side by side (a
+    compiled kernel that releases the GIL); rows are independent, so the result is the same
+    whatever the thread count."""
+    bounds = np.linspace(0, n, threads + 1).astype(int)
+    spans = list(zip(bounds[:-1], bounds[1:], strict=True))
+    if threads == 1:
+        work(*spans[0])
+        return
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda span: work(*span), spans))
 
 
 def numba_available() -> bool:
@@ -719,21 +733,9 @@ class TreeShapTables:
             # Rows are independent, so the result is the same whatever the thread count.
             threads = max(1, min(self.n_jobs, n // (4 * self.block_rows)))
             _kernel()  # compile once, before any thread asks for it
-            bounds = np.linspace(0, n, threads + 1).astype(int)
-            if threads == 1:
-                self._run_kernel(X, contrib, raw)
-            else:
-                with ThreadPoolExecutor(threads) as pool:
-                    list(
-                        pool.map(
-                            lambda lo_hi: self._run_kernel(
-                                X[lo_hi[0] : lo_hi[1]],
-                                contrib[lo_hi[0] : lo_hi[1]],
-                                raw[lo_hi[0] : lo_hi[1]],
-                            ),
-                            zip(bounds[:-1], bounds[1:], strict=True),
-                        )
-                    )
+            on_row_ranges(
+                lambda lo, hi: self._run_kernel(X[lo:hi], contrib[lo:hi], raw[lo:hi]), n, threads
+            )
             contrib[:, -1] = self.bias
             raw += self.constant_raw
             return raw, contrib

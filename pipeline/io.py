@@ -130,14 +130,13 @@ def _encoding_problem(path: Path) -> str:
 
 def read_raw(path: Path) -> pd.DataFrame:
     """Read one raw export; CSV values stay text so that validation reports parse errors."""
-    chunks = list(read_raw_chunks(path, rows=None))
-    return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
+    return next(read_raw_chunks(path, rows=None))
 
 
 def read_raw_chunks(path: Path, rows: int | None = 500_000) -> Iterator[pd.DataFrame]:
     """:func:`read_raw` ``rows`` rows at a time (None: the whole file at once), so that a
     large export is split into buckets without holding it in memory; the same checks and
-    the same one-line errors."""
+    the same one-line errors. A file without rows gives one empty frame (its columns)."""
     if not path.is_file():
         raise DataError(f"{path}: missing file")
     if path.stat().st_size == 0:

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.io import read_json, sha256, write_json
+from pipeline.io import read_json, sha256, table_parts, write_json
 from pipeline.layout import Layout
 
 EXPERIMENT = "credit-admission"
@@ -108,7 +108,8 @@ def data_hashes(paths: dict[str, Path]) -> dict[str, str]:
         if path.is_file():
             out[name] = sha256(path)
         elif path.is_dir():
-            lines = "".join(f"{p.name} {sha256(p)}\n" for p in sorted(path.glob("part-*")))
+            parts = table_parts(path.parent, path.name)
+            lines = "".join(f"{p.name} {sha256(p)}\n" for p in parts)
             out[name] = hashlib.sha256(lines.encode()).hexdigest()
     return out
 

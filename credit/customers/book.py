@@ -120,19 +120,24 @@ def exposure_part(
     return ExposurePart(expo, items, churn_counts(tables["sales_orders"], as_of))
 
 
+def _joined(frames: list[pd.DataFrame], empty: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The frames with rows, concatenated (a single one as it is); none: ``empty``."""
+    kept = [f for f in frames if len(f)]
+    if not kept:
+        return empty
+    return kept[0] if len(kept) == 1 else pd.concat(kept, ignore_index=True)
+
+
 def on_the_books(parts: list[ExposurePart], as_of: pd.Timestamp) -> pd.DataFrame:
     """The exposure rows of all parts; no customer on the date is an error."""
-    frames = [p.exposure for p in parts if len(p.exposure)]
-    if not frames:
+    expo = _joined([p.exposure for p in parts], None)
+    if expo is None:
         raise DataError(f"no customer account was open on {as_of.date()}")
-    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    return expo
 
 
 def open_items_of(parts: list[ExposurePart]) -> pd.DataFrame:
-    frames = [p.items for p in parts if len(p.items)]
-    if not frames:
-        return parts[0].items
-    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    return _joined([p.items for p in parts], parts[0].items)
 
 
 def churn_of(parts: list[ExposurePart]) -> float:
@@ -289,21 +294,18 @@ def rescored(
     parts: list[tuple[pd.DataFrame, pd.DataFrame]], customers: int, as_of: pd.Timestamp
 ) -> pd.DataFrame:
     """The scored rows of all parts; none scored is an error."""
-    frames = [s for s, _ in parts if len(s)]
-    if not frames:
+    scored = _joined([s for s, _ in parts], None)
+    if scored is None:
         raise DataError(
             f"none of the {customers:,} customers on {as_of.date()} has an application in the "
             "features: they cannot be scored"
         )
-    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    return scored
 
 
 def warned(parts: list[tuple[pd.DataFrame, pd.DataFrame]]) -> pd.DataFrame:
     """The warnings (customer_id, rule) of all parts."""
-    frames = [w for _, w in parts if len(w)]
-    if not frames:
-        return _WARNED.copy()
-    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    return _joined([w for _, w in parts], _WARNED.copy())
 
 
 def approver(book: pd.DataFrame, authority: AuthorityConfig, escalate: dict[str, str]) -> list:

@@ -30,6 +30,8 @@ VALIDATION_ORDER = (
     "external_ratings",
     "outcomes",
 )
+# What is known when an application is decided: every applicant table but the outcomes.
+APPLICATION_TABLES = tuple(t for t in VALIDATION_ORDER if t != "outcomes")
 _EXPECTED = {
     "int": "a whole number",
     "float": "a number",

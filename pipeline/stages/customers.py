@@ -29,7 +29,7 @@ from credit.customers.book import (
 )
 from credit.customers.settings import BUCKETS
 from features.contract.tables import TRADE_TABLES
-from features.contract.validation import VALIDATION_ORDER
+from features.contract.validation import APPLICATION_TABLES
 from features.errors import DataError
 from models.reassessment import Rescoring
 from pipeline import bundles, html, plots, tracking
@@ -67,7 +67,7 @@ def run(
     when = review_date(as_of or cfg.as_of, params.validate.latest_date)
     loaded = bundles.open_bundle(params, layout, layout.models / "bundle")
     features = layout.processed / "features.parquet"
-    applicant_items = bucket_items(layout.interim, APPLICANT_TABLES, features)
+    applicant_items = bucket_items(layout.interim, APPLICATION_TABLES, features)
     with engine(params.compute) as compute:
         parts = list(
             compute.map(
@@ -134,9 +134,6 @@ def run(
         f"{page.relative_to(layout.root) if page.is_relative_to(layout.root) else page}"
     )
     return s
-
-
-APPLICANT_TABLES = tuple(t for t in VALIDATION_ORDER if t != "outcomes")
 
 
 def exposure_bucket(paths: dict[str, Path], *args) -> ExposurePart:

@@ -192,8 +192,7 @@ def split_into_buckets(path: Path, folder: Path, key: str, n_buckets: int) -> in
     """One export split into hash buckets of ``key``, chunk by chunk (bounded memory);
     returns its rows."""
     chunks = read_raw_chunks(path, SPLIT_ROWS)
-    first = next(chunks, None)
-    first = read_raw(path) if first is None else first  # a header without rows
+    first = next(chunks)  # a file without rows: an empty frame with its columns
     if key not in first.columns:
         raise DataError(f"{path}: missing required column(s) {key}")
     schema = pa.Schema.from_pandas(first.iloc[:0], preserve_index=False)

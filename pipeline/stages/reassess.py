@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from features.contract.validation import VALIDATION_ORDER
+from features.contract.validation import APPLICATION_TABLES
 from features.errors import DataError
 from models.policy import LIMIT_STEP
 from models.reassessment import PortfolioPart, Rescoring, assemble_reassessment, reassess_part
@@ -55,7 +55,7 @@ def run(
         )
     bundle = layout.models / "bundle"
     loaded = bundles.open_bundle(params, layout, bundle)
-    items = bucket_items(layout.interim, APPLICANT_TABLES, layout.processed / "features.parquet")
+    items = bucket_items(layout.interim, APPLICATION_TABLES, layout.processed / "features.parquet")
     with engine(params.compute) as compute:
         rescoring = Rescoring(loaded.model, loaded.schema, params.features, cfg.warnings)
         parts = compute.map(
@@ -137,9 +137,6 @@ def run(
         f"{(out / 'early_warnings.html').relative_to(layout.root)}"
     )
     return summary
-
-
-APPLICANT_TABLES = tuple(t for t in VALIDATION_ORDER if t != "outcomes")
 
 
 def reassess_bucket(

@@ -22,15 +22,17 @@ from rich.table import Table
 
 from features.assemble import FeatureConfig, feature_table
 from features.contract.rules import ValidationConfig
-from features.contract.validation import VALIDATION_ORDER, TableTotals, validate_tables
+from features.contract.validation import APPLICATION_TABLES, TableTotals, validate_tables
 from features.errors import DataError
 from models.scoring import (
+    REJECT_COLUMNS,
     REPEATED,
     ScoringModel,
     check_columns,
     conform,
     input_problems,
     repeated_ids,
+    scoring_rejects,
 )
 from pipeline import bundles
 from pipeline.compute import Engine, engine
@@ -46,8 +48,6 @@ from pipeline.io import (
 )
 from pipeline.layout import Layout
 from pipeline.params import Params
-
-REJECT_COLUMNS = ["applicant_id", "stage", "reason"]
 
 
 @dataclass
@@ -131,9 +131,6 @@ def _gathered(file: pq.ParquetFile, batch_size: int) -> Iterator[pa.Table]:
         yield pa.Table.from_batches(pending)
 
 
-RAW_TABLES = tuple(t for t in VALIDATION_ORDER if t != "outcomes")  # new applicants: no outcome
-
-
 def raw_bucket(
     item: tuple[dict[str, Path], dict[str, Path]],
     validate_cfg: ValidationConfig,
@@ -175,8 +172,8 @@ def _raw_batches(
 ) -> Iterator[pd.DataFrame]:
     """Validate and featurise raw tables bucket by bucket (one file per table: one bucket);
     rejected applicants go to the rejects, the features on in ``batch_size`` rows."""
-    buckets = aligned_parts(raw_dir, RAW_TABLES)
-    partitioned = (raw_dir / RAW_TABLES[0]).is_dir()
+    buckets = aligned_parts(raw_dir, APPLICATION_TABLES)
+    partitioned = (raw_dir / APPLICATION_TABLES[0]).is_dir()
     items = []
     for paths in buckets:
         if partitioned:
@@ -187,7 +184,7 @@ def _raw_batches(
         else:
             outs = {t: out_dir / "rejects" / f"{t}.parquet" for t in paths}
         items.append((paths, outs))
-    totals = {t: TableTotals(t) for t in RAW_TABLES}
+    totals = {t: TableTotals(t) for t in APPLICATION_TABLES}
     size = params.score.batch_size
     work = compute.map(
         raw_bucket, items, params.validate, params.features, label="validate+features"
@@ -233,7 +230,7 @@ def run(
         n_batches: int | None = max(1, -(-file.metadata.num_rows // cfg.batch_size))
         source = str(path)
     else:
-        aligned_parts(raw, RAW_TABLES)  # a missing or misaligned table: one line, before work
+        aligned_parts(raw, APPLICATION_TABLES)  # a missing or misaligned table: one line first
         n_batches, source = None, str(raw)
     scores_schema = pa.Schema.from_pandas(_empty_scores(cfg.n_reasons), preserve_index=False)
     rejects_schema = pa.Schema.from_pandas(_empty_rejects(), preserve_index=False)
@@ -291,15 +288,7 @@ def _checked(
         problems[repeated_ids(frame["applicant_id"], seen) & problems.isna()] = REPEATED
         bad = problems.notna()
         if bad.any():
-            rej.write(
-                pd.DataFrame(
-                    {
-                        "applicant_id": frame.loc[bad, "applicant_id"].astype(str),
-                        "stage": "scoring",
-                        "reason": problems[bad],
-                    }
-                )
-            )
+            rej.write(scoring_rejects(frame.loc[bad, "applicant_id"], problems[bad]))
             summary.rejected += int(bad.sum())
         good = conform(frame.loc[~bad].reset_index(drop=True), schema)
         if len(good):

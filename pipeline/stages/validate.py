@@ -191,7 +191,7 @@ def _resolve_foreign(
     for refs in compute.map(_foreign_part, trade, label="trade references"):
         for key, ids in refs.items():
             named.setdefault(key, []).append(ids)
-    wanted = {k: _union(v) for k, v in named.items() if len(_union(v))}
+    wanted = {k: ids for k, v in named.items() if len(ids := _union(v))}
     for key, tables in (("order_id", 2), ("invoice_id", 3)):
         if key not in wanted:
             continue
